@@ -1,0 +1,191 @@
+"""Convergence: "eventually always GOAL" under weak fairness, on the explored graph.
+
+DESIGN section 2.1: convergence is judged once the faults have stopped, so
+only fair steps count here (faults are the rules declared not fair).  It is
+violated if and only if some fair behaviour visits a state outside the goal
+infinitely often, which in a finite graph is one of:
+
+* a *stuck* state: outside the goal, fully expanded, and no fair rule is
+  enabled in it (the behaviour stutters there forever);
+* a *fair lasso*: a reachable cycle through a state outside the goal in which
+  every rule instance enabled in all of its states is taken at least once.
+
+For weak fairness a strongly connected component C holds a fair cycle iff
+every instance enabled in *all* states of C is taken on some edge inside C:
+the cycle that covers all of C's edges is then fair, and if some instance is
+enabled everywhere in C but never taken inside it, no cycle within C can take
+it either.  So one pass of Tarjan's algorithm (iterative) decides it.
+
+User changes need no special case: a pending change is a fair rule enabled
+until it is taken, and taking it leaves the component for good.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+from .search import Graph
+
+
+def tarjan_sccs(n: int, succ: Callable[[int], Sequence[int]]) -> List[List[int]]:
+    """Strongly connected components of the graph on 0..n-1, iteratively (no recursion)."""
+    index = [-1] * n
+    low = [0] * n
+    on_stack = [False] * n
+    stack: List[int] = []
+    sccs: List[List[int]] = []
+    counter = 0
+    for root in range(n):
+        if index[root] != -1:
+            continue
+        work: List[Tuple[int, int]] = [(root, 0)]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack[root] = True
+        while work:
+            v, pos = work[-1]
+            targets = succ(v)
+            if pos < len(targets):
+                work[-1] = (v, pos + 1)
+                w = targets[pos]
+                if index[w] == -1:
+                    index[w] = low[w] = counter
+                    counter += 1
+                    stack.append(w)
+                    on_stack[w] = True
+                    work.append((w, 0))
+                elif on_stack[w] and index[w] < low[v]:
+                    low[v] = index[w]
+                continue
+            work.pop()
+            if work:
+                u = work[-1][0]
+                if low[v] < low[u]:
+                    low[u] = low[v]
+            if low[v] == index[v]:
+                comp = []
+                while True:
+                    w = stack.pop()
+                    on_stack[w] = False
+                    comp.append(w)
+                    if w == v:
+                        break
+                sccs.append(comp)
+    return sccs
+
+
+@dataclass
+class ConvergenceViolation:
+    """A fair behaviour that stays outside the goal: stuck, or a lasso."""
+
+    kind: str                 # "stuck" or "lasso"
+    state: int                # the state outside the goal (start of the loop for a lasso)
+    cycle: Optional[List[Tuple[int, int]]] = None  # lasso: steps (instance id, state), back to `state`
+
+
+def _targets(graph: Graph, v: int) -> List[int]:
+    e = graph.fair_edges[v] if v < len(graph.fair_edges) else []
+    return e[1::2]
+
+
+def check_convergence(graph: Graph, goal: Callable[[object], bool]) -> Tuple[Optional[ConvergenceViolation], bool]:
+    """Decide one convergence goal on the fair-edge graph.
+
+    Returns (violation or None, decided).  `decided` is False when the graph
+    was cut short and no violation was found: the verdict is then unknown.
+    """
+    assert graph.fair_edges is not None, "convergence needs the fair edges: search(keep_fair_edges=True)"
+    n = len(graph.states)
+    expanded = graph.expanded
+    outside = [not goal(graph.states[i]) for i in range(n)]
+    best: Optional[ConvergenceViolation] = None
+
+    def better(i: int) -> bool:
+        return best is None or graph.depth[i] < graph.depth[best.state] or (
+            graph.depth[i] == graph.depth[best.state] and i < best.state)
+
+    # Stuck states: fully expanded, outside the goal, no fair step.
+    for i in range(min(expanded, n)):
+        if outside[i] and not graph.fair_edges[i] and better(i):
+            best = ConvergenceViolation("stuck", i)
+
+    # Fair lassos, per SCC of the explored (expanded) part.
+    edges = graph.fair_edges
+    sccs = tarjan_sccs(n, lambda v: _targets(graph, v))
+    for comp in sccs:
+        bad = [v for v in comp if outside[v]]
+        if not bad:
+            continue
+        if any(v >= expanded for v in comp):
+            continue
+        members = set(comp)
+        if len(comp) == 1:
+            v = comp[0]
+            if v not in edges[v][1::2]:
+                continue  # a single state without a self-loop is no cycle
+        always = None
+        taken = set()
+        for v in comp:
+            e = edges[v]
+            enabled = set(e[0::2])
+            always = enabled if always is None else (always & enabled)
+            for k in range(0, len(e), 2):
+                if e[k + 1] in members:
+                    taken.add(e[k])
+        if always is not None and always <= taken:
+            start = min(bad, key=lambda v: (graph.depth[v], v))
+            if better(start):
+                cycle = _fair_cycle(graph, start, members, always)
+                best = ConvergenceViolation("lasso", start, cycle)
+    decided = best is not None or expanded >= n
+    return best, decided
+
+
+def _fair_cycle(graph: Graph, start: int, members: set, needed: set) -> List[Tuple[int, int]]:
+    """A cycle in `members` from `start` back to it that takes every instance in `needed`.
+
+    Returned as the steps ``(instance id, state)`` after `start`; the last
+    step returns to `start`.
+    """
+    edges = graph.fair_edges
+
+    def shortest(src: int, accept) -> List[Tuple[int, int]]:
+        # Shortest path inside the component ending with an edge accepted by accept(inst, target).
+        prev: Dict[int, Tuple[int, int]] = {src: (-1, -1)}
+        q = deque([src])
+        while q:
+            v = q.popleft()
+            e = edges[v]
+            for k in range(0, len(e), 2):
+                inst, w = e[k], e[k + 1]
+                if w not in members:
+                    continue
+                if accept(inst, w):
+                    seq = [(inst, w)]
+                    x = v
+                    while x != src:
+                        p, pinst = prev[x]
+                        seq.append((pinst, x))
+                        x = p
+                    seq.reverse()
+                    return seq
+                if w not in prev:
+                    prev[w] = (v, inst)
+                    q.append(w)
+        raise AssertionError("component is not strongly connected")
+
+    steps: List[Tuple[int, int]] = []
+    cur = start
+    todo = set(needed)
+    while todo:
+        seq = shortest(cur, lambda inst, w: inst in todo)
+        for inst, _ in seq:
+            todo.discard(inst)
+        steps.extend(seq)
+        cur = steps[-1][1]
+    if cur != start or not steps:
+        steps.extend(shortest(cur, lambda inst, w: w == start))
+    return steps

@@ -1,0 +1,289 @@
+"""Exhaustive breadth-first search with fingerprints, bounds and symmetry.
+
+The search keeps every distinct canonical state once (a dict from state to
+index: Python's hash is the fingerprint, and equality settles collisions, so
+the counts are exact and do not depend on PYTHONHASHSEED), a parent pointer
+per state (so a counterexample is a shortest path), and its BFS depth.  Labels
+are not stored: a trace re-derives them from the parent's successors, as TLC
+does.
+
+Safety properties are checked as states and steps are generated.  Convergence
+properties are decided afterwards on the graph of fair steps (see
+`fairness.py`), so when any is asked for, the fair edges are kept and the
+search runs on concrete states (symmetry off): a lasso must be a real cycle.
+"""
+
+from __future__ import annotations
+
+import time
+from array import array
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Optional, Sequence
+
+from .system import Label, State, System, instance_of
+
+
+@dataclass
+class Stats:
+    """What a search did: the figures a report prints."""
+
+    distinct_states: int = 0
+    transitions: int = 0
+    depth: int = 0
+    seconds: float = 0.0
+    complete: bool = True          # explored to exhaustion
+    stop_reason: Optional[str] = None  # "max-depth", "max-states", "timeout"
+    terminal_states: int = 0       # states with no enabled step at all
+    symmetry: bool = False
+
+    @property
+    def states_per_second(self) -> float:
+        return self.distinct_states / self.seconds if self.seconds > 0 else 0.0
+
+    def as_dict(self) -> dict:
+        return {
+            "distinct_states": self.distinct_states,
+            "transitions": self.transitions,
+            "depth": self.depth,
+            "seconds": round(self.seconds, 3),
+            "states_per_second": round(self.states_per_second, 1),
+            "complete": self.complete,
+            "stop_reason": self.stop_reason,
+            "terminal_states": self.terminal_states,
+            "symmetry": self.symmetry,
+        }
+
+
+@dataclass
+class Violation:
+    """The first (shallowest) violation of one property found by the search."""
+
+    prop: str
+    diagnosis: str
+    state: int                    # index of the violating state
+    label: Optional[Label] = None  # for an action property: the step
+    target: Optional[int] = None   # for an action property: the state it led to
+
+
+@dataclass
+class Graph:
+    """The explored state graph: states, parents, depths, and (optionally) fair edges."""
+
+    states: List[State]
+    parent: array
+    depth: array
+    expanded: int                 # states[:expanded] had their successors generated
+    fair_edges: Optional[List[list]] = None   # per state: [inst_id, target, inst_id, target, ...]
+    instances: Optional[list] = None          # inst_id -> fairness instance
+    index: Dict[State, int] = field(default_factory=dict)
+
+    def path_to(self, i: int) -> List[int]:
+        path = [i]
+        while self.parent[i] >= 0:
+            i = self.parent[i]
+            path.append(i)
+        path.reverse()
+        return path
+
+
+@dataclass
+class SearchResult:
+    graph: Graph
+    stats: Stats
+    violations: Dict[str, Violation]
+    deadlocks: List[int]
+
+
+def search(
+    system: System,
+    *,
+    max_depth: Optional[int] = None,
+    max_states: Optional[int] = None,
+    timeout: Optional[float] = None,
+    symmetry: bool = True,
+    keep_fair_edges: Optional[bool] = None,
+    check_deadlock: bool = False,
+    progress: Optional[Callable[[dict], None]] = None,
+    progress_every: float = 2.0,
+) -> SearchResult:
+    """Breadth-first search of every state reachable from the initial states."""
+    if keep_fair_edges is None:
+        keep_fair_edges = bool(system.convergences)
+    rep = system.representative if (symmetry and not keep_fair_edges) else None
+    canon = system.canonical
+    rules = list(system.rules)
+    invariants = list(system.invariants)
+    watched: Dict[tuple, list] = {}
+    unwatched: list = []
+    for ap in system.actions:
+        if ap.watches is None:
+            unwatched.append(ap)
+        else:
+            for key in ap.watches:
+                watched.setdefault(key, []).append(ap)
+
+    has_actions = bool(unwatched or watched)
+    watchers: Dict[tuple, list] = {}
+    stats = Stats(symmetry=rep is not None)
+    violations: Dict[str, Violation] = {}
+    deadlocks: List[int] = []
+    seen: Dict[State, int] = {}
+    states: List[State] = []
+    parent = array("q")
+    depth = array("i")
+    fair_edges: Optional[List[list]] = [] if keep_fair_edges else None
+    inst_ids: Dict[tuple, int] = {}
+    instances: list = []
+
+    def check_state(i: int, s: State) -> None:
+        for inv in invariants:
+            if inv.name in violations:
+                continue
+            diag = inv.check(s)
+            if diag is not None:
+                violations[inv.name] = Violation(inv.name, diag, i)
+
+    for init in system.init_states:
+        s = canon(init) if canon else init
+        if rep:
+            s = rep(s)
+        if s in seen:
+            continue
+        seen[s] = len(states)
+        states.append(s)
+        parent.append(-1)
+        depth.append(0)
+        check_state(len(states) - 1, s)
+
+    start = time.perf_counter()
+    last_report = start
+    head = 0
+    transitions = 0
+    stop_reason = None
+    full = False
+    while head < len(states):
+        i = head
+        s = states[head]
+        d = depth[i]
+        if max_depth is not None and d >= max_depth:
+            stop_reason = stop_reason or "max-depth"
+            break
+        if (head & 1023) == 0:
+            now = time.perf_counter()
+            if timeout is not None and now - start > timeout:
+                stop_reason = "timeout"
+                break
+            if progress is not None and now - last_report >= progress_every:
+                last_report = now
+                elapsed = now - start
+                progress({"states": len(states), "expanded": head, "queue": len(states) - head,
+                          "depth": d, "transitions": transitions, "seconds": elapsed,
+                          "states_per_second": len(states) / elapsed if elapsed else 0.0})
+        head += 1
+        edges = [] if fair_edges is not None else None
+        any_step = False
+        nd = d + 1
+        for rule in rules:
+            fair = rule.fair
+            for lab, nxt in rule.fn(s):
+                any_step = True
+                transitions += 1
+                if canon:
+                    nxt = canon(nxt)
+                if rep:
+                    nxt = rep(nxt)
+                j = seen.get(nxt)
+                if j is None:
+                    if full or (max_states is not None and len(states) >= max_states):
+                        full = True
+                        stop_reason = stop_reason or "max-states"
+                        j = -1
+                    else:
+                        j = len(states)
+                        seen[nxt] = j
+                        states.append(nxt)
+                        parent.append(i)
+                        depth.append(nd)
+                        if invariants:
+                            check_state(j, nxt)
+                if has_actions:
+                    key = (lab[0], lab[1])
+                    aps = watchers.get(key)
+                    if aps is None:
+                        aps = watchers[key] = unwatched + watched.get(key, [])
+                    for ap in aps:
+                        if ap.name in violations:
+                            continue
+                        diag = ap.check(s, lab, nxt)
+                        if diag is not None:
+                            violations[ap.name] = Violation(ap.name, diag, i, lab, j)
+                if edges is not None and fair and j >= 0:
+                    inst = (lab[0], lab[1], lab[2])
+                    k = inst_ids.get(inst)
+                    if k is None:
+                        k = inst_ids[inst] = len(instances)
+                        instances.append(inst)
+                    edges.append(k)
+                    edges.append(j)
+        if fair_edges is not None:
+            fair_edges.append(edges)
+        if not any_step:
+            deadlocks.append(i)
+            if check_deadlock and "deadlock" not in violations:
+                violations["deadlock"] = Violation("deadlock", "no step is enabled", i)
+
+    stats.seconds = time.perf_counter() - start
+    stats.distinct_states = len(states)
+    stats.transitions = transitions
+    stats.depth = max(depth) if len(depth) else 0
+    stats.terminal_states = len(deadlocks)
+    stats.stop_reason = stop_reason
+    stats.complete = stop_reason is None and head >= len(states)
+    graph = Graph(states=states, parent=parent, depth=depth, expanded=head,
+                  fair_edges=fair_edges, instances=instances, index=seen)
+    return SearchResult(graph=graph, stats=stats, violations=violations, deadlocks=deadlocks)
+
+
+def find_step(system: System, src: State, target: State, symmetric: bool) -> Optional[tuple]:
+    """The first step from `src` whose (canonical, representative) result is `target`.
+
+    Returns ``(label, concrete_next_state)``.  Used to re-derive a trace's
+    labels from parent pointers, and to turn a path of symmetry
+    representatives into a concrete trace.
+    """
+    canon = system.canonical
+    rep = system.representative if symmetric else None
+    for rule in system.rules:
+        for lab, nxt in rule.fn(src):
+            c = canon(nxt) if canon else nxt
+            r = rep(c) if rep else c
+            if r == target:
+                return lab, c
+    return None
+
+
+def concrete_path(system: System, graph: Graph, path: Sequence[int], symmetric: bool):
+    """States and labels along a path of the graph, as concrete canonical states."""
+    canon = system.canonical
+    rep = system.representative if symmetric else None
+    first = graph.states[path[0]]
+    cur = None
+    for init in system.init_states:
+        c = canon(init) if canon else init
+        if (rep(c) if rep else c) == first:
+            cur = c
+            break
+    assert cur is not None, "trace does not start at an initial state"
+    states = [cur]
+    labels: List[Optional[Label]] = [None]
+    for k in path[1:]:
+        step = find_step(system, cur, graph.states[k], symmetric)
+        assert step is not None, "parent pointer with no step: the rules are not deterministic"
+        lab, cur = step
+        states.append(cur)
+        labels.append(lab)
+    return states, labels
+
+
+__all__ = ["search", "SearchResult", "Stats", "Violation", "Graph", "find_step", "concrete_path",
+           "instance_of"]

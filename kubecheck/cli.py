@@ -1,0 +1,197 @@
+"""The command line (DESIGN section 4).
+
+    kubecheck verify SCENARIO... [--property NAME]... [--max-depth N] [--max-states N]
+                     [--timeout S] [--json PATH|-] [--traces DIR]
+    kubecheck trace show TRACE.itf.json
+    kubecheck trace replay TRACE.itf.json
+    kubecheck properties
+
+Exit status: 0 every checked property holds; 1 a property is violated; 2 the
+input or the command line is wrong; 3 no violation but some verdict unknown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import List, Optional
+
+from explorer import check
+from model.scenario import ScenarioError, load_scenario
+
+from .compose import UsageError, compose
+from .report import Result, ScenarioReport, format_table
+from .traces import TraceFileError, read_trace, replay, show, to_itf, write_trace
+
+EXIT_OK, EXIT_VIOLATED, EXIT_INPUT, EXIT_UNKNOWN = 0, 1, 2, 3
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one clear line and exit 2, as for any bad input
+        self.exit(EXIT_INPUT, f"kubecheck: {message} (see `kubecheck {self.prog.split()[-1]} --help`)\n"
+                  if " " in self.prog else f"kubecheck: {message} (see `kubecheck --help`)\n")
+
+
+def _nonneg(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more, got {n}")
+    return n
+
+
+def _seconds(value: str) -> float:
+    try:
+        x = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {value!r}") from None
+    if x <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {value}")
+    return x
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="kubecheck", description="A model checker of the Kubernetes architecture.")
+    sub = p.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
+    v = sub.add_parser("verify", help="check scenarios' properties")
+    v.add_argument("scenarios", nargs="+", metavar="SCENARIO")
+    v.add_argument("--property", action="append", default=[], metavar="NAME",
+                   help="check only this property (repeatable); default: the scenario's list")
+    v.add_argument("--strategy", choices=["bfs"], default="bfs", help="search strategy (bfs: exhaustive)")
+    v.add_argument("--max-depth", type=_nonneg, metavar="N")
+    v.add_argument("--max-states", type=_nonneg, metavar="N")
+    v.add_argument("--timeout", type=_seconds, metavar="S")
+    v.add_argument("--json", metavar="PATH|-", help="write the results as JSON (- for standard output)")
+    v.add_argument("--traces", metavar="DIR", default="traces",
+                   help="where counterexample traces are written (default: traces)")
+    v.add_argument("--no-symmetry", action="store_true", help="turn symmetry reduction off")
+    v.add_argument("--quiet", action="store_true", help="no progress line")
+    t = sub.add_parser("trace", help="show or replay a counterexample trace")
+    tsub = t.add_subparsers(dest="trace_command", parser_class=_Parser, metavar="ACTION")
+    ts = tsub.add_parser("show", help="print the steps of a trace with what changed at each")
+    ts.add_argument("file", metavar="TRACE.itf.json")
+    tr = tsub.add_parser("replay", help="re-run a trace against today's model")
+    tr.add_argument("file", metavar="TRACE.itf.json")
+    sub.add_parser("properties", help="list the property catalog")
+    return p
+
+
+def _progress_printer(stream, name: str):
+    tty = stream.isatty()
+
+    def progress(info: dict) -> None:
+        line = (f"{name}: {info['states']:,} states, depth {info['depth']}, queue {info['queue']:,}, "
+                f"{info['states_per_second']:,.0f} states/s, {info['seconds']:.0f} s")
+        if tty:
+            stream.write("\r\x1b[K" + line)
+        else:
+            stream.write(line + "\n")
+        stream.flush()
+
+    def done() -> None:
+        if tty:
+            stream.write("\r\x1b[K")
+            stream.flush()
+
+    return progress, done
+
+
+def verify_one(path: str, args) -> ScenarioReport:
+    sc = load_scenario(path)
+    for w in sc.warnings:
+        print(f"kubecheck: warning: {w}", file=sys.stderr)
+    comp = compose(sc, args.property)
+    max_depth = args.max_depth if args.max_depth is not None else sc.max_depth
+    max_states = args.max_states if args.max_states is not None else sc.max_states
+    progress, done = (None, lambda: None) if args.quiet else _progress_printer(sys.stderr, sc.name)
+    res = check(comp.system, max_depth=max_depth, max_states=max_states, timeout=args.timeout,
+                symmetry=not args.no_symmetry, progress=progress)
+    done()
+    results: List[Result] = []
+    by_name = {v.prop: v for v in res.verdicts}
+    na = {n: (k, why) for n, k, why in comp.not_applicable}
+    for name in comp.kinds:
+        if name in na:
+            kind, why = na[name]
+            results.append(Result(name, kind, "not-applicable", False, why, None, 0, 0, 0.0))
+            continue
+        v = by_name[name]
+        trace_path = None
+        if v.trace is not None:
+            doc = to_itf(v.trace, scenario_name=sc.name, scenario_path=path, scenario_text=sc.text,
+                         prop=name, verdict=v.verdict, diagnosis=v.diagnosis or "")
+            trace_path = write_trace(args.traces, sc.name, name, doc)
+        results.append(Result(name, comp.kinds[name], v.verdict, v.bounded, v.diagnosis, trace_path,
+                              v.states, v.depth, v.seconds))
+    return ScenarioReport(sc.name, path, results, res.stats, comp.model.left_out, list(sc.warnings))
+
+
+def cmd_verify(args) -> int:
+    if args.json and args.json != "-" and os.path.isdir(args.json):
+        raise UsageError(f"--json {args.json}: is a directory; give a file path or -")
+    reports = []
+    for path in args.scenarios:
+        rep = verify_one(path, args)
+        reports.append(rep)
+        if args.json != "-":
+            print(format_table(rep))
+    if args.json:
+        data = reports[0].as_dict() if len(reports) == 1 else [r.as_dict() for r in reports]
+        text = json.dumps(data, indent=2)
+        if args.json == "-":
+            print(text)
+        else:
+            with open(args.json, "w", encoding="utf-8") as f:
+                f.write(text + "\n")
+    codes = {r.exit_code for r in reports}
+    return EXIT_VIOLATED if EXIT_VIOLATED in codes else EXIT_UNKNOWN if EXIT_UNKNOWN in codes else EXIT_OK
+
+
+def cmd_properties(args) -> int:
+    from properties import all_properties
+    for p in all_properties():
+        print(f"{p.name}  ({p.kind})")
+        for line in p.doc.splitlines():
+            print(f"    {line}" if line else "")
+        print()
+    return EXIT_OK
+
+
+def cmd_trace(args) -> int:
+    if args.trace_command is None:
+        raise UsageError("trace needs an action: show or replay")
+    doc = read_trace(args.file)
+    if args.trace_command == "show":
+        print(show(doc))
+        return EXIT_OK
+    r = replay(doc, args.file)
+    print(f"{args.file}: {'replays' if r.ok else 'does not replay'}: {r.message}")
+    return EXIT_OK if r.ok else 1
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "verify":
+            return cmd_verify(args)
+        if args.command == "properties":
+            return cmd_properties(args)
+        if args.command == "trace":
+            return cmd_trace(args)
+        parser.print_help()
+        return EXIT_INPUT
+    except (ScenarioError, TraceFileError, UsageError) as e:
+        print(f"kubecheck: {e}", file=sys.stderr)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        print("kubecheck: interrupted", file=sys.stderr)
+        return 130
+
+
+def entry() -> None:
+    sys.exit(main())

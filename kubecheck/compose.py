@@ -1,0 +1,64 @@
+"""Scenario -> System: the model's rules plus the properties the user asked for."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import List, Sequence, Tuple
+
+from explorer import ActionProperty, Convergence, Invariant, System
+from model.compose import Model, build_model
+from model.scenario import Scenario
+from properties import all_properties, get
+
+
+class UsageError(Exception):
+    """Bad command line or property name: exit status 2."""
+
+
+@dataclass
+class Composed:
+    system: System
+    model: Model
+    kinds: dict                       # property name -> "safety" | "convergence" | "ha"
+    not_applicable: List[Tuple[str, str, str]] = field(default_factory=list)  # (name, kind, why)
+
+
+def select_properties(sc: Scenario, requested: Sequence[str] = ()) -> List[str]:
+    """The property names to check: the command line's, else the scenario's, 'all' meaning the catalog."""
+    names = list(requested) or list(sc.properties)
+    out: List[str] = []
+    for n in names:
+        if n == "all":
+            out += [p.name for p in all_properties() if p.name not in out]
+        elif get(n) is None:
+            known = ", ".join(p.name for p in all_properties())
+            raise UsageError(f"unknown property {n!r}; known properties: {known}")
+        elif n not in out:
+            out.append(n)
+    return out
+
+
+def compose(sc: Scenario, requested: Sequence[str] = ()) -> Composed:
+    model = build_model(sc)
+    invariants, actions, convergences = [], [], []
+    na: List[Tuple[str, str, str]] = []
+    kinds = {}
+    for name in select_properties(sc, requested):
+        spec = get(name)
+        kinds[name] = spec.kind
+        why = spec.applies(sc)
+        if why is not None:
+            na.append((name, spec.kind, why))
+            continue
+        prop = spec.build(sc)
+        if isinstance(prop, Invariant):
+            invariants.append(prop)
+        elif isinstance(prop, ActionProperty):
+            actions.append(prop)
+        elif isinstance(prop, Convergence):
+            convergences.append(prop)
+        else:
+            raise TypeError(f"property {name} built {prop!r}")
+    system = System(init_states=[model.init], rules=model.rules, invariants=invariants, actions=actions,
+                    convergences=convergences, canonical=model.canonical, name=sc.name)
+    return Composed(system, model, kinds, na)

@@ -1,0 +1,68 @@
+"""Reports of a verification run: the terminal table and the JSON object (DESIGN section 4)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import List, Optional
+
+from explorer import Stats
+
+
+@dataclass
+class Result:
+    prop: str
+    kind: str
+    verdict: str
+    bounded: bool
+    diagnosis: Optional[str]
+    trace: Optional[str]
+    states: int
+    depth: int
+    seconds: float
+
+    def as_dict(self) -> dict:
+        return {"property": self.prop, "kind": self.kind, "verdict": self.verdict, "bounded": self.bounded,
+                "diagnosis": self.diagnosis, "trace": self.trace, "states": self.states, "depth": self.depth,
+                "seconds": round(self.seconds, 3)}
+
+
+@dataclass
+class ScenarioReport:
+    scenario: str
+    path: str
+    results: List[Result]
+    stats: Stats
+    left_out: List[str] = field(default_factory=list)
+    warnings: List[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"scenario": self.scenario, "results": [r.as_dict() for r in self.results],
+                "stats": dict(self.stats.as_dict(), left_out=self.left_out)}
+
+    @property
+    def exit_code(self) -> int:
+        verdicts = {r.verdict for r in self.results}
+        if "violated" in verdicts:
+            return 1
+        if "unknown" in verdicts:
+            return 3
+        return 0
+
+
+def format_table(rep: ScenarioReport) -> str:
+    st = rep.stats
+    bound = "" if st.complete else f", cut short: {st.stop_reason}"
+    lines = [f"scenario {rep.scenario} ({rep.path})",
+             f"  {st.distinct_states:,} states, {st.transitions:,} transitions, depth {st.depth}, "
+             f"{st.seconds:.2f} s ({st.states_per_second:,.0f} states/s){bound}"]
+    if rep.left_out:
+        lines.append(f"  left out (cone of influence): {'; '.join(rep.left_out)}")
+    width = max([len(r.prop) for r in rep.results] + [8])
+    for r in rep.results:
+        verdict = r.verdict + (" (bounded)" if r.bounded else "")
+        lines.append(f"  {r.prop:<{width}}  {r.kind:<11}  {verdict}")
+        if r.diagnosis and r.verdict != "holds" or (r.bounded and r.diagnosis):
+            lines.append(f"  {'':<{width}}    {r.diagnosis}")
+        if r.trace:
+            lines.append(f"  {'':<{width}}    trace: {r.trace}")
+    return "\n".join(lines)

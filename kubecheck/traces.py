@@ -1,0 +1,197 @@
+"""Counterexample traces as ITF JSON files: write, read, show, replay (DESIGN section 6).
+
+A trace file is self-contained: its top-level `#meta` carries the scenario's
+text, so `kubecheck trace replay` re-derives every step from its label
+against today's model without the original file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional, Tuple
+
+from explorer import Trace, render_label
+from model.compose import build_model
+from model.itf import VARS, encode_state
+from model.scenario import ScenarioError, parse_scenario
+
+FORMAT_DESCRIPTION = "https://apalache-mc.org/docs/adr/015adr-trace.html"
+
+
+class TraceFileError(Exception):
+    """An unreadable or malformed trace file: exit status 2."""
+
+
+def to_itf(trace: Trace, *, scenario_name: str, scenario_path: str, scenario_text: str, prop: str,
+           verdict: str, diagnosis: str) -> Dict[str, Any]:
+    states = []
+    for i, (s, lab) in enumerate(zip(trace.states, trace.labels)):
+        st = {"#meta": {"index": i, "action": render_label(lab) if lab else "init"}}
+        st.update(encode_state(s))
+        states.append(st)
+    doc: Dict[str, Any] = {
+        "#meta": {"format": "ITF", "format-description": FORMAT_DESCRIPTION, "source": scenario_path,
+                  "description": f"kubecheck counterexample: {prop} {verdict} in scenario {scenario_name}",
+                  "scenario": scenario_name, "property": prop, "verdict": verdict, "diagnosis": diagnosis,
+                  "scenario_text": scenario_text},
+        "vars": list(VARS),
+        "states": states,
+    }
+    if trace.loop is not None:
+        doc["loop"] = trace.loop
+    return doc
+
+
+def write_trace(directory: str, scenario_name: str, prop: str, doc: Dict[str, Any]) -> str:
+    folder = os.path.join(directory, scenario_name)
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, f"{prop}.itf.json")
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(doc, f, indent=1, sort_keys=False)
+        f.write("\n")
+    os.replace(tmp, path)
+    return path
+
+
+def read_trace(path: str) -> Dict[str, Any]:
+    try:
+        with open(path, encoding="utf-8") as f:
+            doc = json.load(f)
+    except OSError as e:
+        raise TraceFileError(f"{path}: cannot read: {e.strerror}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise TraceFileError(f"{path}: not a JSON file: {e}") from None
+    if not isinstance(doc, dict):
+        raise TraceFileError(f"{path}: not an ITF trace: expected a JSON object at the top")
+    for key, typ in (("#meta", dict), ("vars", list), ("states", list)):
+        if not isinstance(doc.get(key), typ):
+            raise TraceFileError(f"{path}: not an ITF trace: `{key}` is missing or not a {typ.__name__}")
+    if not doc["states"]:
+        raise TraceFileError(f"{path}: not an ITF trace: `states` is empty")
+    for i, st in enumerate(doc["states"]):
+        if not isinstance(st, dict) or not isinstance(st.get("#meta"), dict) or "action" not in st["#meta"]:
+            raise TraceFileError(f"{path}: states[{i}]: `#meta.action` is missing")
+    loop = doc.get("loop")
+    if loop is not None and (not isinstance(loop, int) or not 0 <= loop < len(doc["states"])):
+        raise TraceFileError(f"{path}: `loop` must be the index of a state, got {loop!r}")
+    return doc
+
+
+def _flatten(value: Any, prefix: str, out: Dict[str, Any], whole=()) -> None:
+    if prefix in whole:
+        out[prefix] = value
+    elif isinstance(value, dict) and value and not any(k.startswith("#") for k in value):
+        for k, v in value.items():
+            _flatten(v, f"{prefix}.{k}" if prefix else k, out, whole)
+    else:
+        out[prefix] = value
+
+
+def diff_states(a: Dict[str, Any], b: Dict[str, Any]) -> List[Tuple[str, Any, Any]]:
+    """What changed from state a to b, as (path, before, after); None means absent.
+
+    An object created or removed is one entry (its whole record), an object
+    changed is one entry per changed field.
+    """
+    oa = a.get("etcd", {}).get("objects", {}) if isinstance(a.get("etcd"), dict) else {}
+    ob = b.get("etcd", {}).get("objects", {}) if isinstance(b.get("etcd"), dict) else {}
+    whole = {f"etcd.objects.{k}" for k in set(oa) ^ set(ob)}
+    fa: Dict[str, Any] = {}
+    fb: Dict[str, Any] = {}
+    for k in a:
+        if k != "#meta":
+            _flatten(a[k], k, fa, whole)
+    for k in b:
+        if k != "#meta":
+            _flatten(b[k], k, fb, whole)
+    out = []
+    for key in list(fa) + [k for k in fb if k not in fa]:
+        if fa.get(key) != fb.get(key):
+            out.append((key, fa.get(key), fb.get(key)))
+    return out
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "(absent)"
+    return json.dumps(v, separators=(", ", ": "))
+
+
+def show(doc: Dict[str, Any]) -> str:
+    """The trace as text: the verdict, then each step with what changed."""
+    meta = doc["#meta"]
+    lines = [f"{meta.get('property', '?')} {meta.get('verdict', '?')} in scenario {meta.get('scenario', '?')}",
+             f"  {meta.get('diagnosis', '')}", ""]
+    states = doc["states"]
+    loop = doc.get("loop")
+    for i, st in enumerate(states):
+        action = st["#meta"]["action"]
+        mark = "  <- loop starts here" if loop == i else ""
+        lines.append(f"step {i}: {action}{mark}")
+        if i == 0:
+            continue
+        for path, before, after in diff_states(states[i - 1], st):
+            if path.startswith("etcd.revision"):
+                continue
+            lines.append(f"    {path}: {_fmt(before)} -> {_fmt(after)}")
+    if loop is not None:
+        lines.append(f"(the last state repeats step {loop}: the cycle can go on for ever)")
+    return "\n".join(lines)
+
+
+@dataclass
+class ReplayResult:
+    ok: bool
+    message: str
+
+
+def replay(doc: Dict[str, Any], path: str = "<trace>") -> ReplayResult:
+    """Re-derive every step of the trace from its label against today's model."""
+    meta = doc["#meta"]
+    text = meta.get("scenario_text")
+    if not isinstance(text, str):
+        raise TraceFileError(f"{path}: `#meta.scenario_text` is missing: this trace cannot be replayed")
+    try:
+        sc = parse_scenario(text, meta.get("source", "<trace scenario>"))
+    except ScenarioError as e:
+        raise TraceFileError(f"{path}: the scenario inside the trace does not load: {e}") from None
+    model = build_model(sc)
+    canon = model.canonical
+    states = doc["states"]
+    cur = canon(model.init)
+    mismatch = _first_difference(states[0], encode_state(cur))
+    if mismatch:
+        return ReplayResult(False, f"step 0 (init): the initial state differs: {mismatch}")
+    for i in range(1, len(states)):
+        action = states[i]["#meta"]["action"]
+        found = None
+        for rule in model.rules:
+            for lab, nxt in rule.fn(cur):
+                if render_label(lab) == action:
+                    found = canon(nxt)
+                    break
+            if found is not None:
+                break
+        if found is None:
+            return ReplayResult(False, f"step {i}: the model no longer takes {action}")
+        mismatch = _first_difference(states[i], encode_state(found))
+        if mismatch:
+            return ReplayResult(False, f"step {i}: {action} now leads to a different state: {mismatch}")
+        cur = found
+    loop = doc.get("loop")
+    if loop is not None:
+        mismatch = _first_difference(states[loop], states[-1])
+        if mismatch:
+            return ReplayResult(False, f"the last state does not repeat state {loop}: {mismatch}")
+    return ReplayResult(True, f"{len(states) - 1} steps replayed")
+
+
+def _first_difference(recorded: Dict[str, Any], now: Dict[str, Any]) -> Optional[str]:
+    d = diff_states(recorded, now)
+    if not d:
+        return None
+    p, a, b = d[0]
+    return f"{p}: recorded {_fmt(a)}, now {_fmt(b)}"

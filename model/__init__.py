@@ -1,0 +1,1 @@
+"""The Kubernetes architecture as pure reducers over one immutable ClusterState."""

@@ -1,0 +1,112 @@
+"""The canonical form of a ClusterState: what makes the state space finite.
+
+Applied to every state the explorer keeps (DESIGN section 2, "Finite by
+construction"):
+
+* PodGC, with its threshold abstracted: a Failed or Succeeded pod owned by a
+  ReplicaSet, which no controller counts any more, is removed.
+* uids are renumbered densely in their order (1, 2, ...), and the names the
+  apiserver generated from them with it; `next_uid` becomes one past the
+  largest.  Only equality and order of uids are observable.
+* resourceVersions and the etcd revision, where tracked, are renumbered
+  densely in their order, for the same reason.
+
+Every place that holds a uid or a revision must be renumbered here; a new
+one in the state must be added here too (a test checks that a renumbered
+state has the same successors, renumbered).
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from .components.apiserver import generated_name
+from .components.etcd import KIND_FIELDS
+from .state import ClusterState
+
+
+def _terminated_and_uncounted(pod) -> bool:
+    if pod.phase not in ("Failed", "Succeeded") or pod.meta.finalizers:
+        return False
+    return any(r.kind == "ReplicaSet" for r in pod.meta.owner_references)
+
+
+def collect_terminated_pods(s: ClusterState) -> ClusterState:
+    pods = s.store.pods
+    if not any(_terminated_and_uncounted(p) for p in pods):
+        return s
+    keep = tuple(p for p in pods if not _terminated_and_uncounted(p))
+    return attrs.evolve(s, store=attrs.evolve(s.store, pods=keep))
+
+
+def _uids(s: ClusterState) -> set:
+    uids = set()
+    for obj in s.store.objects():
+        uids.add(obj.meta.uid)
+        for r in obj.meta.owner_references:
+            uids.add(r.uid)
+    for h in s.hosts:
+        for rp in h.pods:
+            uids.add(rp.uid)
+    return uids
+
+
+def _renumber_meta(meta, umap, rmap):
+    uid = umap[meta.uid]
+    changes = {}
+    if uid != meta.uid:
+        changes["uid"] = uid
+        if meta.generate_name:
+            changes["name"] = generated_name(meta.generate_name, uid)
+    if rmap is not None and rmap[meta.resource_version] != meta.resource_version:
+        changes["resource_version"] = rmap[meta.resource_version]
+    if meta.owner_references and any(umap[r.uid] != r.uid for r in meta.owner_references):
+        changes["owner_references"] = tuple(attrs.evolve(r, uid=umap[r.uid]) for r in meta.owner_references)
+    return attrs.evolve(meta, **changes) if changes else meta
+
+
+def renumber(s: ClusterState) -> ClusterState:
+    store = s.store
+    uids = sorted(_uids(s))
+    dense_uids = not uids or (uids[-1] == len(uids) and uids[0] == 1)
+    rmap = None
+    if store.track_revisions:
+        revs = sorted({o.meta.resource_version for o in store.objects()} | {store.revision})
+        if revs[-1] != len(revs):
+            rmap = {r: i + 1 for i, r in enumerate(revs)}
+    if dense_uids and rmap is None:
+        if store.next_uid != len(uids) + 1:
+            return attrs.evolve(s, store=attrs.evolve(store, next_uid=len(uids) + 1))
+        return s
+    umap = {u: i + 1 for i, u in enumerate(uids)}
+    fields = {}
+    for kind, f in KIND_FIELDS.items():
+        items = getattr(store, f)
+        new = []
+        for o in items:
+            m = _renumber_meta(o.meta, umap, rmap)
+            new.append(o if m is o.meta else attrs.evolve(o, meta=m))
+        fields[f] = tuple(new)
+    if rmap is not None:
+        fields["revision"] = rmap[store.revision]
+    store = attrs.evolve(store, next_uid=len(uids) + 1, **fields)
+    hosts = []
+    for h in s.hosts:
+        if any(umap[rp.uid] != rp.uid for rp in h.pods):
+            pods = []
+            for rp in h.pods:
+                u = umap[rp.uid]
+                if u != rp.uid:
+                    name = rp.name
+                    obj = store.by_uid("Pod", u)
+                    if obj is not None:
+                        name = obj.meta.name
+                    rp = attrs.evolve(rp, uid=u, name=name)
+                pods.append(rp)
+            h = attrs.evolve(h, pods=tuple(pods))
+        hosts.append(h)
+    return attrs.evolve(s, store=store, hosts=tuple(hosts))
+
+
+def canonical(s: ClusterState) -> ClusterState:
+    return renumber(collect_terminated_pods(s))

@@ -1,0 +1,149 @@
+"""The Deployment controller of kube-controller-manager.
+
+Modelled (pkg/controller/deployment): one ReplicaSet per pod-template hash,
+named `<deployment>-<hash>`, with the hash as label `pod-template-hash` on
+its selector and template (the hash is computed as Kubernetes does: FNV-32a
+over the template, rendered with rand.SafeEncodeString).  A RollingUpdate
+sync (rolling.go) scales the new ReplicaSet up to at most replicas + maxSurge
+pods in total, and old ReplicaSets down while at least replicas −
+maxUnavailable pods stay available; `Recreate` scales the old ones to zero
+first.  With one ReplicaSet, a change of spec.replicas scales it.  Each write
+is one step.
+
+Abstracted: availability is read from the pods (Ready, not terminating)
+instead of from ReplicaSet status; minReadySeconds, revision history,
+progress deadlines and Deployment status are not modelled.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Iterator, List, Optional
+
+import attrs
+
+from explorer import Rule, label
+
+from ..objects import Deployment, ObjectMeta, OwnerReference, PodTemplate, ReplicaSet, labels_match
+from ..state import ClusterState
+from . import apiserver
+
+CLIENT = "kube-controller-manager"
+HASH_LABEL = "pod-template-hash"
+_ALPHANUMS = "bcdfghjklmnpqrstvwxz2456789"
+
+
+def safe_encode(s: str) -> str:
+    """k8s.io/apimachinery/pkg/util/rand.SafeEncodeString."""
+    return "".join(_ALPHANUMS[ord(c) % len(_ALPHANUMS)] for c in s)
+
+
+def template_hash(t: PodTemplate) -> str:
+    """controller.ComputeHash: FNV-32a of the pod template, safe-encoded."""
+    data = json.dumps(attrs.asdict(t), sort_keys=True, separators=(",", ":")).encode()
+    h = 0x811C9DC5
+    for b in data:
+        h = ((h ^ b) * 0x01000193) & 0xFFFFFFFF
+    return safe_encode(str(h))
+
+
+def resolve(value: str, replicas: int, round_up: bool) -> int:
+    """intstr.GetScaledValueFromIntOrPercent for maxSurge (up) and maxUnavailable (down)."""
+    v = str(value)
+    if v.endswith("%"):
+        x = int(v[:-1]) * replicas / 100
+        return math.ceil(x) if round_up else math.floor(x)
+    return int(v)
+
+
+def owned_replicasets(view, d: Deployment) -> List[ReplicaSet]:
+    return [rs for rs in view.replicasets
+            if rs.meta.namespace == d.meta.namespace and rs.meta.controller_uid() == d.meta.uid]
+
+
+def new_replicaset_of(view, d: Deployment) -> Optional[ReplicaSet]:
+    h = template_hash(d.template)
+    for rs in owned_replicasets(view, d):
+        if dict(rs.meta.labels).get(HASH_LABEL) == h:
+            return rs
+    return None
+
+
+def available_pods(view, rs: ReplicaSet) -> int:
+    return sum(1 for p in view.pods
+               if p.active and p.ready and p.meta.controller_uid() == rs.meta.uid
+               and labels_match(rs.selector, p.meta.labels))
+
+
+def _with_hash(labels, h):
+    return tuple(sorted(dict(labels, **{HASH_LABEL: h}).items()))
+
+
+def _scale(s: ClusterState, rs: ReplicaSet, replicas: int) -> Optional[ClusterState]:
+    return apiserver.update(s, attrs.evolve(rs, replicas=replicas), rs.meta.resource_version)
+
+
+def sync(s: ClusterState) -> Iterator:
+    """The controller takes one step of a Deployment's rollout: create, scale up or scale down a ReplicaSet."""
+    view = apiserver.view(s, CLIENT)
+    for d in view.deployments:
+        if d.meta.deleting:
+            continue
+        args = (("deployment", d.meta.key),)
+        step = _sync_one(s, view, d)
+        if step is not None and step[1] is not None:
+            action, nxt = step
+            yield label("deployment", action, args), nxt
+
+
+def _sync_one(s: ClusterState, view, d: Deployment):
+    rss = owned_replicasets(view, d)
+    new = new_replicaset_of(view, d)
+    old = [rs for rs in rss if rs is not new]
+    surge = resolve(d.rolling.max_surge, d.replicas, True)
+    unavailable = resolve(d.rolling.max_unavailable, d.replicas, False)
+    if surge == 0 and unavailable == 0:
+        unavailable = 1  # validation forbids both zero; the controller treats it so
+    recreate = d.strategy == "Recreate"
+    old_active = sum(rs.replicas for rs in old)
+    if recreate and old_active:
+        for rs in old:
+            if rs.replicas:
+                return "scale_down", _scale(s, rs, 0)
+    total = sum(rs.replicas for rs in rss)
+    if new is None:
+        h = template_hash(d.template)
+        if recreate or not old:
+            want = d.replicas
+        else:
+            want = max(0, min(d.replicas, d.replicas + surge - total))
+        meta = ObjectMeta(namespace=d.meta.namespace, name=f"{d.meta.name}-{h}",
+                          labels=_with_hash(d.template.labels, h),
+                          owner_references=(OwnerReference("Deployment", d.meta.name, d.meta.uid, True),))
+        rs = ReplicaSet(meta=meta, replicas=want, selector=_with_hash(d.selector, h),
+                        template=PodTemplate(_with_hash(d.template.labels, h), d.template.spec))
+        nxt = apiserver.create(s, rs)
+        return ("create_replicaset", nxt) if nxt is not None else None
+    if not old:
+        if new.replicas != d.replicas:
+            return "scale", _scale(s, new, d.replicas)
+        return None
+    # Rolling update: scale the new ReplicaSet up within maxSurge ...
+    if new.replicas < d.replicas:
+        want = min(d.replicas, new.replicas + max(0, d.replicas + surge - total))
+        if want > new.replicas:
+            return "scale_up", _scale(s, new, want)
+    elif new.replicas > d.replicas:
+        return "scale", _scale(s, new, d.replicas)
+    # ... and the old ones down while replicas - maxUnavailable pods stay available.
+    available = sum(available_pods(view, rs) for rs in rss)
+    budget = available - (d.replicas - unavailable)
+    for rs in old:
+        if rs.replicas and budget > 0:
+            return "scale_down", _scale(s, rs, max(0, rs.replicas - budget))
+    return None
+
+
+def rules() -> List[Rule]:
+    return [Rule("deployment.sync", sync, doc=sync.__doc__)]

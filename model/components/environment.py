@@ -1,0 +1,87 @@
+"""The environment: faults, bounded by the scenario's fault budget.
+
+Faults are rules that are never fair (DESIGN section 2.1): each spends one
+unit of `faults.budget`, and a behaviour may stop faulting at any time.
+Modelled so far:
+
+* `node-crash`: a machine goes down, and its containers with it.
+* `node-recover` (only where the scenario allows it): the machine and its
+  kubelet come back, with no containers running.
+
+Shortcut, until the node-lifecycle controller exists: a crash also does at
+once what kube-controller-manager's node controller and the taint-eviction
+controller would do some time later: the Node becomes Ready=Unknown with the
+`node.kubernetes.io/unreachable` NoSchedule and NoExecute taints, and the
+pods bound to it become Failed (reason NodeLost, as the reference model's
+Lost), so that their owners replace them.  Recovery removes those taints and
+sets Ready=True.  The node-lifecycle work replaces this shortcut by real
+heartbeats, grace periods, tolerationSeconds and eviction.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator, List
+
+import attrs
+
+from explorer import Rule, label
+
+from ..objects import Taint
+from ..state import ClusterState
+from . import apiserver
+
+UNREACHABLE = "node.kubernetes.io/unreachable"
+UNREACHABLE_TAINTS = (Taint(UNREACHABLE, "NoSchedule"), Taint(UNREACHABLE, "NoExecute"))
+
+
+def _spend(s: ClusterState) -> ClusterState:
+    return attrs.evolve(s, faults_left=s.faults_left - 1)
+
+
+def node_crash(s: ClusterState) -> Iterator:
+    """A machine crashes: its containers stop, and (shortcut) its pods fail and its Node is tainted unreachable."""
+    if s.faults_left <= 0:
+        return
+    for host in s.hosts:
+        if not host.up:
+            continue
+        nxt = _spend(s).with_host(attrs.evolve(host, up=False, kubelet_up=False, pods=()))
+        store = nxt.store
+        node = store.get("Node", "", host.name)
+        if node is not None:
+            taints = node.taints + tuple(t for t in UNREACHABLE_TAINTS if t not in node.taints)
+            store = store.put(attrs.evolve(node, ready="Unknown", taints=taints))
+        for pod in store.pods:
+            if pod.spec.node_name == host.name and pod.phase not in ("Succeeded", "Failed"):
+                store = store.put(attrs.evolve(pod, phase="Failed", ready=False, reason="NodeLost"))
+        yield label("environment", "node_crash", (("node", host.name),)), nxt.with_store(store)
+
+
+def node_recover(s: ClusterState) -> Iterator:
+    """A crashed machine comes back with its kubelet; (shortcut) its Node is Ready again."""
+    if s.faults_left <= 0:
+        return
+    for host in s.hosts:
+        if host.up:
+            continue
+        nxt = _spend(s).with_host(attrs.evolve(host, up=True, kubelet_up=True, pods=()))
+        node = nxt.store.get("Node", "", host.name)
+        if node is not None:
+            taints = tuple(t for t in node.taints if t.key != UNREACHABLE)
+            nxt = nxt.with_store(nxt.store.put(attrs.evolve(node, ready="True", taints=taints)))
+        yield label("environment", "node_recover", (("node", host.name),)), nxt
+
+
+FAULTS = {"node-crash": node_crash, "node-recover": node_recover}
+
+
+def rules(kinds, budget: int) -> List[Rule]:
+    """The fault rules the scenario allows (none without a budget)."""
+    if budget <= 0:
+        return []
+    return [Rule(f"environment.{k}", FAULTS[k], fair=False, doc=FAULTS[k].__doc__)
+            for k in kinds if k in FAULTS]
+
+
+def unsupported(kinds) -> List[str]:
+    return [k for k in kinds if k not in FAULTS]

@@ -1,0 +1,95 @@
+"""etcd: the consistent key-value store behind kube-apiserver.
+
+Modelled: one logical keyspace holding every API object, a global revision
+that each write increments, and each object's mod revision as its
+resourceVersion, so that compare-and-swap on resourceVersion (what
+GuaranteedUpdate does with an etcd transaction) can be expressed.
+
+Abstracted, for now: etcd members and Raft (one logical store that always has
+its quorum); the MVCC history (no reads at past revisions yet).  When no
+component of a scenario can read a stale object, resourceVersions are not
+observable and are not tracked (`track_revisions=False`): every compare-and-
+swap would succeed anyway, and tracking them would only multiply states by
+the orders in which independent objects were last written.
+
+Revisions and uids are renumbered densely by the canonical form (model/
+canonical.py): only their equality and order are observable.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator, Optional, Tuple
+
+import attrs
+from attrs import frozen
+
+# kind -> Store field.  The order is the order objects are listed in traces.
+KIND_FIELDS = {
+    "Namespace": "namespaces",
+    "Node": "nodes",
+    "Deployment": "deployments",
+    "ReplicaSet": "replicasets",
+    "Pod": "pods",
+}
+
+
+@frozen(cache_hash=True)
+class Store:
+    """etcd's keyspace: each kind's objects sorted by uid (their creation order)."""
+
+    revision: int = 0
+    next_uid: int = 1
+    track_revisions: bool = False
+    namespaces: tuple = ()
+    nodes: tuple = ()
+    deployments: tuple = ()
+    replicasets: tuple = ()
+    pods: tuple = ()
+
+    def of(self, kind: str) -> tuple:
+        return getattr(self, KIND_FIELDS[kind])
+
+    def get(self, kind: str, namespace: str, name: str):
+        for obj in getattr(self, KIND_FIELDS[kind]):
+            m = obj.meta
+            if m.name == name and m.namespace == namespace:
+                return obj
+        return None
+
+    def by_uid(self, kind: str, uid: int):
+        for obj in getattr(self, KIND_FIELDS[kind]):
+            if obj.meta.uid == uid:
+                return obj
+        return None
+
+    def objects(self) -> Iterator:
+        for f in KIND_FIELDS.values():
+            yield from getattr(self, f)
+
+    def put(self, obj) -> "Store":
+        """Write `obj` (matched by uid) at the next revision; returns the new store."""
+        field = KIND_FIELDS[obj.kind]
+        rev = self.revision + 1 if self.track_revisions else 0
+        if obj.meta.resource_version != rev:
+            obj = attrs.evolve(obj, meta=attrs.evolve(obj.meta, resource_version=rev))
+        items = getattr(self, field)
+        uid = obj.meta.uid
+        for i, cur in enumerate(items):
+            if cur.meta.uid == uid:
+                items = items[:i] + (obj,) + items[i + 1:]
+                break
+        else:
+            items = items + (obj,)
+            if len(items) > 1 and items[-2].meta.uid > uid:
+                items = tuple(sorted(items, key=lambda o: o.meta.uid))
+        return attrs.evolve(self, revision=rev, **{field: items})
+
+    def remove(self, obj) -> "Store":
+        """Delete `obj` (by uid) at the next revision."""
+        field = KIND_FIELDS[obj.kind]
+        items = tuple(o for o in getattr(self, field) if o.meta.uid != obj.meta.uid)
+        rev = self.revision + 1 if self.track_revisions else 0
+        return attrs.evolve(self, revision=rev, **{field: items})
+
+    def allocate_uid(self) -> Tuple[int, "Store"]:
+        return self.next_uid, attrs.evolve(self, next_uid=self.next_uid + 1)

@@ -1,0 +1,57 @@
+"""The user: the scenario's `spec.changes`, made in order, each once.
+
+Each change is one step (what `kubectl scale` or `kubectl apply` sends), and
+changes are weakly fair (DESIGN section 2.1): the next change is eventually
+made, interleaved with everything the components do.  `apply` of an object
+that exists replaces its spec (a new generation when the spec differs) and
+keeps its identity; of a new one, creates it.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator, List, Sequence
+
+import attrs
+
+from explorer import Rule, label
+
+from ..scenario import Change
+from ..state import ClusterState
+from . import apiserver
+
+
+def make_change(s: ClusterState, ch: Change):
+    store = s.store
+    cur = store.get(ch.kind, ch.namespace, ch.name)
+    if ch.op == "scale":
+        if cur is None:
+            return s  # kubectl scale of a missing object fails: nothing changes
+        return apiserver.update(s, attrs.evolve(cur, replicas=ch.replicas), cur.meta.resource_version)
+    if ch.op == "apply":
+        if cur is None:
+            return apiserver.create(s, ch.obj)
+        fields = {f.name: getattr(ch.obj, f.name) for f in attrs.fields(type(cur)) if f.name != "meta"}
+        meta = attrs.evolve(cur.meta, labels=ch.obj.meta.labels)
+        new = attrs.evolve(cur, meta=meta, **fields)
+        if new == cur:
+            return s
+        return apiserver.update(s, new, cur.meta.resource_version)
+    raise AssertionError(ch.op)
+
+
+def rules(changes: Sequence[Change]) -> List[Rule]:
+    if not changes:
+        return []
+
+    def change(s: ClusterState) -> Iterator:
+        """The user makes the next change of the scenario."""
+        i = s.next_change
+        if i >= len(changes):
+            return
+        nxt = make_change(s, changes[i])
+        if nxt is None:
+            nxt = s
+        yield (label("user", "change", (("index", i + 1),), (("what", changes[i].describe()),)),
+               attrs.evolve(nxt, next_change=i + 1))
+
+    return [Rule("user.change", change, fair=True, doc=change.__doc__)]

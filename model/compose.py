@@ -1,0 +1,67 @@
+"""Scenario -> the model's part of a System: the initial state, the rules, the canonical form.
+
+Cone of influence (DESIGN section 2): only the components that the
+scenario's objects give work to are composed; `Model.left_out` says what
+was left out and why, and the report prints it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import List, Tuple
+
+import attrs
+
+from explorer import Rule
+
+from .canonical import canonical
+from .components import deployment, environment, kubelet, replicaset, scheduler, user
+from .components.etcd import Store
+from .scenario import Scenario
+from .state import ClusterState, Host
+
+
+@dataclass
+class Model:
+    scenario: Scenario
+    init: ClusterState
+    rules: List[Rule]
+    canonical: object
+    left_out: List[str] = field(default_factory=list)
+
+
+def initial_state(sc: Scenario, track_revisions: bool) -> ClusterState:
+    """The manifests as just applied to a fresh cluster: stored in etcd, nothing scheduled or running."""
+    store = Store(track_revisions=track_revisions)
+    for obj in list(sc.nodes) + list(sc.objects):
+        uid, store = store.allocate_uid()
+        obj = attrs.evolve(obj, meta=attrs.evolve(obj.meta, uid=uid))
+        store = store.put(obj)
+    hosts = tuple(Host(n.meta.name) for n in sc.nodes)
+    return ClusterState(store=store, hosts=hosts, faults_left=sc.fault_budget, next_change=0)
+
+
+def build_model(sc: Scenario) -> Model:
+    left_out: List[str] = []
+    kinds = {o.kind for o in sc.objects} | {c.kind for c in sc.changes}
+    rules: List[Rule] = []
+    if "Deployment" in kinds:
+        rules += deployment.rules()
+    else:
+        left_out.append("Deployment controller (no Deployment)")
+    if kinds & {"Deployment", "ReplicaSet"}:
+        rules += replicaset.rules()
+    else:
+        left_out.append("ReplicaSet controller (no ReplicaSet or Deployment)")
+    if kinds & {"Deployment", "ReplicaSet", "Pod"}:
+        rules += scheduler.rules([scheduler.DEFAULT])
+        rules += kubelet.rules()
+    else:
+        left_out.append("kube-scheduler, kubelets (no pods to run)")
+    rules += user.rules(sc.changes)
+    rules += environment.rules(sc.fault_kinds, sc.fault_budget)
+    for k in environment.unsupported(sc.fault_kinds):
+        left_out.append(f"fault {k} (not modelled yet)")
+    # resourceVersions are observable only where some component can read a stale object.
+    track = sc.max_staleness > 0
+    return Model(sc, initial_state(sc, track), rules, canonical, left_out)

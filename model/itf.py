@@ -1,0 +1,63 @@
+"""The variables of a ClusterState as ITF values (the trace format of DESIGN section 6).
+
+Records are JSON objects, sequences JSON arrays, integers JSON numbers.  The
+variables are chosen to be read by a person: `etcd` maps "Kind ns/name" to
+the object as stored, `hosts` maps each machine to whether it and its
+kubelet are up and which pods its runtime runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict
+
+from .objects import Resources
+from .quantity import format_cpu, format_memory
+from .state import ClusterState
+
+VARS = ("etcd", "hosts", "faults_left", "changes_made")
+
+
+def _resources(r: Resources) -> Dict[str, Any]:
+    return {"cpu": format_cpu(r.cpu), "memory": format_memory(r.memory)}
+
+
+def encode_object(o) -> Dict[str, Any]:
+    m = o.meta
+    rec: Dict[str, Any] = {"uid": m.uid}
+    if m.resource_version:
+        rec["resourceVersion"] = m.resource_version
+    if m.labels:
+        rec["labels"] = {k: v for k, v in m.labels}
+    if m.owner_references:
+        rec["owner"] = [f"{r.kind}/{r.name}" for r in m.owner_references]
+    if m.deleting:
+        rec["deletionTimestamp"] = "set"
+    if m.finalizers:
+        rec["finalizers"] = list(m.finalizers)
+    kind = o.kind
+    if kind == "Pod":
+        rec["nodeName"] = o.spec.node_name
+        rec["phase"] = o.phase
+        rec["ready"] = o.ready
+        if o.reason:
+            rec["reason"] = o.reason
+    elif kind in ("ReplicaSet", "Deployment"):
+        rec["replicas"] = o.replicas
+        rec["generation"] = m.generation
+        if kind == "Deployment":
+            rec["image"] = ",".join(c.image for c in o.template.spec.containers)
+    elif kind == "Node":
+        rec["ready"] = o.ready
+        rec["taints"] = [str(t) for t in o.taints]
+        rec["allocatable"] = _resources(o.allocatable)
+    return rec
+
+
+def encode_state(s: ClusterState) -> Dict[str, Any]:
+    etcd = {}
+    for o in s.store.objects():
+        etcd[f"{o.kind} {o.meta.key}"] = encode_object(o)
+    hosts = {h.name: {"up": h.up, "kubelet": h.kubelet_up, "running": [rp.key for rp in h.pods]}
+             for h in s.hosts}
+    return {"etcd": {"revision": s.store.revision, "objects": etcd}, "hosts": hosts,
+            "faults_left": s.faults_left, "changes_made": s.next_change}

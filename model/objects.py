@@ -1,0 +1,194 @@
+"""API objects as kube-apiserver stores them in etcd: frozen, canonical values.
+
+Only the fields that some modelled component reads are kept.  Every object
+has `ObjectMeta` (namespace, name, uid, resourceVersion, generation, labels,
+ownerReferences, deletionTimestamp as a flag, finalizers, generateName).
+Collections are sorted tuples, never dicts or lists, so that equality,
+hashing and iteration order do not depend on PYTHONHASHSEED.
+
+Abstractions: time is not stored (deletionTimestamp is "set" or not);
+containers are reduced to their name and image; a pod's resource requests
+are the sum over its containers (init containers are not modelled).
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Tuple
+
+import attrs
+from attrs import frozen
+
+Labels = Tuple[Tuple[str, str], ...]
+
+
+@frozen
+class Resources:
+    """Requests or allocatable: cpu in millicores, memory in bytes, pod count."""
+
+    cpu: int = 0
+    memory: int = 0
+    pods: int = 0
+
+    def __add__(self, other: "Resources") -> "Resources":
+        return Resources(self.cpu + other.cpu, self.memory + other.memory, self.pods + other.pods)
+
+    def fits_in(self, cap: "Resources") -> bool:
+        return self.cpu <= cap.cpu and self.memory <= cap.memory and self.pods <= cap.pods
+
+
+ZERO = Resources()
+
+
+@frozen
+class OwnerReference:
+    kind: str
+    name: str
+    uid: int
+    controller: bool = True
+
+
+@frozen
+class ObjectMeta:
+    namespace: str
+    name: str
+    uid: int = 0
+    resource_version: int = 0
+    generation: int = 1
+    labels: Labels = ()
+    owner_references: Tuple[OwnerReference, ...] = ()
+    deleting: bool = False            # metadata.deletionTimestamp is set
+    finalizers: Tuple[str, ...] = ()
+    generate_name: str = ""           # the name was generated from this prefix
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}" if self.namespace else self.name
+
+    def controller_uid(self) -> Optional[int]:
+        for ref in self.owner_references:
+            if ref.controller:
+                return ref.uid
+        return None
+
+
+@frozen
+class Taint:
+    key: str
+    effect: str          # NoSchedule | PreferNoSchedule | NoExecute
+    value: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.key}{'=' + self.value if self.value else ''}:{self.effect}"
+
+
+@frozen
+class Toleration:
+    key: str = ""        # "" with operator Exists tolerates every taint
+    operator: str = "Equal"
+    value: str = ""
+    effect: str = ""     # "" tolerates every effect
+
+    def tolerates(self, taint: Taint) -> bool:
+        """k8s.io/api/core/v1 Toleration.ToleratesTaint."""
+        if self.effect and self.effect != taint.effect:
+            return False
+        if self.key and self.key != taint.key:
+            return False
+        if self.operator == "Exists":
+            return True
+        return self.value == taint.value
+
+
+def tolerated(tolerations: Tuple[Toleration, ...], taint: Taint) -> bool:
+    return any(t.tolerates(taint) for t in tolerations)
+
+
+@frozen
+class Container:
+    name: str
+    image: str
+
+
+@frozen
+class PodSpec:
+    containers: Tuple[Container, ...] = ()
+    requests: Resources = Resources(pods=1)
+    node_name: str = ""
+    scheduler_name: str = "default-scheduler"
+    node_selector: Labels = ()
+    tolerations: Tuple[Toleration, ...] = ()
+
+
+@frozen
+class PodTemplate:
+    labels: Labels
+    spec: PodSpec
+
+
+@frozen(cache_hash=True)
+class Pod:
+    meta: ObjectMeta
+    spec: PodSpec
+    phase: str = "Pending"       # Pending | Running | Succeeded | Failed
+    ready: bool = False
+    reason: str = ""             # why it failed (kubelet admission: OutOfcpu, ...)
+    kind = "Pod"
+
+    @property
+    def active(self) -> bool:
+        """controller.IsPodActive: not terminating, not Succeeded or Failed."""
+        return not self.meta.deleting and self.phase not in ("Succeeded", "Failed")
+
+
+@frozen(cache_hash=True)
+class ReplicaSet:
+    meta: ObjectMeta
+    replicas: int
+    selector: Labels
+    template: PodTemplate
+    kind = "ReplicaSet"
+
+
+@frozen
+class RollingUpdate:
+    max_surge: str = "25%"
+    max_unavailable: str = "25%"
+
+
+@frozen(cache_hash=True)
+class Deployment:
+    meta: ObjectMeta
+    replicas: int
+    selector: Labels
+    template: PodTemplate
+    strategy: str = "RollingUpdate"   # RollingUpdate | Recreate
+    rolling: RollingUpdate = RollingUpdate()
+    kind = "Deployment"
+
+
+@frozen(cache_hash=True)
+class Node:
+    meta: ObjectMeta
+    allocatable: Resources
+    taints: Tuple[Taint, ...] = ()
+    unschedulable: bool = False
+    ready: str = "True"           # the Ready condition: True | False | Unknown
+    kind = "Node"
+
+
+@frozen
+class Namespace:
+    meta: ObjectMeta
+    kind = "Namespace"
+
+
+def labels_match(selector: Labels, labels: Labels) -> bool:
+    """A matchLabels selector matches when every pair is among the labels (an empty one matches all)."""
+    if not selector:
+        return True
+    have = dict(labels)
+    return all(have.get(k) == v for k, v in selector)
+
+
+def evolve(obj, **changes):
+    return attrs.evolve(obj, **changes)

@@ -1,0 +1,463 @@
+"""Scenario files (DESIGN section 3): one Cluster document, then Kubernetes manifests.
+
+`load_scenario(path)` parses and validates a file into a `Scenario`.  Any
+error is a `ScenarioError` whose message names the file, the document (index
+and kind/name) and the field path, e.g.::
+
+    scenarios/x.yaml: document 2 (Deployment default/web): spec.replicas: expected an integer, got 'three'
+
+Unknown fields are ignored with a warning (real manifests load as they are).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Tuple
+
+import yaml
+
+from .objects import (Container, Deployment, Namespace, Node, ObjectMeta, Pod, PodSpec, PodTemplate,
+                      ReplicaSet, Resources, RollingUpdate, Taint, Toleration, labels_match)
+from .quantity import QuantityError, cpu_millis, whole
+
+FAULT_KINDS = ("node-crash", "node-recover", "zone-outage", "zone-recover", "etcd-member-crash",
+               "etcd-member-restart", "apiserver-restart", "controller-crash", "kubelet-restart",
+               "partition", "partition-heal", "pause", "vm-deleted")
+PLACEMENTS = ("traditional", "static-pods", "self-hosted", "managed")
+ZONE_LABEL = "topology.kubernetes.io/zone"
+CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane"
+SUPPORTED_KINDS = ("Node", "Namespace", "Pod", "Deployment", "ReplicaSet")
+
+
+class ScenarioError(Exception):
+    """A scenario that cannot be loaded; the message says where and what."""
+
+
+@dataclass(frozen=True)
+class LeaderElection:
+    lease_duration: float = 15
+    renew_deadline: float = 10
+    retry_period: float = 2
+    max_clock_rate_ratio: float = 1.0
+    max_pause: float = 0
+
+
+@dataclass(frozen=True)
+class ControlPlane:
+    placement: str = "traditional"
+    etcd_topology: str = "stacked"
+    etcd_members: int = 1
+    etcd_zones: Tuple[str, ...] = ()
+    apiservers: int = 1
+    controller_managers: int = 1
+    schedulers: int = 1
+    cloud_controller_manager: bool = False
+    leader_election: LeaderElection = LeaderElection()
+
+
+@dataclass(frozen=True)
+class Change:
+    """One user action of spec.changes: scale, apply or delete."""
+
+    op: str
+    kind: str
+    namespace: str
+    name: str
+    replicas: Optional[int] = None
+    obj: Any = None                      # apply: the parsed object
+    propagation: str = "Background"
+    grace_seconds: Optional[int] = None
+
+    def describe(self) -> str:
+        if self.op == "scale":
+            return f"scale {self.kind} {self.namespace}/{self.name} to {self.replicas}"
+        return f"{self.op} {self.kind} {self.namespace}/{self.name}"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    path: str
+    text: str
+    control_plane: ControlPlane
+    dns: bool
+    kube_proxy: bool
+    network_plugin_replaces_kube_proxy: bool
+    kubelet_relist: str
+    expectations: bool
+    job_tracking_with_finalizers: bool
+    fault_budget: int
+    fault_kinds: Tuple[str, ...]
+    changes: Tuple[Change, ...]
+    properties: Tuple[str, ...]
+    max_depth: Optional[int]
+    max_states: int
+    max_staleness: int
+    nodes: Tuple[Node, ...]
+    objects: Tuple[Any, ...]
+    warnings: Tuple[str, ...] = ()
+
+    def zone_of(self, node_name: str) -> str:
+        for n in self.nodes:
+            if n.meta.name == node_name:
+                return dict(n.meta.labels).get(ZONE_LABEL, "")
+        return ""
+
+    def of_kind(self, kind: str) -> List[Any]:
+        return [o for o in self.objects if o.kind == kind]
+
+
+class _Doc:
+    """Error and warning context for one document."""
+
+    def __init__(self, path: str, index: int, raw: Any, warnings: List[str]):
+        self.path, self.index, self.raw, self.warnings = path, index, raw, warnings
+        kind = raw.get("kind", "?") if isinstance(raw, dict) else "?"
+        meta = raw.get("metadata") if isinstance(raw, dict) else None
+        name = meta.get("name", "?") if isinstance(meta, dict) else "?"
+        ns = meta.get("namespace") if isinstance(meta, dict) else None
+        self.what = f"{kind} {ns + '/' if ns else ''}{name}"
+
+    def where(self, fpath: str) -> str:
+        return f"{self.path}: document {self.index} ({self.what}): {fpath}"
+
+    def error(self, fpath: str, msg: str) -> ScenarioError:
+        return ScenarioError(f"{self.where(fpath)}: {msg}")
+
+    def warn(self, fpath: str, msg: str) -> None:
+        self.warnings.append(f"{self.where(fpath)}: {msg}")
+
+    # -- typed accessors -------------------------------------------------
+    def get(self, obj: dict, key: str, fpath: str, typ, default=None, required=False):
+        full = f"{fpath}.{key}" if fpath else key
+        if not isinstance(obj, dict):
+            raise self.error(fpath or "(document)", f"expected a mapping, got {type(obj).__name__}")
+        if key not in obj or obj[key] is None:
+            if required:
+                raise self.error(full, "required field is missing")
+            return default
+        val = obj[key]
+        if typ is int and (isinstance(val, bool) or not isinstance(val, int)):
+            raise self.error(full, f"expected an integer, got {val!r}")
+        if typ is float and (isinstance(val, bool) or not isinstance(val, (int, float))):
+            raise self.error(full, f"expected a number, got {val!r}")
+        if typ is bool and not isinstance(val, bool):
+            raise self.error(full, f"expected true or false, got {val!r}")
+        if typ is str and not isinstance(val, str):
+            raise self.error(full, f"expected a string, got {val!r}")
+        if typ is dict and not isinstance(val, dict):
+            raise self.error(full, f"expected a mapping, got {type(val).__name__}")
+        if typ is list and not isinstance(val, list):
+            raise self.error(full, f"expected a list, got {type(val).__name__}")
+        return val
+
+    def known(self, obj: dict, fpath: str, keys) -> None:
+        for k in obj:
+            if k not in keys:
+                self.warn(f"{fpath}.{k}" if fpath else str(k), "unknown field, ignored")
+
+    def labels(self, obj: dict, key: str, fpath: str) -> Tuple[Tuple[str, str], ...]:
+        d = self.get(obj, key, fpath, dict, {})
+        out = []
+        for k, v in d.items():
+            if v is None:
+                v = ""
+            if not isinstance(v, (str, int, float, bool)) or isinstance(v, bool):
+                raise self.error(f"{fpath}.{key}.{k}", f"expected a string label value, got {v!r}")
+            out.append((str(k), str(v)))
+        return tuple(sorted(out))
+
+
+def _quantities(doc: _Doc, obj: dict, fpath: str, required=()) -> Resources:
+    cpu = mem = 0
+    pods = None
+    for key in required:
+        if key not in obj:
+            raise doc.error(f"{fpath}.{key}", "required field is missing")
+    for key, val in obj.items():
+        try:
+            if key == "cpu":
+                cpu = cpu_millis(val)
+            elif key == "memory":
+                mem = whole(val)
+            elif key == "pods":
+                pods = whole(val)
+            else:
+                doc.warn(f"{fpath}.{key}", "resource not modelled, ignored")
+        except QuantityError as e:
+            raise doc.error(f"{fpath}.{key}", str(e)) from None
+    return Resources(cpu, mem, 110 if pods is None else pods)
+
+
+def _meta(doc: _Doc, raw: dict, namespaced: bool) -> ObjectMeta:
+    m = doc.get(raw, "metadata", "", dict, required=True)
+    name = doc.get(m, "name", "metadata", str, required=True)
+    if not name:
+        raise doc.error("metadata.name", "must not be empty")
+    ns = doc.get(m, "namespace", "metadata", str, "default") if namespaced else ""
+    return ObjectMeta(namespace=ns, name=name, labels=doc.labels(m, "labels", "metadata"))
+
+
+def _pod_spec(doc: _Doc, spec: dict, fpath: str) -> PodSpec:
+    containers = doc.get(spec, "containers", fpath, list, required=True)
+    if not containers:
+        raise doc.error(f"{fpath}.containers", "a pod needs at least one container")
+    cs = []
+    total = Resources(0, 0, 1)
+    for i, c in enumerate(containers):
+        cp = f"{fpath}.containers[{i}]"
+        name = doc.get(c, "name", cp, str, required=True)
+        image = doc.get(c, "image", cp, str, "")
+        res = doc.get(c, "resources", cp, dict, {})
+        req = doc.get(res, "requests", f"{cp}.resources", dict, None)
+        if req is None:
+            req = doc.get(res, "limits", f"{cp}.resources", dict, {})  # requests default to limits
+        r = _quantities(doc, req, f"{cp}.resources.requests")
+        total = Resources(total.cpu + r.cpu, total.memory + r.memory, 1)
+        cs.append(Container(name, image))
+    tols = []
+    for i, t in enumerate(doc.get(spec, "tolerations", fpath, list, [])):
+        tp = f"{fpath}.tolerations[{i}]"
+        op = doc.get(t, "operator", tp, str, "Equal")
+        if op not in ("Equal", "Exists"):
+            raise doc.error(f"{tp}.operator", f"expected Equal or Exists, got {op!r}")
+        eff = doc.get(t, "effect", tp, str, "")
+        if eff not in ("", "NoSchedule", "PreferNoSchedule", "NoExecute"):
+            raise doc.error(f"{tp}.effect", f"expected NoSchedule, PreferNoSchedule or NoExecute, got {eff!r}")
+        tols.append(Toleration(doc.get(t, "key", tp, str, ""), op, str(t.get("value", "") or ""), eff))
+    return PodSpec(containers=tuple(cs), requests=total,
+                   node_name=doc.get(spec, "nodeName", fpath, str, ""),
+                   scheduler_name=doc.get(spec, "schedulerName", fpath, str, "default-scheduler"),
+                   node_selector=doc.labels(spec, "nodeSelector", fpath),
+                   tolerations=tuple(tols))
+
+
+def _template(doc: _Doc, spec: dict, selector) -> PodTemplate:
+    t = doc.get(spec, "template", "spec", dict, required=True)
+    tm = doc.get(t, "metadata", "spec.template", dict, {})
+    labels = doc.labels(tm, "labels", "spec.template.metadata")
+    ps = doc.get(t, "spec", "spec.template", dict, required=True)
+    if not labels_match(selector, labels):
+        raise doc.error("spec.template.metadata.labels", "`selector` does not match template `labels`")
+    return PodTemplate(labels, _pod_spec(doc, ps, "spec.template.spec"))
+
+
+def _selector(doc: _Doc, spec: dict):
+    sel = doc.get(spec, "selector", "spec", dict, required=True)
+    if "matchExpressions" in sel:
+        doc.warn("spec.selector.matchExpressions", "not modelled, ignored")
+    ml = doc.labels(sel, "matchLabels", "spec.selector")
+    if not ml:
+        raise doc.error("spec.selector.matchLabels", "required field is missing")
+    return ml
+
+
+def parse_object(doc: _Doc):
+    raw = doc.raw
+    kind = raw["kind"]
+    if kind == "Node":
+        meta = _meta(doc, raw, False)
+        spec = doc.get(raw, "spec", "", dict, {})
+        status = doc.get(raw, "status", "", dict, {})
+        alloc = doc.get(status, "allocatable", "status", dict, None)
+        if alloc is None:
+            alloc = doc.get(status, "capacity", "status", dict, None)
+        if alloc is None:
+            raise doc.error("status.allocatable", "required field is missing (cpu, memory, pods)")
+        taints = []
+        for i, t in enumerate(doc.get(spec, "taints", "spec", list, [])):
+            tp = f"spec.taints[{i}]"
+            eff = doc.get(t, "effect", tp, str, required=True)
+            if eff not in ("NoSchedule", "PreferNoSchedule", "NoExecute"):
+                raise doc.error(f"{tp}.effect", f"expected NoSchedule, PreferNoSchedule or NoExecute, got {eff!r}")
+            taints.append(Taint(doc.get(t, "key", tp, str, required=True), eff, str(t.get("value", "") or "")))
+        return Node(meta=meta, allocatable=_quantities(doc, alloc, "status.allocatable", ("cpu", "memory")),
+                    taints=tuple(taints), unschedulable=doc.get(spec, "unschedulable", "spec", bool, False))
+    if kind == "Namespace":
+        return Namespace(meta=_meta(doc, raw, False))
+    if kind == "Pod":
+        meta = _meta(doc, raw, True)
+        return Pod(meta=meta, spec=_pod_spec(doc, doc.get(raw, "spec", "", dict, required=True), "spec"))
+    if kind in ("Deployment", "ReplicaSet"):
+        meta = _meta(doc, raw, True)
+        spec = doc.get(raw, "spec", "", dict, required=True)
+        replicas = doc.get(spec, "replicas", "spec", int, 1)
+        if replicas < 0:
+            raise doc.error("spec.replicas", f"must be 0 or more, got {replicas}")
+        sel = _selector(doc, spec)
+        template = _template(doc, spec, sel)
+        if kind == "ReplicaSet":
+            return ReplicaSet(meta=meta, replicas=replicas, selector=sel, template=template)
+        strat = doc.get(spec, "strategy", "spec", dict, {})
+        stype = doc.get(strat, "type", "spec.strategy", str, "RollingUpdate")
+        if stype not in ("RollingUpdate", "Recreate"):
+            raise doc.error("spec.strategy.type", f"expected RollingUpdate or Recreate, got {stype!r}")
+        ru = doc.get(strat, "rollingUpdate", "spec.strategy", dict, {})
+        rolling = RollingUpdate(str(ru.get("maxSurge", "25%")), str(ru.get("maxUnavailable", "25%")))
+        for k in ("maxSurge", "maxUnavailable"):
+            v = getattr(rolling, "max_surge" if k == "maxSurge" else "max_unavailable")
+            if not (v.isdigit() or (v.endswith("%") and v[:-1].isdigit())):
+                raise doc.error(f"spec.strategy.rollingUpdate.{k}", f"expected an integer or a percentage, got {v!r}")
+        return Deployment(meta=meta, replicas=replicas, selector=sel, template=template,
+                          strategy=stype, rolling=rolling)
+    raise AssertionError(kind)
+
+
+def _cluster(doc: _Doc, warnings) -> Dict[str, Any]:
+    raw = doc.raw
+    doc.known(raw, "", ("apiVersion", "kind", "metadata", "spec"))
+    meta = doc.get(raw, "metadata", "", dict, required=True)
+    name = doc.get(meta, "name", "metadata", str, required=True)
+    spec = doc.get(raw, "spec", "", dict, {})
+    doc.known(spec, "spec", ("controlPlane", "addons", "behaviour", "faults", "changes", "check"))
+    cp = doc.get(spec, "controlPlane", "spec", dict, {})
+    doc.known(cp, "spec.controlPlane", ("placement", "etcd", "apiservers", "controllerManagers", "schedulers",
+                                        "cloudControllerManager", "leaderElection"))
+    placement = doc.get(cp, "placement", "spec.controlPlane", str, "traditional")
+    if placement not in PLACEMENTS:
+        raise doc.error("spec.controlPlane.placement", f"expected one of {', '.join(PLACEMENTS)}, got {placement!r}")
+    etcd = doc.get(cp, "etcd", "spec.controlPlane", dict, {})
+    topology = doc.get(etcd, "topology", "spec.controlPlane.etcd", str, "stacked")
+    if topology not in ("stacked", "external"):
+        raise doc.error("spec.controlPlane.etcd.topology", f"expected stacked or external, got {topology!r}")
+    members = doc.get(etcd, "members", "spec.controlPlane.etcd", int, 1 if topology == "stacked" else 3)
+    zones = tuple(str(z) for z in doc.get(etcd, "zones", "spec.controlPlane.etcd", list, []))
+    counts = {}
+    for key in ("apiservers", "controllerManagers", "schedulers"):
+        counts[key] = doc.get(cp, key, "spec.controlPlane", int, 1)
+        if counts[key] < 1:
+            raise doc.error(f"spec.controlPlane.{key}", f"must be at least 1, got {counts[key]}")
+    le = doc.get(cp, "leaderElection", "spec.controlPlane", dict, {})
+    lease = LeaderElection(*(float(doc.get(le, k, "spec.controlPlane.leaderElection", float, d)) for k, d in (
+        ("leaseDuration", 15), ("renewDeadline", 10), ("retryPeriod", 2), ("maxClockRateRatio", 1.0), ("maxPause", 0))))
+    control = ControlPlane(placement, topology, members, zones, counts["apiservers"], counts["controllerManagers"],
+                           counts["schedulers"], doc.get(cp, "cloudControllerManager", "spec.controlPlane", bool, False),
+                           lease)
+    addons = doc.get(spec, "addons", "spec", dict, {})
+    npl = doc.get(addons, "networkPlugin", "spec.addons", dict, {})
+    beh = doc.get(spec, "behaviour", "spec", dict, {})
+    relist = doc.get(beh, "kubeletRelist", "spec.behaviour", str, "quorum")
+    if relist not in ("quorum", "cache"):
+        raise doc.error("spec.behaviour.kubeletRelist", f"expected quorum or cache, got {relist!r}")
+    faults = doc.get(spec, "faults", "spec", dict, {})
+    budget = doc.get(faults, "budget", "spec.faults", int, 0)
+    if budget < 0:
+        raise doc.error("spec.faults.budget", f"must be 0 or more, got {budget}")
+    kinds = doc.get(faults, "kinds", "spec.faults", list, [])
+    for i, k in enumerate(kinds):
+        if k not in FAULT_KINDS:
+            raise doc.error(f"spec.faults.kinds[{i}]", f"unknown fault kind {k!r}; known: {', '.join(FAULT_KINDS)}")
+    check = doc.get(spec, "check", "spec", dict, {})
+    doc.known(check, "spec.check", ("properties", "maxDepth", "maxStates", "maxStaleness"))
+    props = doc.get(check, "properties", "spec.check", list, ["all"])
+    for i, p in enumerate(props):
+        if not isinstance(p, str):
+            raise doc.error(f"spec.check.properties[{i}]", f"expected a property name, got {p!r}")
+    max_depth = doc.get(check, "maxDepth", "spec.check", int, None)
+    max_states = doc.get(check, "maxStates", "spec.check", int, 2_000_000)
+    staleness = doc.get(check, "maxStaleness", "spec.check", int, 0)
+    for key, val in (("maxDepth", max_depth), ("maxStates", max_states), ("maxStaleness", staleness)):
+        if val is not None and val < 0:
+            raise doc.error(f"spec.check.{key}", f"must be 0 or more, got {val}")
+    return dict(name=name, control_plane=control, dns=doc.get(addons, "dns", "spec.addons", bool, True),
+                kube_proxy=doc.get(addons, "kubeProxy", "spec.addons", bool, True),
+                network_plugin_replaces_kube_proxy=doc.get(npl, "replacesKubeProxy", "spec.addons.networkPlugin", bool, False),
+                kubelet_relist=relist, expectations=doc.get(beh, "expectations", "spec.behaviour", bool, True),
+                job_tracking_with_finalizers=doc.get(beh, "jobTrackingWithFinalizers", "spec.behaviour", bool, True),
+                fault_budget=budget, fault_kinds=tuple(kinds), properties=tuple(props), max_depth=max_depth,
+                max_states=max_states, max_staleness=staleness,
+                raw_changes=doc.get(spec, "changes", "spec", list, []))
+
+
+def _changes(doc: _Doc, raw_changes: list, path: str, warnings) -> Tuple[Change, ...]:
+    out = []
+    for i, ch in enumerate(raw_changes):
+        cp = f"spec.changes[{i}]"
+        if not isinstance(ch, dict) or len(ch) != 1:
+            raise doc.error(cp, "expected exactly one of scale, apply, delete")
+        (op, body), = ch.items()
+        if op == "scale":
+            b = doc.get(ch, "scale", cp, dict)
+            out.append(Change("scale", doc.get(b, "kind", f"{cp}.scale", str, required=True),
+                              doc.get(b, "namespace", f"{cp}.scale", str, "default"),
+                              doc.get(b, "name", f"{cp}.scale", str, required=True),
+                              replicas=doc.get(b, "replicas", f"{cp}.scale", int, required=True)))
+            if out[-1].kind not in ("Deployment", "ReplicaSet"):
+                raise doc.error(f"{cp}.scale.kind", f"expected Deployment or ReplicaSet, got {out[-1].kind!r}")
+        elif op == "apply":
+            b = doc.get(ch, "apply", cp, dict)
+            kind = doc.get(b, "kind", f"{cp}.apply", str, required=True)
+            if kind not in SUPPORTED_KINDS:
+                raise doc.error(f"{cp}.apply.kind", f"kind {kind} is not modelled yet; modelled: {', '.join(SUPPORTED_KINDS)}")
+            sub = _Doc(path, doc.index, b, warnings)
+            sub.what = f"{doc.what}, {cp}.apply"
+            obj = parse_object(sub)
+            out.append(Change("apply", kind, obj.meta.namespace, obj.meta.name, obj=obj))
+        elif op == "delete":
+            raise doc.error(f"{cp}.delete", "deletion by a user change is not modelled yet (it needs the garbage collector)")
+        else:
+            raise doc.error(cp, f"unknown change {op!r}; expected scale, apply or delete")
+    return tuple(out)
+
+
+def load_scenario(path: str) -> Scenario:
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except OSError as e:
+        raise ScenarioError(f"{path}: cannot read: {e.strerror}") from None
+    return parse_scenario(text, path)
+
+
+def parse_scenario(text: str, path: str = "<scenario>") -> Scenario:
+    try:
+        raws = [d for d in yaml.safe_load_all(text)]
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ScenarioError(f"{path}:{where}: not valid YAML: {getattr(e, 'problem', None) or e}") from None
+    warnings: List[str] = []
+    docs = [(_Doc(path, i + 1, r, warnings)) for i, r in enumerate(raws) if r is not None]
+    if not docs:
+        raise ScenarioError(f"{path}: empty file: a scenario needs a Cluster document")
+    cluster = None
+    nodes: List[Node] = []
+    objects: List[Any] = []
+    seen = {}
+    for doc in docs:
+        if not isinstance(doc.raw, dict):
+            raise doc.error("(document)", f"expected a mapping, got {type(doc.raw).__name__}")
+        kind = doc.get(doc.raw, "kind", "", str, required=True)
+        doc.get(doc.raw, "apiVersion", "", str, required=True)
+        if kind == "Cluster":
+            if cluster is not None:
+                raise doc.error("kind", "a second Cluster document; a scenario has exactly one")
+            if doc.raw.get("apiVersion") != "kubecheck/v1alpha1":
+                raise doc.error("apiVersion", f"expected kubecheck/v1alpha1, got {doc.raw.get('apiVersion')!r}")
+            cluster = (doc, _cluster(doc, warnings))
+            continue
+        if kind not in SUPPORTED_KINDS:
+            doc.warn("kind", f"kind {kind} is not modelled yet; document ignored")
+            continue
+        obj = parse_object(doc)
+        key = (kind, obj.meta.namespace, obj.meta.name)
+        if key in seen:
+            raise doc.error("metadata.name", f"{kind} {obj.meta.key} is already defined in document {seen[key]}")
+        seen[key] = doc.index
+        (nodes if kind == "Node" else objects).append(obj)
+    if cluster is None:
+        raise ScenarioError(f"{path}: no Cluster document (apiVersion: kubecheck/v1alpha1, kind: Cluster)")
+    cdoc, c = cluster
+    if not nodes:
+        raise cdoc.error("(scenario)", "no Node manifests: a cluster needs at least one node")
+    changes = _changes(cdoc, c.pop("raw_changes"), path, warnings)
+    # A namespace used by a manifest exists, as `kubectl create namespace` would have made it.
+    namespaces = {o.meta.name for o in objects if o.kind == "Namespace"}
+    used = {o.meta.namespace for o in objects if o.meta.namespace} | {ch.namespace for ch in changes}
+    for ns in sorted(used - namespaces):
+        objects.append(Namespace(meta=ObjectMeta(namespace="", name=ns)))
+    order = {"Namespace": 0, "Deployment": 1, "ReplicaSet": 2, "Pod": 3}
+    objects.sort(key=lambda o: (order[o.kind], o.meta.namespace, o.meta.name))
+    nodes.sort(key=lambda n: n.meta.name)
+    return Scenario(path=path, text=text, changes=changes, nodes=tuple(nodes), objects=tuple(objects),
+                    warnings=tuple(warnings), **c)

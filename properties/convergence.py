@@ -1,0 +1,69 @@
+"""Convergence properties: "eventually always GOAL" under weak fairness once faults stop.
+
+Fairness, written down (DESIGN section 2.1): every component rule is weakly
+fair per rule instance (its label without the outcome choice); the user's
+changes are weakly fair and made in order; faults are not fair and stop.
+"""
+
+from __future__ import annotations
+
+from typing import List, Optional
+
+from explorer import Convergence
+from model.components.deployment import new_replicaset_of, owned_replicasets
+from model.components.replicaset import owned_active_pods
+from model.scenario import Scenario
+from model.state import ClusterState
+
+from .catalog import register
+
+
+def has_deployments(sc: Scenario) -> Optional[str]:
+    if any(o.kind == "Deployment" for o in sc.objects) or any(c.kind == "Deployment" for c in sc.changes):
+        return None
+    return "no Deployment"
+
+
+def deployment_problems(s: ClusterState) -> List[str]:
+    """Why each Deployment is not converged (empty when all are)."""
+    store = s.store
+    up = {h.name: h for h in s.hosts if h.up}
+    out = []
+    for d in store.deployments:
+        new = new_replicaset_of(store, d)
+        if new is None:
+            out.append(f"Deployment {d.meta.key} has no ReplicaSet for its current template")
+            continue
+        pods = owned_active_pods(store, new)
+        good = [p for p in pods if p.phase == "Running" and p.ready and p.spec.node_name in up
+                and up[p.spec.node_name].running(p.meta.uid) is not None]
+        if len(good) != d.replicas or len(pods) != d.replicas:
+            pending = [p.meta.key for p in pods if not p.spec.node_name]
+            msg = f"Deployment {d.meta.key} wants {d.replicas} pods, {len(good)} Running and Ready"
+            if pending:
+                msg += f"; unscheduled: {', '.join(pending)}"
+            out.append(msg)
+        for rs in owned_replicasets(store, d):
+            if rs is not new and owned_active_pods(store, rs):
+                out.append(f"old ReplicaSet {rs.meta.key} still has active pods")
+    return out
+
+
+@register("deployment-converges", "convergence", has_deployments)
+def deployment_converges(sc: Scenario):
+    """Every Deployment eventually has spec.replicas pods of its newest ReplicaSet Running and Ready, and old ReplicaSets have none.
+
+    Seed document: kube-controller-manager ("when a Deployment's `replicas`
+    field is unsatisfied, start new Pods").  Goal: the newest ReplicaSet has
+    spec.replicas active pods, each Running, Ready, not terminating, on a
+    machine that is up; older ReplicaSets have no active pods.  Pods stuck
+    terminating on dead machines do not count.
+    """
+
+    def goal(s: ClusterState) -> bool:
+        return not deployment_problems(s)
+
+    def diagnose(s: ClusterState) -> str:
+        return "; ".join(deployment_problems(s))
+
+    return Convergence("deployment-converges", goal, diagnose, deployment_converges.__doc__)

@@ -1,0 +1,136 @@
+"""Safety properties: what must never happen in any reachable state or step.
+
+Each builder's docstring is the property's description in `kubecheck
+properties`; its first paragraph is the one-line summary.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from explorer import ActionProperty, Invariant
+from model.components.replicaset import owned_active_pods
+from model.components.scheduler import untolerated_taints
+from model.objects import Resources
+from model.quantity import format_cpu, format_memory
+from model.scenario import Scenario
+from model.state import ClusterState
+
+from .catalog import register
+
+
+def has_pods(sc: Scenario) -> Optional[str]:
+    if any(o.kind in ("Pod", "Deployment", "ReplicaSet") for o in sc.objects) or any(
+            c.kind in ("Pod", "Deployment", "ReplicaSet") for c in sc.changes):
+        return None
+    return "no pods, and no controller that makes them"
+
+
+def has_replicasets(sc: Scenario) -> Optional[str]:
+    if any(o.kind in ("Deployment", "ReplicaSet") for o in sc.objects) or any(
+            c.kind in ("Deployment", "ReplicaSet") for c in sc.changes):
+        return None
+    return "no ReplicaSet or Deployment"
+
+
+@register("node-capacity", "safety", has_pods)
+def node_capacity(sc: Scenario):
+    """The pods a kubelet has admitted on a node never request more than the node's allocatable cpu, memory or pod count.
+
+    Seed document: kube-scheduler ("resource requirements") and kubelet.  The
+    scheduler's Fit filter and the kubelet's admission both guard this; it
+    fails when a stale or second scheduler overbooks a node and the kubelet
+    admits anyway.
+    """
+    alloc = {n.meta.name: n.allocatable for n in sc.nodes}
+
+    def check(s: ClusterState) -> Optional[str]:
+        for h in s.hosts:
+            if not h.pods:
+                continue
+            used = Resources()
+            for rp in h.pods:
+                used = used + rp.requests
+            cap = alloc[h.name]
+            if used.cpu > cap.cpu:
+                return f"node {h.name} holds {format_cpu(used.cpu)} cpu of requests, allocatable {format_cpu(cap.cpu)}"
+            if used.memory > cap.memory:
+                return (f"node {h.name} holds {format_memory(used.memory)} memory of requests, "
+                        f"allocatable {format_memory(cap.memory)}")
+            if used.pods > cap.pods:
+                return f"node {h.name} runs {used.pods} pods, allocatable {cap.pods}"
+        return None
+
+    return Invariant("node-capacity", check, node_capacity.__doc__)
+
+
+@register("taints-respected", "safety", has_pods)
+def taints_respected(sc: Scenario):
+    """The scheduler never binds a pod to a node with a NoSchedule taint the pod does not tolerate.
+
+    Seed document: kube-scheduler ("hardware/software/policy constraints").
+    Checked on every bind step, against the Node as stored when the bind is
+    made.
+    """
+
+    def check(s: ClusterState, lab, t: ClusterState) -> Optional[str]:
+        pod_key = dict(lab[2]).get("pod")
+        node_name = dict(lab[3]).get("node")
+        ns, name = pod_key.split("/", 1)
+        pod = s.store.get("Pod", ns, name)
+        node = s.store.get("Node", "", node_name)
+        if pod is None or node is None:
+            return None
+        bad = untolerated_taints(node, pod, effects=("NoSchedule",))
+        if bad:
+            return f"{lab[0]} bound pod {pod_key} to node {node_name}, whose taint {bad[0]} it does not tolerate"
+        return None
+
+    watches = frozenset({("default-scheduler", "bind")})
+    return ActionProperty("taints-respected", check, taints_respected.__doc__, watches)
+
+
+@register("pod-single-node", "safety", has_pods)
+def pod_single_node(sc: Scenario):
+    """No two machines run containers of pods with the same namespace/name at once.
+
+    Seed document: kubelet ("ensures the containers described in PodSpecs are
+    running").  Fails when a kubelet acts on a stale view of a pod that was
+    moved (kubernetes issue 59848).
+    """
+
+    def check(s: ClusterState) -> Optional[str]:
+        where = {}
+        for h in s.hosts:
+            for rp in h.pods:
+                if rp.key in where and where[rp.key] != h.name:
+                    return f"pod {rp.key} has containers running on {where[rp.key]} and on {h.name}"
+                where[rp.key] = h.name
+        return None
+
+    return Invariant("pod-single-node", check, pod_single_node.__doc__)
+
+
+@register("replicas-bounded", "safety", has_replicasets)
+def replicas_bounded(sc: Scenario):
+    """A ReplicaSet controller never creates a pod while the active pods it owns, as stored in etcd, already number spec.replicas or more.
+
+    Seed document: kube-controller-manager (controllers acting on `replicas`).
+    Checked on every create step against etcd's state, not the controller's
+    view: it fails when a controller acts on a stale cache without
+    expectations.
+    """
+
+    def check(s: ClusterState, lab, t: ClusterState) -> Optional[str]:
+        ns, name = dict(lab[2])["rs"].split("/", 1)
+        rs = s.store.get("ReplicaSet", ns, name)
+        if rs is None:
+            return None
+        active = len(owned_active_pods(s.store, rs))
+        if active >= rs.replicas:
+            return (f"ReplicaSet {rs.meta.key} created a pod while it already owned {active} active pods "
+                    f"in etcd, spec.replicas {rs.replicas}")
+        return None
+
+    return ActionProperty("replicas-bounded", check, replicas_bounded.__doc__,
+                          frozenset({("replicaset", "create_pod")}))
