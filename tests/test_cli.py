@@ -1,0 +1,152 @@
+"""The command line: exit statuses and one clear message for bad input."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from kubecheck.cli import main
+
+from conftest import ROOT, SCENARIOS
+
+GOOD_HEAD = """apiVersion: kubecheck/v1alpha1
+kind: Cluster
+metadata: {name: t}
+spec: {}
+---
+apiVersion: v1
+kind: Node
+metadata: {name: n1}
+status: {allocatable: {cpu: "2", memory: 4Gi, pods: "110"}}
+"""
+
+
+def kc(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "kubecheck", *args], capture_output=True, text=True,
+                          cwd=cwd or ROOT)
+
+
+def test_exit_0_when_everything_holds(tmp_path):
+    p = kc("verify", "--quiet", "--traces", str(tmp_path), os.path.join(SCENARIOS, "web-three-nodes.yaml"))
+    assert p.returncode == 0, p.stderr
+    assert "deployment-converges" in p.stdout and "holds" in p.stdout
+
+
+def test_exit_1_writes_a_trace(tmp_path):
+    p = kc("verify", "--quiet", "--traces", str(tmp_path), os.path.join(SCENARIOS, "tainted-only-room.yaml"))
+    assert p.returncode == 1
+    trace = tmp_path / "tainted-only-room" / "deployment-converges.itf.json"
+    assert trace.exists()
+    doc = json.loads(trace.read_text())
+    assert doc["#meta"]["property"] == "deployment-converges" and doc["states"][0]["#meta"]["action"] == "init"
+    shown = kc("trace", "show", str(trace))
+    assert shown.returncode == 0 and "default-scheduler.bind(" in shown.stdout
+    rp = kc("trace", "replay", str(trace))
+    assert rp.returncode == 0 and "replays" in rp.stdout
+
+
+def test_exit_3_when_bounded_convergence_is_unknown(tmp_path):
+    p = kc("verify", "--quiet", "--max-depth", "3", "--traces", str(tmp_path),
+           os.path.join(SCENARIOS, "web-three-nodes.yaml"))
+    assert p.returncode == 3
+    assert "unknown (bounded)" in p.stdout and "holds (bounded)" in p.stdout
+
+
+def test_json_contract(tmp_path):
+    p = kc("verify", "--quiet", "--json", "-", "--traces", str(tmp_path),
+           os.path.join(SCENARIOS, "web-two-nodes-crash.yaml"))
+    data = json.loads(p.stdout)
+    assert data["scenario"] == "web-two-nodes-crash"
+    r = {x["property"]: x for x in data["results"]}
+    assert set(r["deployment-converges"]) == {"property", "kind", "verdict", "bounded", "diagnosis", "trace",
+                                              "states", "depth", "seconds"}
+    assert r["deployment-converges"]["kind"] == "convergence" and r["deployment-converges"]["verdict"] == "violated"
+    assert r["node-capacity"]["kind"] == "safety"
+
+
+def test_not_applicable_is_listed(tmp_path):
+    f = tmp_path / "s.yaml"
+    f.write_text(GOOD_HEAD)
+    p = kc("verify", "--quiet", "--json", "-", "--traces", str(tmp_path), str(f))
+    assert p.returncode == 0, p.stderr
+    r = {x["property"]: x["verdict"] for x in json.loads(p.stdout)["results"]}
+    assert r["deployment-converges"] == "not-applicable"
+
+
+@pytest.mark.parametrize("body,expect", [
+    ("kind: Cluster\napiVersion: kubecheck/v1alpha1\nmetadata: {name: x}\nspec: {check: {maxDepth: deep}}\n",
+     "document 1 (Cluster x): spec.check.maxDepth: expected an integer, got 'deep'"),
+    (GOOD_HEAD + "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {replicas: three}\n",
+     "document 3 (Deployment web): spec.replicas: expected an integer, got 'three'"),
+    (GOOD_HEAD + "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\n"
+     "spec: {selector: {matchLabels: {app: web}}, template: {metadata: {labels: {app: web}}, spec: {containers: [{image: x}]}}}\n",
+     "document 3 (Deployment web): spec.template.spec.containers[0].name: required field is missing"),
+    (GOOD_HEAD + "---\napiVersion: v1\nkind: Node\nmetadata: {name: n2}\nstatus: {allocatable: {cpu: lots, memory: 1Gi}}\n",
+     "document 3 (Node n2): status.allocatable.cpu: 'lots' is not a quantity"),
+    ("a: [1, 2\n", "not valid YAML"),
+    (GOOD_HEAD.replace("kind: Cluster", "kind: Clutser"), "no Cluster document"),
+])
+def test_malformed_scenario_exit_2(tmp_path, body, expect):
+    f = tmp_path / "bad.yaml"
+    f.write_text(body)
+    before = f.read_text()
+    p = kc("verify", "--quiet", str(f))
+    assert p.returncode == 2
+    assert expect in p.stderr, p.stderr
+    assert str(f) in p.stderr
+    assert "Traceback" not in p.stderr and len(p.stderr.strip().splitlines()) == 1
+    assert f.read_text() == before
+
+
+def test_unknown_field_is_a_warning_not_an_error(tmp_path):
+    f = tmp_path / "s.yaml"
+    f.write_text(GOOD_HEAD.replace("spec: {}", "spec: {flavour: vanilla}"))
+    p = kc("verify", "--quiet", "--traces", str(tmp_path), str(f))
+    assert p.returncode == 0
+    assert "spec.flavour: unknown field, ignored" in p.stderr
+
+
+def test_unknown_property_exit_2():
+    p = kc("verify", "--property", "no-such-thing", os.path.join(SCENARIOS, "web-three-nodes.yaml"))
+    assert p.returncode == 2 and "unknown property 'no-such-thing'" in p.stderr
+    assert "Traceback" not in p.stderr
+
+
+@pytest.mark.parametrize("content,expect", [
+    ("{not json", "not a JSON file"),
+    ('{"#meta": {}, "vars": []}', "`states` is missing"),
+    ('{"#meta": {}, "vars": [], "states": [{"x": 1}]}', "states[0]: `#meta.action` is missing"),
+    ('{"#meta": {}, "vars": [], "states": [{"#meta": {"action": "init"}}]}', "scenario_text"),
+])
+def test_corrupt_trace_exit_2(tmp_path, content, expect):
+    f = tmp_path / "t.itf.json"
+    f.write_text(content)
+    p = kc("trace", "replay", str(f))
+    assert p.returncode == 2 and expect in p.stderr, p.stderr
+    assert "Traceback" not in p.stderr
+
+
+def test_missing_files_exit_2(tmp_path):
+    assert kc("verify", str(tmp_path / "nope.yaml")).returncode == 2
+    assert kc("trace", "show", str(tmp_path / "nope.json")).returncode == 2
+    assert kc("verify").returncode == 2
+    assert kc("verify", "--max-depth", "-1", "x.yaml").returncode == 2
+
+
+def test_replay_notices_a_changed_model(tmp_path):
+    p = kc("verify", "--quiet", "--traces", str(tmp_path), os.path.join(SCENARIOS, "tainted-only-room.yaml"))
+    trace = tmp_path / "tainted-only-room" / "deployment-converges.itf.json"
+    doc = json.loads(trace.read_text())
+    doc["states"][2]["#meta"]["action"] = "replicaset.create_pod(rs=default/elsewhere)"
+    trace.write_text(json.dumps(doc))
+    rp = kc("trace", "replay", str(trace))
+    assert rp.returncode == 1 and "step 2: the model no longer takes replicaset.create_pod(rs=default/elsewhere)" in rp.stdout
+
+
+def test_properties_lists_the_catalog():
+    p = kc("properties")
+    assert p.returncode == 0
+    for name in ("node-capacity", "taints-respected", "pod-single-node", "replicas-bounded", "deployment-converges"):
+        assert name in p.stdout

@@ -1,0 +1,160 @@
+"""The engine on small systems whose answers are known by hand."""
+
+from explorer import ActionProperty, Convergence, Invariant, Rule, System, check, label, render_label, search, \
+    tarjan_sccs
+
+
+def counter(limit=3, fault=False):
+    """x counts up to `limit`; optionally a fault resets it to 0 once."""
+    def inc(s):
+        x, f = s
+        if x < limit:
+            yield label("c", "inc"), (x + 1, f)
+
+    def reset(s):
+        x, f = s
+        if not f and x > 0:
+            yield label("env", "reset"), (0, True)
+    rules = [Rule("inc", inc)] + ([Rule("reset", reset, fair=False)] if fault else [])
+    return System(init_states=[(0, False)], rules=rules)
+
+
+def test_bfs_counts_and_depth():
+    res = search(counter(3, fault=True))
+    # (0..3, False) and (0..3, True): reset reachable from 1..3.
+    assert res.stats.distinct_states == 8
+    assert res.stats.depth == 5  # shortest path to (3, True): inc, reset, inc, inc, inc
+    assert res.stats.complete
+
+
+def test_shortest_counterexample():
+    system = counter(5)
+    system.invariants = [Invariant("below-3", lambda s: f"x is {s[0]}" if s[0] >= 3 else None)]
+    res = check(system)
+    (v,) = res.verdicts
+    assert v.verdict == "violated" and v.diagnosis == "x is 3"
+    assert [s[0] for s in v.trace.states] == [0, 1, 2, 3]
+    assert [render_label(l) for l in v.trace.labels[1:]] == ["c.inc()"] * 3
+
+
+def test_bounded_search_says_so():
+    system = counter(10)
+    system.invariants = [Invariant("never-10", lambda s: "10" if s[0] == 10 else None)]
+    system.convergences = [Convergence("reaches-10", lambda s: s[0] == 10, lambda s: f"x={s[0]}")]
+    res = check(system, max_depth=4)
+    v = {x.prop: x for x in res.verdicts}
+    assert v["never-10"].verdict == "holds" and v["never-10"].bounded
+    assert "up to depth" in v["never-10"].diagnosis
+    assert v["reaches-10"].verdict == "unknown" and v["reaches-10"].bounded
+    assert res.stats.stop_reason == "max-depth"
+    res = check(system, max_states=3)
+    assert res.stats.stop_reason == "max-states" and res.stats.distinct_states == 3
+
+
+def test_action_property_gives_the_step():
+    system = counter(3)
+    system.actions = [ActionProperty("no-inc-from-2", lambda s, l, t: "inc at 2" if s[0] == 2 else None,
+                                     watches=frozenset({("c", "inc")}))]
+    (v,) = check(system).verdicts
+    assert v.verdict == "violated"
+    assert [s[0] for s in v.trace.states] == [0, 1, 2, 3]
+
+
+def test_convergence_holds_after_faults_stop():
+    system = counter(3, fault=True)
+    system.convergences = [Convergence("reaches-3", lambda s: s[0] == 3, lambda s: f"x={s[0]}")]
+    (v,) = check(system).verdicts
+    assert v.verdict == "holds"
+
+
+def test_stuck_state_violates_convergence():
+    def inc(s):
+        if s < 2:
+            yield label("c", "inc"), s + 1
+    system = System(init_states=[0], rules=[Rule("inc", inc)],
+                    convergences=[Convergence("reaches-3", lambda s: s == 3, lambda s: f"x={s}")])
+    (v,) = check(system).verdicts
+    assert v.verdict == "violated" and "stuck" in v.diagnosis
+    assert v.trace.states == [0, 1, 2] and v.trace.loop is None
+
+
+def toggler(extra_fair: bool):
+    """A fair toggle 0 <-> 1 forever; from either, a `finish` step reaches 2 (the goal).
+
+    If `finish` is fair, the toggling cycle is unfair (finish is enabled all along and
+    never taken), so convergence holds.  If `finish` is not fair, the cycle is a
+    fair lasso and convergence is violated.
+    """
+    def toggle(s):
+        if s < 2:
+            yield label("t", "toggle"), 1 - s
+
+    def finish(s):
+        if s < 2:
+            yield label("t", "finish"), 2
+    return System(init_states=[0], rules=[Rule("toggle", toggle), Rule("finish", finish, fair=extra_fair)],
+                  convergences=[Convergence("done", lambda s: s == 2, lambda s: f"at {s}")])
+
+
+def test_weak_fairness_rules_out_an_unfair_cycle():
+    (v,) = check(toggler(extra_fair=True)).verdicts
+    assert v.verdict == "holds"
+
+
+def test_fair_lasso_is_a_violation_with_a_loop():
+    (v,) = check(toggler(extra_fair=False)).verdicts
+    assert v.verdict == "violated" and "fair cycle" in v.diagnosis
+    t = v.trace
+    assert t.loop == 0 and t.states[-1] == t.states[t.loop]
+    assert [render_label(l) for l in t.labels[1:]] == ["t.toggle()", "t.toggle()"]
+
+
+def test_fairness_is_per_instance_not_per_choice():
+    """A rule that picks among outcomes is one fairness instance: taking any outcome counts."""
+    def move(s):
+        pos, done = s
+        if not done:
+            for d in (1, 2):
+                yield label("m", "move", (), (("to", (pos + d) % 3),)), ((pos + d) % 3, False)
+
+    def stop(s):
+        pos, done = s
+        if not done and pos == 0:
+            yield label("m", "stop"), (0, True)
+    system = System(init_states=[(0, False)], rules=[Rule("move", move), Rule("stop", stop)],
+                    convergences=[Convergence("stops", lambda s: s[1], lambda s: "moving")])
+    # `stop` is only enabled at pos 0, so it is not enabled in every state of the
+    # cycle through 1 and 2: weak fairness does not force it, and a fair lasso exists.
+    (v,) = check(system).verdicts
+    assert v.verdict == "violated"
+    loop_labels = [render_label(l) for l in v.trace.labels[v.trace.loop + 1:]]
+    assert loop_labels and all(l.startswith("m.move(") for l in loop_labels)
+    assert v.trace.states[-1] == v.trace.states[v.trace.loop]
+
+
+def test_deadlocks_are_counted():
+    res = search(counter(2))
+    assert res.stats.terminal_states == 1 and res.deadlocks == [2]
+    assert "deadlock" in search(counter(2), check_deadlock=True).violations
+
+
+def test_tarjan_iterative_matches_known_components():
+    g = {0: [1], 1: [2], 2: [0, 3], 3: [4], 4: [3], 5: []}
+    comps = sorted(sorted(c) for c in tarjan_sccs(6, lambda v: g[v]))
+    assert comps == [[0, 1, 2], [3, 4], [5]]
+
+
+def test_tarjan_survives_a_deep_graph():
+    n = 200_000  # far beyond Python's recursion limit
+    comps = tarjan_sccs(n, lambda v: [v + 1] if v + 1 < n else [0])
+    assert len(comps) == 1 and len(comps[0]) == n
+
+
+def test_misuse_is_rejected_early():
+    import pytest
+    with pytest.raises(ValueError, match="unique"):
+        System(init_states=[0], rules=[Rule("a", lambda s: ()), Rule("a", lambda s: ())])
+    with pytest.raises(ValueError, match="no initial state"):
+        System(init_states=[], rules=[])
+    with pytest.raises(TypeError, match="function of the state"):
+        Rule("x", 3)
