@@ -1,0 +1,180 @@
+"""The model's components, and that each safety property catches a model broken on purpose."""
+
+import copy
+import os
+
+import attrs
+import pytest
+
+from explorer import Rule, check, label
+from kubecheck.compose import compose
+from model.canonical import canonical
+from model.components import apiserver, kubelet, scheduler
+from model.objects import Resources
+from model.quantity import cpu_millis, whole
+from model.scenario import load_scenario, parse_scenario
+
+from conftest import SCENARIOS
+
+
+def composed(name, props=()):
+    return compose(load_scenario(os.path.join(SCENARIOS, f"{name}.yaml")), props)
+
+
+def verdicts(system, max_states=None):
+    return {v.prop: v for v in check(system, max_states=max_states).verdicts}
+
+
+def replace_rule(system, name, fn):
+    system.rules = [Rule(name, fn) if r.name == name else r for r in system.rules]
+    return system
+
+
+def test_quantities():
+    assert cpu_millis("500m") == 500 and cpu_millis("2") == 2000 and cpu_millis(1.5) == 1500
+    assert whole("4Gi") == 4 * 2**30 and whole("1k") == 1000 and whole("128974848") == 128974848
+    assert cpu_millis("0.1") == 100 and whole("1e3") == 1000
+
+
+def test_no_rule_changes_its_input():
+    comp = composed("web-three-nodes")
+    res = check(comp.system)
+    for s in res.search.graph.states[:200]:
+        before = copy.deepcopy(s)
+        for rule in comp.system.rules:
+            list(rule.fn(s))
+        assert s == before
+
+
+def test_rules_are_deterministic():
+    comp = composed("web-two-nodes-crash")
+    s = comp.system.init_states[0]
+    for _ in range(6):
+        a = [(l, canonical(t)) for r in comp.system.rules for l, t in r.fn(s)]
+        b = [(l, canonical(t)) for r in comp.system.rules for l, t in r.fn(s)]
+        assert a == b
+        s = a[0][1]
+
+
+def test_canonical_renumbers_uids_and_generated_names():
+    comp = composed("tainted-only-room")
+    s = comp.system.init_states[0]
+    # Drive: create RS, three pods.
+    for _ in range(4):
+        s = canonical(next(t for r in comp.system.rules for l, t in r.fn(s)))
+    pods = s.store.pods
+    # uids: nodes big 1, small 2, namespace 3, Deployment 4, ReplicaSet 5, pods 6-8.
+    assert [p.meta.uid for p in pods] == [6, 7, 8]
+    # Remove the first pod by hand and canonicalise: uids become dense again, names follow.
+    gone = attrs.evolve(s, store=s.store.remove(pods[0]))
+    c = canonical(gone)
+    uids = sorted(o.meta.uid for o in c.store.objects())
+    assert uids == list(range(1, len(uids) + 1)) and c.store.next_uid == len(uids) + 1
+    for p in c.store.pods:
+        assert p.meta.name == f"{p.meta.generate_name}{p.meta.uid}"
+
+
+def test_canonical_collects_failed_replicaset_pods_but_not_bare_pods():
+    sc = parse_scenario("""apiVersion: kubecheck/v1alpha1
+kind: Cluster
+metadata: {name: t}
+---
+apiVersion: v1
+kind: Node
+metadata: {name: n1}
+status: {allocatable: {cpu: "1", memory: 1Gi}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: big}
+spec: {nodeName: n1, containers: [{name: c, image: x, resources: {requests: {cpu: "2"}}}]}
+""")
+    comp = compose(sc)
+    res = check(comp.system)
+    # The kubelet rejects the bare pod (OutOfcpu); it stays, Failed, since no controller counts it.
+    last = res.search.graph.states[-1]
+    (pod,) = last.store.pods
+    assert pod.phase == "Failed" and pod.reason == "OutOfcpu"
+    assert {v.prop: v.verdict for v in res.verdicts}["node-capacity"] == "holds"
+
+
+def test_scheduler_filters():
+    comp = composed("tainted-only-room")
+    s = comp.system.init_states[0]
+    for _ in range(2):
+        s = canonical(next(t for r in comp.system.rules for l, t in r.fn(s)))
+    binds = [l for l, t in scheduler.bind_rule(scheduler.DEFAULT).fn(s)]
+    assert [dict(l[3])["node"] for l in binds] == ["small"]
+
+
+def test_kubelet_admission_reasons():
+    comp = composed("tainted-only-room")
+    s = comp.system.init_states[0]
+    node = s.store.get("Node", "", "small")
+    host = s.host("small")
+    from model.objects import ObjectMeta, Pod, PodSpec
+    pod = Pod(ObjectMeta("default", "p"), PodSpec(requests=Resources(2000, 0, 1)))
+    assert kubelet.admission_failure(node, host, pod) == "OutOfcpu"
+    pod = Pod(ObjectMeta("default", "p"), PodSpec(requests=Resources(100, 0, 1)))
+    assert kubelet.admission_failure(node, host, pod) is None
+
+
+# --- each safety property catches a model broken on purpose -----------------
+
+def test_taints_respected_catches_a_scheduler_that_ignores_taints(monkeypatch):
+    monkeypatch.setattr(scheduler, "untolerated_taints", lambda node, pod, effects=None: [])
+    comp = composed("tainted-only-room", ["taints-respected"])
+    v = verdicts(comp.system)["taints-respected"]
+    assert v.verdict == "violated"
+    assert "bound pod default/web-" in v.diagnosis and "to node big" in v.diagnosis
+    assert "dedicated=gpu:NoSchedule" in v.diagnosis
+
+
+def test_node_capacity_catches_overbooking(monkeypatch):
+    monkeypatch.setattr(scheduler, "feasible", lambda node, pod, used: True)
+    monkeypatch.setattr(kubelet, "admission_failure", lambda node, host, pod: None)
+    comp = composed("web-two-nodes-crash", ["node-capacity"])
+    v = verdicts(comp.system)["node-capacity"]
+    assert v.verdict == "violated"
+    assert "holds 3 cpu of requests, allocatable 2" in v.diagnosis
+
+
+def test_replicas_bounded_catches_a_controller_that_overcreates():
+    from model.components import replicaset
+
+    def create_always(s):
+        for rs in s.store.replicasets:
+            if len(s.store.pods) < 5:
+                yield label("replicaset", "create_pod", (("rs", rs.meta.key),)), apiserver.create(s, replicaset.new_pod(rs))
+    comp = composed("web-three-nodes", ["replicas-bounded"])
+    v = verdicts(replace_rule(comp.system, "replicaset.create_pod", create_always), 5000)["replicas-bounded"]
+    assert v.verdict == "violated"
+    assert "already owned 3 active pods in etcd, spec.replicas 3" in v.diagnosis
+
+
+def test_pod_single_node_catches_a_rebinding_scheduler():
+    """A scheduler that re-binds a running pod to another node: both kubelets run it."""
+    def rebind(s):
+        for pod in s.store.pods:
+            if pod.phase == "Running":
+                for node in s.store.nodes:
+                    if node.meta.name != pod.spec.node_name:
+                        moved = attrs.evolve(pod, phase="Pending", spec=attrs.evolve(pod.spec, node_name=node.meta.name))
+                        yield (label("default-scheduler", "bind", (("pod", pod.meta.key),), (("node", node.meta.name),)),
+                               s.with_store(s.store.put(moved)))
+    comp = composed("web-three-nodes", ["pod-single-node"])
+    comp.system.rules = list(comp.system.rules) + [Rule("rebind", rebind)]
+    v = verdicts(comp.system, max_states=5000)["pod-single-node"]
+    assert v.verdict == "violated"
+    assert "has containers running on n1 and on n2" in v.diagnosis
+
+
+def test_deployment_converges_catches_a_lazy_kubelet():
+    """A kubelet that never reports Ready: the Deployment cannot converge (stuck)."""
+    def run_not_ready(s):
+        for l, t in kubelet.run_pod(s):
+            yield l, t.with_store(t.store.put(attrs.evolve(
+                t.store.get("Pod", *dict(l[2])["pod"].split("/")), ready=False)))
+    comp = composed("web-three-nodes", ["deployment-converges"])
+    v = verdicts(replace_rule(comp.system, "kubelet.run_pod", run_not_ready))["deployment-converges"]
+    assert v.verdict == "violated" and "0 Running and Ready" in v.diagnosis
