@@ -65,8 +65,32 @@ def _renumber_meta(meta, umap, rmap):
     return attrs.evolve(meta, **changes) if changes else meta
 
 
+def _dense_uids(s: ClusterState) -> bool:
+    """Fast path: objects hold uids 1..n and every reference points among them."""
+    store = s.store
+    n = 0
+    top = 0
+    for obj in store.objects():
+        n += 1
+        u = obj.meta.uid
+        if u > top:
+            top = u
+        for r in obj.meta.owner_references:
+            if r.uid > top:
+                top = r.uid
+    if top != n or store.next_uid != n + 1:
+        return False
+    for h in s.hosts:
+        for rp in h.pods:
+            if rp.uid > n:
+                return False
+    return True
+
+
 def renumber(s: ClusterState) -> ClusterState:
     store = s.store
+    if not store.track_revisions and _dense_uids(s):
+        return s
     uids = sorted(_uids(s))
     dense_uids = not uids or (uids[-1] == len(uids) and uids[0] == 1)
     rmap = None

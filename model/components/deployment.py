@@ -17,6 +17,7 @@ progress deadlines and Deployment status are not modelled.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from typing import Iterator, List, Optional
@@ -39,6 +40,7 @@ def safe_encode(s: str) -> str:
     return "".join(_ALPHANUMS[ord(c) % len(_ALPHANUMS)] for c in s)
 
 
+@functools.lru_cache(maxsize=4096)
 def template_hash(t: PodTemplate) -> str:
     """controller.ComputeHash: FNV-32a of the pod template, safe-encoded."""
     data = json.dumps(attrs.asdict(t), sort_keys=True, separators=(",", ":")).encode()
