@@ -118,3 +118,15 @@ def test_same_results_under_any_hash_seed(tmp_path):
                 traces[os.path.relpath(os.path.join(dirpath, f), tmp_path / seed)] = open(os.path.join(dirpath, f)).read()
         outs.append((data, traces))
     assert outs[0] == outs[1] == outs[2]
+
+
+def test_committed_traces_still_replay():
+    """traces/ is design-review material: every committed trace must replay against today's model."""
+    found = 0
+    for dirpath, _, files in os.walk(os.path.join(ROOT, "traces")):
+        for f in files:
+            if f.endswith(".itf.json"):
+                found += 1
+                r = replay(read_trace(os.path.join(dirpath, f)))
+                assert r.ok, f"{f}: {r.message}"
+    assert found >= 2
