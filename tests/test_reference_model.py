@@ -57,3 +57,22 @@ def test_invariants_catch_a_too_small_capacity():
     # BFS gives a shortest counterexample: 3 creates and 3 binds to one node.
     assert len(v["CapacityOK"].trace.states) == 7
     assert v["NoOverReplication"].verdict == "holds"
+
+
+def test_symmetry_never_changes_a_verdict():
+    for broken in (False, True):
+        verdicts = []
+        for sym in (False, True):
+            system = kubedeploy(3, 3, 1 if broken else 2)
+            if broken:  # R=3 on Cap 1: a crash makes room too small, but CapacityOK still holds
+                system.invariants = list(system.invariants) + [
+                    __import__("explorer").Invariant("AllRunning", lambda s: "not all" if s[0].count(3) == 3 else None)]
+            res = check(system, symmetry=sym)
+            verdicts.append({v.prop: (v.verdict, len(v.trace.states) if v.trace else None) for v in res.verdicts})
+        assert verdicts[0] == verdicts[1]
+
+
+def test_progress_is_reported():
+    seen = []
+    search(kubedeploy(3, 3, 2), symmetry=False, progress=seen.append, progress_every=0)
+    assert seen and {"states", "depth", "queue", "states_per_second", "seconds"} <= set(seen[0])
