@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from typing import List, Optional
 
 from explorer import check
@@ -113,11 +114,21 @@ def verify_one(path: str, args) -> ScenarioReport:
     done()
     results: List[Result] = []
     by_name = {v.prop: v for v in res.verdicts}
+    decided = {}
+    for claim in comp.claims:
+        t0 = time.perf_counter()
+        cr = claim.decide()
+        decided[claim.name] = (cr, time.perf_counter() - t0)
     na = {n: (k, why) for n, k, why in comp.not_applicable}
     for name in comp.kinds:
         if name in na:
             kind, why = na[name]
             results.append(Result(name, kind, "not-applicable", False, why, None, 0, 0, 0.0))
+            continue
+        if name in decided:
+            cr, secs = decided[name]
+            results.append(Result(name, "ha", "holds" if cr.holds else "violated", False, cr.diagnosis, None,
+                                  0, 0, secs))
             continue
         v = by_name[name]
         trace_path = None

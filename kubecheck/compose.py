@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import List, Sequence, Tuple
 
 from explorer import ActionProperty, Convergence, Invariant, System
+from explorer.smt import Claim
 from model.compose import Model, build_model
 from model.scenario import Scenario
 from properties import all_properties, get
@@ -21,6 +22,7 @@ class Composed:
     model: Model
     kinds: dict                       # property name -> "safety" | "convergence" | "ha"
     not_applicable: List[Tuple[str, str, str]] = field(default_factory=list)  # (name, kind, why)
+    claims: List[Claim] = field(default_factory=list)  # HA properties, decided by Z3
 
 
 def select_properties(sc: Scenario, requested: Sequence[str] = ()) -> List[str]:
@@ -40,7 +42,7 @@ def select_properties(sc: Scenario, requested: Sequence[str] = ()) -> List[str]:
 
 def compose(sc: Scenario, requested: Sequence[str] = ()) -> Composed:
     model = build_model(sc)
-    invariants, actions, convergences = [], [], []
+    invariants, actions, convergences, claims = [], [], [], []
     na: List[Tuple[str, str, str]] = []
     kinds = {}
     for name in select_properties(sc, requested):
@@ -57,8 +59,10 @@ def compose(sc: Scenario, requested: Sequence[str] = ()) -> Composed:
             actions.append(prop)
         elif isinstance(prop, Convergence):
             convergences.append(prop)
+        elif isinstance(prop, Claim):
+            claims.append(prop)
         else:
             raise TypeError(f"property {name} built {prop!r}")
     system = System(init_states=[model.init], rules=model.rules, invariants=invariants, actions=actions,
                     convergences=convergences, canonical=model.canonical, name=sc.name)
-    return Composed(system, model, kinds, na)
+    return Composed(system, model, kinds, na, claims)

@@ -322,6 +322,12 @@ def _cluster(doc: _Doc, warnings) -> Dict[str, Any]:
         raise doc.error("spec.controlPlane.etcd.topology", f"expected stacked or external, got {topology!r}")
     members = doc.get(etcd, "members", "spec.controlPlane.etcd", int, 1 if topology == "stacked" else 3)
     zones = tuple(str(z) for z in doc.get(etcd, "zones", "spec.controlPlane.etcd", list, []))
+    if members < 1:
+        raise doc.error("spec.controlPlane.etcd.members", f"must be at least 1, got {members}")
+    if topology == "external" and zones and len(zones) != members:
+        raise doc.error("spec.controlPlane.etcd.zones", f"one zone per member: {members} members, {len(zones)} zones")
+    if topology == "stacked" and ("members" in etcd or "zones" in etcd):
+        doc.warn("spec.controlPlane.etcd", "stacked etcd has one member per control-plane node; members and zones ignored")
     counts = {}
     for key in ("apiservers", "controllerManagers", "schedulers"):
         counts[key] = doc.get(cp, key, "spec.controlPlane", int, 1)

@@ -1,0 +1,58 @@
+"""Z3 plumbing: claims decided by a solver, and turning a model into a counterexample.
+
+Generic: the Kubernetes encodings (quorum under zone loss, lease timing,
+placement) live with the HA properties.  A `Claim` is a property decided
+without searching the state space: `decide()` returns a `ClaimResult`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any, Callable, Dict, Iterable, Optional
+
+import z3
+
+
+@dataclass
+class ClaimResult:
+    holds: bool
+    diagnosis: str
+    witness: Dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Claim:
+    name: str
+    decide: Callable[[], ClaimResult]
+    doc: str = ""
+
+
+def value_of(model: z3.ModelRef, term) -> Any:
+    """A Python value for `term` in `model`: bool, int, or Fraction for reals."""
+    v = model.eval(term, model_completion=True)
+    if z3.is_true(v):
+        return True
+    if z3.is_false(v):
+        return False
+    if z3.is_int_value(v):
+        return v.as_long()
+    if z3.is_rational_value(v):
+        return Fraction(v.numerator_as_long(), v.denominator_as_long())
+    if z3.is_algebraic_value(v):
+        return float(v.approx(12).as_decimal(12).rstrip("?"))
+    return str(v)
+
+
+def find(constraints: Iterable, terms: Dict[str, Any], timeout_ms: int = 30_000) -> Optional[Dict[str, Any]]:
+    """A satisfying assignment of `terms` (by name), or None when the constraints are unsatisfiable."""
+    solver = z3.Solver()
+    solver.set("timeout", timeout_ms)
+    solver.add(*constraints)
+    r = solver.check()
+    if r == z3.unsat:
+        return None
+    if r != z3.sat:
+        raise RuntimeError(f"the solver could not decide ({solver.reason_unknown()})")
+    m = solver.model()
+    return {name: value_of(m, t) for name, t in terms.items()}

@@ -1,0 +1,146 @@
+"""HA properties: claims over every allowed failure, decided by Z3.
+
+Each claim is encoded as "is there a failure (or a timing) that breaks it?";
+a satisfying assignment is the counterexample, unsatisfiability the proof.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import List, Optional
+
+import z3
+
+from explorer.smt import Claim, ClaimResult, find
+from model.scenario import Scenario
+from model.topology import etcd_members, quorum
+
+from .catalog import register
+
+MEMBER_FAULTS = ("etcd-member-crash", "zone-outage", "node-crash", "vm-deleted")
+
+
+def _always(sc: Scenario) -> Optional[str]:
+    return None
+
+
+@register("etcd-quorum-survives", "ha", _always)
+def etcd_quorum_survives(sc: Scenario):
+    """For every combination of at most faults.budget faults of the allowed kinds, a majority of etcd members stays up.
+
+    Seed document: etcd ("consistent and highly-available key value store")
+    and "the control plane usually runs across multiple computers".  A fault
+    takes down one member (etcd-member-crash), the member on a crashed or
+    deleted control-plane machine (node-crash, vm-deleted, stacked etcd), or
+    every member in a zone (zone-outage).  Raft needs floor(n/2)+1 members
+    up for writes and linearizable reads.  Decided by Z3: one Boolean per
+    possible fault, their count within the budget, and "fewer than a quorum
+    up" as the goal; the satisfying choice is the counterexample.
+    """
+    members = etcd_members(sc)
+    kinds = set(sc.fault_kinds)
+    budget = sc.fault_budget
+
+    def decide() -> ClaimResult:
+        n = len(members)
+        q = quorum(n)
+        faults = []  # (description, Bool, members it takes down)
+        if "etcd-member-crash" in kinds:
+            for m in members:
+                faults.append((f"etcd-member-crash of {m.name}", [m.name]))
+        if "zone-outage" in kinds:
+            for z in sorted({m.zone for m in members if m.zone}):
+                faults.append((f"zone-outage of zone {z}", [m.name for m in members if m.zone == z]))
+        for kind in ("node-crash", "vm-deleted"):
+            if kind in kinds:
+                for node in sorted({m.node for m in members if m.node and m.node != "control-plane"}):
+                    faults.append((f"{kind} of {node}", [m.name for m in members if m.node == node]))
+        chosen = [z3.Bool(f"f{i}") for i in range(len(faults))]
+        down = {m.name: z3.Or([c for c, (_, hit) in zip(chosen, faults) if m.name in hit] or [z3.BoolVal(False)])
+                for m in members}
+        constraints = [z3.Sum([z3.If(c, 1, 0) for c in chosen] or [z3.IntVal(0)]) <= budget,
+                       z3.Sum([z3.If(d, 1, 0) for d in down.values()]) > n - q]
+        model = find(constraints, {f"f{i}": c for i, c in enumerate(chosen)})
+        zones = {}
+        for m in members:
+            zones[m.zone or "(no zone)"] = zones.get(m.zone or "(no zone)", 0) + 1
+        layout = ", ".join(f"zone {z} holds {k} of {n}" for z, k in sorted(zones.items()))
+        if model is None:
+            allowed = sorted(kinds & set(MEMBER_FAULTS))
+            if budget == 0 or not allowed:
+                why = "no fault that can stop an etcd member is allowed"
+            else:
+                why = (f"no combination of at most {budget} of {', '.join(allowed)} stops more than {n - q} "
+                       f"member{'s' if n - q != 1 else ''}")
+            return ClaimResult(True, f"{n} etcd member{'s' if n != 1 else ''} ({layout}), quorum {q}: {why}",
+                               {"members": n, "quorum": q})
+        picked = [faults[i] for i in range(len(faults)) if model[f"f{i}"]]
+        lost = sorted({name for _, hit in picked for name in hit})
+        what = " and ".join(d for d, _ in picked)
+        return ClaimResult(False, f"{what} takes down {len(lost)} of {n} etcd members ({', '.join(lost)}): "
+                                  f"{n - len(lost)} left, quorum is {q} ({layout})",
+                           {"faults": [d for d, _ in picked], "members_down": lost, "quorum": q})
+
+    return Claim("etcd-quorum-survives", decide, etcd_quorum_survives.__doc__)
+
+
+def _leader_elected(sc: Scenario) -> Optional[str]:
+    cp = sc.control_plane
+    if cp.controller_managers > 1 or cp.schedulers > 1:
+        return None
+    return "one controller-manager and one scheduler: no leader election among instances"
+
+
+def _secs(x) -> str:
+    f = float(x)
+    return f"{f:.3f}".rstrip("0").rstrip(".") + " s"
+
+
+@register("leader-lease-safe", "ha", _leader_elected)
+def leader_lease_safe(sc: Scenario):
+    """With the scenario's lease timings, clock-rate ratio and pause bound, two instances can never both act as leader at the same real time.
+
+    Seed document: kube-controller-manager and kube-scheduler run as
+    leader-elected replicas for fault tolerance.  Modelled as client-go's
+    tools/leaderelection loop: the holder's last successful renewal is at
+    real time 0; after it, the holder waits retryPeriod, then retries for up
+    to renewDeadline, so it may start leader-only work until renewDeadline +
+    retryPeriod after that renewal on its own clock, and a pause (GC, VM
+    stall) of up to maxPause can delay that work's write further.  A
+    candidate observes the renewed record at some time t >= 0 and takes over
+    once leaseDuration has passed on its own clock; clocks may run at rates
+    whose ratio is at most maxClockRateRatio.  No fencing token exists, so
+    any overlap is two leaders.  Decided by Z3 over real-valued time (the
+    holder's clock rate normalised to 1).  Request latency is not modelled
+    (it only widens the window).
+    """
+    le = sc.control_plane.leader_election
+
+    def decide() -> ClaimResult:
+        LD, RD, RP = (Fraction(str(v)) for v in (le.lease_duration, le.renew_deadline, le.retry_period))
+        R, P = Fraction(str(le.max_clock_rate_ratio)), Fraction(str(le.max_pause))
+        u = z3.Real("candidate_real_seconds_per_own_second")
+        t_obs, t_work, pause = z3.Reals("t_observe t_work pause")
+        t_acquire = t_obs + LD * u
+        constraints = [u >= 1 / R, u <= R, t_obs >= 0, t_work >= 0, t_work <= RD + RP,
+                       pause >= 0, pause <= P, t_work + pause > t_acquire]
+        terms = {"u": u, "t_observe": t_obs, "t_work": t_work, "pause": pause, "t_acquire": t_acquire,
+                 "t_write": t_work + pause}
+        m = find(constraints, terms)
+        margin = LD / R - (RD + RP + P)
+        if m is None:
+            return ClaimResult(True, f"the candidate waits at least leaseDuration/ratio = {_secs(LD / R)} of real time; "
+                                     f"the old leader's last write lands at most renewDeadline + retryPeriod + maxPause = "
+                                     f"{_secs(RD + RP + P)} after its last renewal: no overlap (margin {_secs(margin)})",
+                               {"margin": float(margin)})
+        rate = 1 / m["u"]
+        return ClaimResult(False,
+                           f"the leader renews at t=0 and starts leader-only work at t={_secs(m['t_work'])}"
+                           + (f", is paused {_secs(m['pause'])}" if m["pause"] else "")
+                           + f", its write landing at t={_secs(m['t_write'])}; the candidate, whose clock runs "
+                           f"{float(rate):.3g}x the leader's, observes the renewal at t={_secs(m['t_observe'])} and "
+                           f"acquires after {_secs(LD)} on its clock, at t={_secs(m['t_acquire'])}: two leaders act "
+                           f"between t={_secs(m['t_acquire'])} and t={_secs(m['t_write'])}",
+                           {k: float(v) for k, v in m.items()})
+
+    return Claim("leader-lease-safe", decide, leader_lease_safe.__doc__)

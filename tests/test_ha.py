@@ -1,0 +1,115 @@
+"""HA claims decided by Z3: etcd quorum under allowed faults, leader-lease timing."""
+
+import os
+
+import pytest
+
+from kubecheck.compose import compose
+from model.scenario import load_scenario, parse_scenario
+from properties import get
+
+from conftest import SCENARIOS
+
+# scenario -> {HA property: (verdict, a phrase of the diagnosis)}
+PINNED_HA = {
+    "etcd-zones-aab": {"etcd-quorum-survives": ("violated", "zone-outage of zone a takes down 2 of 3 etcd members"),
+                       "leader-lease-safe": ("not-applicable", "no leader election")},
+    "etcd-zones-abc": {"etcd-quorum-survives": ("holds", "quorum 2")},
+    "etcd-five-members": {"etcd-quorum-survives": ("holds", "quorum 3")},
+    "lease-clock-skew-1.2": {"leader-lease-safe": ("holds", "margin 0.5 s")},
+    "lease-clock-skew-1.3": {"leader-lease-safe": ("violated", "acquires after 15 s on its clock, at t=11.538 s")},
+    "lease-paused-leader": {"leader-lease-safe": ("violated", "is paused")},
+    "lease-paused-briefly": {"leader-lease-safe": ("holds", "margin 1 s")},
+}
+
+
+def decide(sc, name):
+    spec = get(name)
+    why = spec.applies(sc)
+    if why is not None:
+        return "not-applicable", why
+    r = spec.build(sc).decide()
+    return ("holds" if r.holds else "violated"), r.diagnosis
+
+
+@pytest.mark.parametrize("scenario", sorted(PINNED_HA))
+def test_pinned_ha_verdicts(scenario):
+    sc = load_scenario(os.path.join(SCENARIOS, f"{scenario}.yaml"))
+    for prop, (verdict, phrase) in PINNED_HA[scenario].items():
+        got, diag = decide(sc, prop)
+        assert got == verdict, diag
+        assert phrase in diag
+
+
+def cluster(etcd: str, faults: str, nodes: int = 1, zones=("a",), extra: str = "") -> str:
+    docs = [f"""apiVersion: kubecheck/v1alpha1
+kind: Cluster
+metadata: {{name: t}}
+spec:
+  controlPlane:
+    etcd: {etcd}
+{extra}
+  faults: {faults}
+"""]
+    for i in range(nodes):
+        docs.append(f"""apiVersion: v1
+kind: Node
+metadata: {{name: n{i}, labels: {{topology.kubernetes.io/zone: {zones[i % len(zones)]}}}}}
+status: {{allocatable: {{cpu: "2", memory: 4Gi}}}}
+""")
+    return "---\n".join(docs)
+
+
+def test_quorum_with_seven_members_five_zones_and_a_hundred_nodes():
+    zones = "[a, a, b, b, c, d, e]"
+    sc = parse_scenario(cluster(f"{{topology: external, members: 7, zones: {zones}}}",
+                                "{budget: 2, kinds: [zone-outage]}", nodes=100, zones="abcde"))
+    verdict, diag = decide(sc, "etcd-quorum-survives")
+    assert verdict == "violated"  # zones a and b together hold 4 of 7
+    assert "zone a" in diag and "zone b" in diag and "takes down 4 of 7" in diag
+    sc = parse_scenario(cluster(f"{{topology: external, members: 7, zones: {zones}}}",
+                                "{budget: 1, kinds: [zone-outage, etcd-member-crash]}", nodes=100, zones="abcde"))
+    assert decide(sc, "etcd-quorum-survives")[0] == "holds"
+
+
+def test_stacked_members_follow_the_control_plane_nodes():
+    text = """apiVersion: kubecheck/v1alpha1
+kind: Cluster
+metadata: {name: t}
+spec: {faults: {budget: 1, kinds: [node-crash]}}
+"""
+    for name, zone in (("cp-1", "a"), ("cp-2", "b")):
+        text += f"""---
+apiVersion: v1
+kind: Node
+metadata: {{name: {name}, labels: {{topology.kubernetes.io/zone: {zone}, node-role.kubernetes.io/control-plane: ""}}}}
+status: {{allocatable: {{cpu: "2", memory: 4Gi}}}}
+"""
+    # Two stacked members: quorum is 2, so one node crash loses it.
+    verdict, diag = decide(parse_scenario(text), "etcd-quorum-survives")
+    assert verdict == "violated" and "node-crash of cp-1" in diag and "quorum is 2" in diag
+
+
+def test_lease_threshold_is_leaseduration_over_renew_window():
+    base = "{{leaseDuration: 15, renewDeadline: 10, retryPeriod: 2, maxClockRateRatio: {r}, maxPause: 0}}"
+    for ratio, verdict in (("1.24", "holds"), ("1.26", "violated")):
+        extra = f"    controllerManagers: 2\n    leaderElection: {base.format(r=ratio)}"
+        sc = parse_scenario(cluster("{topology: stacked}", "{budget: 0}", extra=extra))
+        assert decide(sc, "leader-lease-safe")[0] == verdict
+
+
+def test_ha_results_in_the_cli(tmp_path):
+    import json
+    import subprocess
+    import sys
+    p = subprocess.run([sys.executable, "-m", "kubecheck", "verify", "--quiet", "--json", "-",
+                        os.path.join(SCENARIOS, "etcd-zones-aab.yaml")], capture_output=True, text=True)
+    assert p.returncode == 1
+    r = {x["property"]: x for x in json.loads(p.stdout)["results"]}
+    assert r["etcd-quorum-survives"]["kind"] == "ha" and r["etcd-quorum-survives"]["verdict"] == "violated"
+
+
+def test_mismatched_external_zones_is_an_input_error():
+    from model.scenario import ScenarioError
+    with pytest.raises(ScenarioError, match="one zone per member: 3 members, 2 zones"):
+        parse_scenario(cluster("{topology: external, members: 3, zones: [a, b]}", "{budget: 0}"))
