@@ -19,6 +19,7 @@ from .components import deployment, environment, kubelet, replicaset, scheduler,
 from .components.etcd import Store
 from .scenario import Scenario
 from .state import ClusterState, Host
+from .topology import etcd_members
 
 
 @dataclass
@@ -38,7 +39,8 @@ def initial_state(sc: Scenario, track_revisions: bool) -> ClusterState:
         obj = attrs.evolve(obj, meta=attrs.evolve(obj.meta, uid=uid))
         store = store.put(obj)
     hosts = tuple(Host(n.meta.name) for n in sc.nodes)
-    return ClusterState(store=store, hosts=hosts, faults_left=sc.fault_budget, next_change=0)
+    members = tuple(True for _ in etcd_members(sc))
+    return ClusterState(store=store, hosts=hosts, faults_left=sc.fault_budget, next_change=0, etcd_up=members)
 
 
 def build_model(sc: Scenario) -> Model:

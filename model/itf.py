@@ -14,7 +14,7 @@ from .objects import Resources
 from .quantity import format_cpu, format_memory
 from .state import ClusterState
 
-VARS = ("etcd", "hosts", "faults_left", "changes_made")
+VARS = ("etcd", "hosts", "etcd_members", "faults_left", "changes_made")
 
 
 def _resources(r: Resources) -> Dict[str, Any]:
@@ -59,5 +59,6 @@ def encode_state(s: ClusterState) -> Dict[str, Any]:
         etcd[f"{o.kind} {o.meta.key}"] = encode_object(o)
     hosts = {h.name: {"up": h.up, "kubelet": h.kubelet_up, "running": [rp.key for rp in h.pods]}
              for h in s.hosts}
-    return {"etcd": {"revision": s.store.revision, "objects": etcd}, "hosts": hosts,
+    members = {f"etcd-{i + 1}": ("up" if up else "down") for i, up in enumerate(s.etcd_up)}
+    return {"etcd": {"revision": s.store.revision, "objects": etcd}, "hosts": hosts, "etcd_members": members,
             "faults_left": s.faults_left, "changes_made": s.next_change}

@@ -55,6 +55,11 @@ class ClusterState:
     hosts: Tuple[Host, ...]
     faults_left: int = 0
     next_change: int = 0
+    etcd_up: Tuple[bool, ...] = (True,)   # per etcd member (model/topology.py), whether it runs
+
+    def etcd_quorum(self) -> bool:
+        """Raft's majority of members up: writes and linearizable reads can be served."""
+        return 2 * sum(self.etcd_up) > len(self.etcd_up)
 
     def host(self, name: str) -> Optional[Host]:
         for h in self.hosts:

@@ -77,7 +77,8 @@ def etcd_quorum_survives(sc: Scenario):
         picked = [faults[i] for i in range(len(faults)) if model[f"f{i}"]]
         lost = sorted({name for _, hit in picked for name in hit})
         what = " and ".join(d for d, _ in picked)
-        return ClaimResult(False, f"{what} takes down {len(lost)} of {n} etcd members ({', '.join(lost)}): "
+        verb = "take" if len(picked) > 1 else "takes"
+        return ClaimResult(False, f"{what} {verb} down {len(lost)} of {n} etcd members ({', '.join(lost)}): "
                                   f"{n - len(lost)} left, quorum is {q} ({layout})",
                            {"faults": [d for d, _ in picked], "members_down": lost, "quorum": q})
 
@@ -144,3 +145,56 @@ def leader_lease_safe(sc: Scenario):
                            {k: float(v) for k, v in m.items()})
 
     return Claim("leader-lease-safe", decide, leader_lease_safe.__doc__)
+
+
+def _etcd_can_fail(sc: Scenario) -> Optional[str]:
+    if sc.fault_budget > 0 and "etcd-member-crash" in sc.fault_kinds:
+        return None
+    return "no fault that stops etcd members or apiservers is modelled for this scenario"
+
+
+@register("control-plane-available", "ha", _etcd_can_fail)
+def control_plane_available(sc: Scenario):
+    """In every reachable state, an etcd quorum and at least one apiserver are up, so that writes can succeed.
+
+    Seed document: "in production the control plane usually runs across
+    multiple computers ... providing fault-tolerance and high availability".
+    Checked on every state the faults can reach; the counterexample is the
+    sequence of faults that takes the quorum away.
+    """
+    from explorer import Invariant
+    from model.state import ClusterState
+
+    def check(s: ClusterState) -> Optional[str]:
+        if not s.etcd_quorum():
+            down = [f"etcd-{i + 1}" for i, up in enumerate(s.etcd_up) if not up]
+            return (f"etcd has {sum(s.etcd_up)} of {len(s.etcd_up)} members up ({', '.join(down)} down), "
+                    f"quorum is {quorum(len(s.etcd_up))}: no write can commit")
+        return None
+
+    return Invariant("control-plane-available", check, control_plane_available.__doc__)
+
+
+@register("workloads-survive-control-plane-outage", "ha", _etcd_can_fail)
+def workloads_survive_control_plane_outage(sc: Scenario):
+    """While the control plane is unavailable, no container stops on a machine that is up.
+
+    Seed document: node components "maintain running pods"; the kubelet keeps
+    what it runs when it cannot reach the apiserver.  Checked on every step
+    taken while etcd has no quorum: a machine that stays up keeps every
+    container it had.
+    """
+    from explorer import ActionProperty
+
+    def check(s, lab, t) -> Optional[str]:
+        if s.etcd_quorum():
+            return None
+        for before, after in zip(s.hosts, t.hosts):
+            if before.up and after.up:
+                lost = [rp.key for rp in before.pods if after.running(rp.uid) is None]
+                if lost:
+                    return f"{lab[0]}.{lab[1]} stopped {', '.join(lost)} on {before.name} while etcd had no quorum"
+        return None
+
+    return ActionProperty("workloads-survive-control-plane-outage", check,
+                          workloads_survive_control_plane_outage.__doc__)

@@ -16,6 +16,10 @@ from conftest import ROOT, SCENARIOS
 
 # scenario -> (distinct states, transitions, {property: verdict})
 PINNED = {
+    "etcd-quorum-lost": (660, 1576, {"deployment-converges": "violated", "node-capacity": "holds",
+                                     "taints-respected": "holds", "pod-single-node": "holds",
+                                     "replicas-bounded": "holds", "control-plane-available": "violated",
+                                     "workloads-survive-control-plane-outage": "holds"}),
     "web-three-nodes": (872, 3361, {"deployment-converges": "holds", "node-capacity": "holds",
                                     "taints-respected": "holds", "pod-single-node": "holds",
                                     "replicas-bounded": "holds"}),
@@ -131,3 +135,32 @@ def test_committed_traces_still_replay():
                 r = replay(read_trace(os.path.join(dirpath, f)))
                 assert r.ok, f"{f}: {r.message}"
     assert found >= 2
+
+
+def test_quorum_loss_stops_writes_but_not_workloads():
+    sc, comp, res = run("etcd-quorum-lost")
+    g = res.search.graph
+    no_quorum_running = [s for s in g.states if not s.etcd_quorum() and any(h.pods for h in s.hosts)]
+    assert no_quorum_running, "some state has pods running while etcd has no quorum"
+    # Without a quorum no component step is possible except faults: writes fail.
+    fair = {r.name for r in comp.system.rules if r.fair}
+    for s in no_quorum_running[:50]:
+        for r in comp.system.rules:
+            if r.name in fair:
+                assert list(r.fn(s)) == [], r.name
+
+
+def test_workloads_survive_catches_a_kubelet_that_gives_up():
+    """A kubelet that stops its containers when it loses the apiserver breaks the property."""
+    import attrs
+    from explorer import Rule, label
+    sc, comp, _ = run("etcd-quorum-lost")
+
+    def give_up(s):
+        if not s.etcd_quorum():
+            for h in s.hosts:
+                if h.up and h.pods:
+                    yield label("kubelet", "give_up", (("node", h.name),)), s.with_host(attrs.evolve(h, pods=()))
+    comp.system.rules = list(comp.system.rules) + [Rule("kubelet.give_up", give_up)]
+    v = {x.prop: x for x in check(comp.system).verdicts}["workloads-survive-control-plane-outage"]
+    assert v.verdict == "violated" and "while etcd had no quorum" in v.diagnosis

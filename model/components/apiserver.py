@@ -12,6 +12,10 @@ Modelled (fidelity checklist items 1-5 of KUBERNETES-FACTS.md):
   0); any other object, or a pod with grace 0, is removed at once; with
   finalizers only deletionTimestamp is set (registry/store.go).
 
+Every write needs an etcd quorum (`ClusterState.etcd_quorum`): without one
+it fails (None here), as a write to etcd times out; reads from the cache go
+on.
+
 Abstracted, for now: one instance whose cache is etcd itself (no lag), so
 every read is current; admission plugins.
 """
@@ -38,6 +42,8 @@ def generated_name(prefix: str, uid: int) -> str:
 
 def create(s: ClusterState, obj) -> Optional[ClusterState]:
     """POST: store a new object with a fresh uid; None if its name is taken (AlreadyExists)."""
+    if not s.etcd_quorum():
+        return None
     store = s.store
     uid, store = store.allocate_uid()
     meta = obj.meta
@@ -51,7 +57,7 @@ def create(s: ClusterState, obj) -> Optional[ClusterState]:
 def update(s: ClusterState, obj, read_rv: int, spec_changed: bool = True) -> Optional[ClusterState]:
     """PUT with the resourceVersion it was read at; None on 409 Conflict or NotFound."""
     cur = s.store.by_uid(obj.kind, obj.meta.uid)
-    if cur is None or cur.meta.resource_version != read_rv:
+    if cur is None or cur.meta.resource_version != read_rv or not s.etcd_quorum():
         return None
     if spec_changed:
         obj = attrs.evolve(obj, meta=attrs.evolve(obj.meta, generation=cur.meta.generation + 1))
@@ -61,7 +67,7 @@ def update(s: ClusterState, obj, read_rv: int, spec_changed: bool = True) -> Opt
 def delete(s: ClusterState, obj, grace: bool = True) -> Optional[ClusterState]:
     """DELETE, uid-preconditioned; graceful for a pod bound to a node."""
     cur = s.store.by_uid(obj.kind, obj.meta.uid)
-    if cur is None:
+    if cur is None or not s.etcd_quorum():
         return None
     graceful = grace and obj.kind == "Pod" and cur.spec.node_name != ""
     if graceful or cur.meta.finalizers:

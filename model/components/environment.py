@@ -7,6 +7,10 @@ Modelled so far:
 * `node-crash`: a machine goes down, and its containers with it.
 * `node-recover` (only where the scenario allows it): the machine and its
   kubelet come back, with no containers running.
+* `etcd-member-crash` / `etcd-member-restart`: one etcd member stops, or a
+  stopped one restarts and catches up (Raft's log replay is abstracted: the
+  store is one logical keyspace, and a majority of members up is what lets
+  writes commit).
 
 Shortcut, until the node-lifecycle controller exists: a crash also does at
 once what kube-controller-manager's node controller and the taint-eviction
@@ -15,7 +19,8 @@ controller would do some time later: the Node becomes Ready=Unknown with the
 pods bound to it become Failed (reason NodeLost, as the reference model's
 Lost), so that their owners replace them.  Recovery removes those taints and
 sets Ready=True.  The node-lifecycle work replaces this shortcut by real
-heartbeats, grace periods, tolerationSeconds and eviction.
+heartbeats, grace periods, tolerationSeconds and eviction.  Those writes need
+an etcd quorum like any other: without one, only the machine goes down.
 """
 
 from __future__ import annotations
@@ -46,6 +51,9 @@ def node_crash(s: ClusterState) -> Iterator:
         if not host.up:
             continue
         nxt = _spend(s).with_host(attrs.evolve(host, up=False, kubelet_up=False, pods=()))
+        if not s.etcd_quorum():
+            yield label("environment", "node_crash", (("node", host.name),)), nxt
+            continue
         store = nxt.store
         node = store.get("Node", "", host.name)
         if node is not None:
@@ -66,13 +74,36 @@ def node_recover(s: ClusterState) -> Iterator:
             continue
         nxt = _spend(s).with_host(attrs.evolve(host, up=True, kubelet_up=True, pods=()))
         node = nxt.store.get("Node", "", host.name)
-        if node is not None:
+        if node is not None and s.etcd_quorum():
             taints = tuple(t for t in node.taints if t.key != UNREACHABLE)
             nxt = nxt.with_store(nxt.store.put(attrs.evolve(node, ready="True", taints=taints)))
         yield label("environment", "node_recover", (("node", host.name),)), nxt
 
 
-FAULTS = {"node-crash": node_crash, "node-recover": node_recover}
+def _set_member(s: ClusterState, i: int, up: bool) -> ClusterState:
+    return attrs.evolve(_spend(s), etcd_up=s.etcd_up[:i] + (up,) + s.etcd_up[i + 1:])
+
+
+def etcd_member_crash(s: ClusterState) -> Iterator:
+    """An etcd member stops; with a majority down, no write can commit."""
+    if s.faults_left <= 0:
+        return
+    for i, up in enumerate(s.etcd_up):
+        if up:
+            yield label("environment", "etcd_member_crash", (("member", f"etcd-{i + 1}"),)), _set_member(s, i, False)
+
+
+def etcd_member_restart(s: ClusterState) -> Iterator:
+    """A stopped etcd member restarts and catches up with the others."""
+    if s.faults_left <= 0:
+        return
+    for i, up in enumerate(s.etcd_up):
+        if not up:
+            yield label("environment", "etcd_member_restart", (("member", f"etcd-{i + 1}"),)), _set_member(s, i, True)
+
+
+FAULTS = {"node-crash": node_crash, "node-recover": node_recover, "etcd-member-crash": etcd_member_crash,
+          "etcd-member-restart": etcd_member_restart}
 
 
 def rules(kinds, budget: int) -> List[Rule]:
