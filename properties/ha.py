@@ -15,16 +15,12 @@ from explorer.smt import Claim, ClaimResult, find
 from model.scenario import Scenario
 from model.topology import etcd_members, quorum
 
-from .catalog import register
+from .catalog import always, register
 
 MEMBER_FAULTS = ("etcd-member-crash", "zone-outage", "node-crash", "vm-deleted")
 
 
-def _always(sc: Scenario) -> Optional[str]:
-    return None
-
-
-@register("etcd-quorum-survives", "ha", _always)
+@register("etcd-quorum-survives", "ha", always)
 def etcd_quorum_survives(sc: Scenario):
     """For every combination of at most faults.budget faults of the allowed kinds, a majority of etcd members stays up.
 
