@@ -31,8 +31,7 @@ EXIT_OK, EXIT_VIOLATED, EXIT_INPUT, EXIT_UNKNOWN = 0, 1, 2, 3
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one clear line and exit 2, as for any bad input
-        self.exit(EXIT_INPUT, f"kubecheck: {message} (see `kubecheck {self.prog.split()[-1]} --help`)\n"
-                  if " " in self.prog else f"kubecheck: {message} (see `kubecheck --help`)\n")
+        self.exit(EXIT_INPUT, f"kubecheck: {message} (see `{self.prog} --help`)\n")
 
 
 def _nonneg(value: str) -> int:

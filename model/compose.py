@@ -8,7 +8,7 @@ was left out and why, and the report prints it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import List, Tuple
+from typing import List
 
 import attrs
 

@@ -11,7 +11,7 @@ Unknown fields are ignored with a warning (real manifests load as they are).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
 import yaml

@@ -7,7 +7,7 @@ a satisfying assignment is the counterexample, unsatisfiability the proof.
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import List, Optional
+from typing import Optional
 
 import z3
 

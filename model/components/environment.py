@@ -33,7 +33,6 @@ from explorer import Rule, label
 
 from ..objects import Taint
 from ..state import ClusterState
-from . import apiserver
 
 UNREACHABLE = "node.kubernetes.io/unreachable"
 UNREACHABLE_TAINTS = (Taint(UNREACHABLE, "NoSchedule"), Taint(UNREACHABLE, "NoExecute"))

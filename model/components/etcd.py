@@ -18,7 +18,7 @@ canonical.py): only their equality and order are observable.
 
 from __future__ import annotations
 
-from typing import Iterator, Optional, Tuple
+from typing import Iterator, Tuple
 
 import attrs
 from attrs import frozen
