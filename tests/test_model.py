@@ -178,3 +178,75 @@ def test_deployment_converges_catches_a_lazy_kubelet():
     comp = composed("web-three-nodes", ["deployment-converges"])
     v = verdicts(replace_rule(comp.system, "kubelet.run_pod", run_not_ready))["deployment-converges"]
     assert v.verdict == "violated" and "0 Running and Ready" in v.diagnosis
+
+
+RECREATE = """apiVersion: kubecheck/v1alpha1
+kind: Cluster
+metadata: {name: recreate}
+spec:
+  changes:
+    - apply:
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: web, namespace: default}
+        spec:
+          replicas: 2
+          strategy: {type: %s}
+          selector: {matchLabels: {app: web}}
+          template: {metadata: {labels: {app: web}}, spec: {containers: [{name: web, image: "nginx:1.28"}]}}
+---
+apiVersion: v1
+kind: Node
+metadata: {name: n1}
+status: {allocatable: {cpu: "4", memory: 8Gi}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: default}
+spec:
+  replicas: 2
+  strategy: {type: %s}
+  selector: {matchLabels: {app: web}}
+  template: {metadata: {labels: {app: web}}, spec: {containers: [{name: web, image: "nginx:1.27"}]}}
+"""
+
+
+def _images_running(s):
+    return {p.spec.containers[0].image for p in s.store.pods if p.phase not in ("Succeeded", "Failed")}
+
+
+@pytest.mark.parametrize("strategy,overlap", [("Recreate", False), ("RollingUpdate", True)])
+def test_recreate_waits_for_old_pods_and_rolling_overlaps(strategy, overlap):
+    from explorer import Invariant
+    comp = compose(parse_scenario(RECREATE % (strategy, strategy)), ["deployment-converges"])
+    comp.system.invariants = [Invariant("one-version", lambda s: "both" if len(_images_running(s)) > 1 else None)]
+    v = verdicts(comp.system)
+    assert v["deployment-converges"].verdict == "holds"
+    assert (v["one-version"].verdict == "violated") == overlap
+
+
+def test_apply_keeps_status():
+    from model.components.user import make_change
+    sc = parse_scenario("""apiVersion: kubecheck/v1alpha1
+kind: Cluster
+metadata: {name: t}
+spec:
+  changes:
+    - apply: {apiVersion: v1, kind: Pod, metadata: {name: p}, spec: {nodeName: n1, containers: [{name: c, image: "b"}]}}
+---
+apiVersion: v1
+kind: Node
+metadata: {name: n1}
+status: {allocatable: {cpu: "1", memory: 1Gi}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec: {nodeName: n1, containers: [{name: c, image: "a"}]}
+""")
+    comp = compose(sc)
+    s = comp.system.init_states[0]
+    s = canonical(next(t for l, t in kubelet.run_pod(s)))
+    after = make_change(s, sc.changes[0]).store.get("Pod", "default", "p")
+    assert after.phase == "Running" and after.spec.containers[0].image == "b"
+    assert after.meta.generation == 2

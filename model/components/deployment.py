@@ -7,7 +7,8 @@ over the template, rendered with rand.SafeEncodeString).  A RollingUpdate
 sync (rolling.go) scales the new ReplicaSet up to at most replicas + maxSurge
 pods in total, and old ReplicaSets down while at least replicas −
 maxUnavailable pods stay available; `Recreate` scales the old ones to zero
-first.  With one ReplicaSet, a change of spec.replicas scales it.  Each write
+and waits until their pods are gone (recreate.go) before it creates or
+scales up the new one.  With one ReplicaSet, a change of spec.replicas scales it.  Each write
 is one step.
 
 Abstracted: availability is read from the pods (Ready, not terminating)
@@ -78,6 +79,12 @@ def available_pods(view, rs: ReplicaSet) -> int:
                and labels_match(rs.selector, p.meta.labels))
 
 
+def _old_pods_running(view, old: List[ReplicaSet]) -> bool:
+    """recreate.go oldPodsRunning: a pod of an old ReplicaSet that is neither Succeeded nor Failed."""
+    uids = {rs.meta.uid for rs in old}
+    return any(p.meta.controller_uid() in uids and p.phase not in ("Succeeded", "Failed") for p in view.pods)
+
+
 def _with_hash(labels, h):
     return tuple(sorted(dict(labels, **{HASH_LABEL: h}).items()))
 
@@ -113,6 +120,8 @@ def _sync_one(s: ClusterState, view, d: Deployment):
         for rs in old:
             if rs.replicas:
                 return "scale_down", _scale(s, rs, 0)
+    if recreate and _old_pods_running(view, old):
+        return None  # rolloutRecreate waits until no old pod is Pending or Running (terminating ones count)
     total = sum(rs.replicas for rs in rss)
     if new is None:
         h = template_hash(d.template)

@@ -3,8 +3,8 @@
 Each change is one step (what `kubectl scale` or `kubectl apply` sends), and
 changes are weakly fair (DESIGN section 2.1): the next change is eventually
 made, interleaved with everything the components do.  `apply` of an object
-that exists replaces its spec (a new generation when the spec differs) and
-keeps its identity; of a new one, creates it.
+that exists replaces its spec and labels (a new generation when they
+differ), keeping its identity and status; of a new one, creates it.
 """
 
 from __future__ import annotations
@@ -20,6 +20,17 @@ from ..state import ClusterState
 from . import apiserver
 
 
+# What `kubectl apply` may change on an existing object: its spec (and labels),
+# never its status, which an update of the main resource drops (strategy.go).
+SPEC_FIELDS = {
+    "Pod": ("spec",),
+    "Node": ("taints", "unschedulable"),
+    "Namespace": (),
+    "ReplicaSet": ("replicas", "selector", "template"),
+    "Deployment": ("replicas", "selector", "template", "strategy", "rolling"),
+}
+
+
 def make_change(s: ClusterState, ch: Change):
     store = s.store
     cur = store.get(ch.kind, ch.namespace, ch.name)
@@ -30,7 +41,7 @@ def make_change(s: ClusterState, ch: Change):
     if ch.op == "apply":
         if cur is None:
             return apiserver.create(s, ch.obj)
-        fields = {f.name: getattr(ch.obj, f.name) for f in attrs.fields(type(cur)) if f.name != "meta"}
+        fields = {f: getattr(ch.obj, f) for f in SPEC_FIELDS[ch.kind]}
         meta = attrs.evolve(cur.meta, labels=ch.obj.meta.labels)
         new = attrs.evolve(cur, meta=meta, **fields)
         if new == cur:
