@@ -10,6 +10,8 @@ construction"):
   largest.  Only equality and order of uids are observable.
 * resourceVersions and the etcd revision, where tracked, are renumbered
   densely in their order, for the same reason.
+* etcd's history is kept only as far back as some watch cache or quorum
+  read still reads it.
 
 Every place that holds a uid or a revision must be renumbered here; a new
 one in the state must be added here too (a test checks that a renumbered
@@ -39,12 +41,18 @@ def collect_terminated_pods(s: ClusterState) -> ClusterState:
     return attrs.evolve(s, store=attrs.evolve(s.store, pods=keep))
 
 
+def _stores(s: ClusterState):
+    yield s.store
+    yield from s.history
+
+
 def _uids(s: ClusterState) -> set:
     uids = set()
-    for obj in s.store.objects():
-        uids.add(obj.meta.uid)
-        for r in obj.meta.owner_references:
-            uids.add(r.uid)
+    for store in _stores(s):
+        for obj in store.objects():
+            uids.add(obj.meta.uid)
+            for r in obj.meta.owner_references:
+                uids.add(r.uid)
     for h in s.hosts:
         for rp in h.pods:
             uids.add(rp.uid)
@@ -87,6 +95,19 @@ def _dense_uids(s: ClusterState) -> bool:
     return True
 
 
+def _renumber_store(store, umap, rmap, next_uid):
+    fields = {}
+    for f in KIND_FIELDS.values():
+        new = []
+        for o in getattr(store, f):
+            m = _renumber_meta(o.meta, umap, rmap)
+            new.append(o if m is o.meta else attrs.evolve(o, meta=m))
+        fields[f] = tuple(new)
+    if rmap is not None:
+        fields["revision"] = rmap[store.revision]
+    return attrs.evolve(store, next_uid=next_uid, **fields)
+
+
 def renumber(s: ClusterState) -> ClusterState:
     store = s.store
     if not store.track_revisions and _dense_uids(s):
@@ -95,25 +116,18 @@ def renumber(s: ClusterState) -> ClusterState:
     dense_uids = not uids or (uids[-1] == len(uids) and uids[0] == 1)
     rmap = None
     if store.track_revisions:
-        revs = sorted({o.meta.resource_version for o in store.objects()} | {store.revision})
+        revs = sorted({o.meta.resource_version for st in _stores(s) for o in st.objects()}
+                      | {st.revision for st in _stores(s)})
         if revs[-1] != len(revs):
             rmap = {r: i + 1 for i, r in enumerate(revs)}
+    next_uid = len(uids) + 1
     if dense_uids and rmap is None:
-        if store.next_uid != len(uids) + 1:
-            return attrs.evolve(s, store=attrs.evolve(store, next_uid=len(uids) + 1))
+        if store.next_uid != next_uid:
+            return attrs.evolve(s, store=attrs.evolve(store, next_uid=next_uid))
         return s
     umap = {u: i + 1 for i, u in enumerate(uids)}
-    fields = {}
-    for kind, f in KIND_FIELDS.items():
-        items = getattr(store, f)
-        new = []
-        for o in items:
-            m = _renumber_meta(o.meta, umap, rmap)
-            new.append(o if m is o.meta else attrs.evolve(o, meta=m))
-        fields[f] = tuple(new)
-    if rmap is not None:
-        fields["revision"] = rmap[store.revision]
-    store = attrs.evolve(store, next_uid=len(uids) + 1, **fields)
+    store = _renumber_store(store, umap, rmap, next_uid)
+    history = tuple(_renumber_store(h, umap, rmap, next_uid) for h in s.history)
     hosts = []
     for h in s.hosts:
         if any(umap[rp.uid] != rp.uid for rp in h.pods):
@@ -121,16 +135,24 @@ def renumber(s: ClusterState) -> ClusterState:
             for rp in h.pods:
                 u = umap[rp.uid]
                 if u != rp.uid:
-                    name = rp.name
-                    obj = store.by_uid("Pod", u)
-                    if obj is not None:
-                        name = obj.meta.name
+                    name = generated_name(rp.generate_name, u) if rp.generate_name else rp.name
                     rp = attrs.evolve(rp, uid=u, name=name)
                 pods.append(rp)
             h = attrs.evolve(h, pods=tuple(pods))
         hosts.append(h)
-    return attrs.evolve(s, store=store, hosts=tuple(hosts))
+    return attrs.evolve(s, store=store, history=history, hosts=tuple(hosts))
+
+
+def forget_unread_history(s: ClusterState) -> ClusterState:
+    """Keep only as much history as some view reads; a down apiserver's cache is empty."""
+    if not s.history and not any(s.cache_lag):
+        return s
+    lags = tuple(lag if up else 0 for lag, up in zip(s.cache_lag, s.apiservers_up))
+    need = max(lags + tuple(p for _, p in s.pins)) if (lags or s.pins) else 0
+    if need == len(s.history) and lags == s.cache_lag:
+        return s
+    return attrs.evolve(s, history=s.history[:need], cache_lag=lags)
 
 
 def canonical(s: ClusterState) -> ClusterState:
-    return renumber(collect_terminated_pods(s))
+    return renumber(forget_unread_history(collect_terminated_pods(s)))

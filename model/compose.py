@@ -15,7 +15,7 @@ import attrs
 from explorer import Rule
 
 from .canonical import canonical
-from .components import deployment, environment, kubelet, replicaset, scheduler, user
+from .components import apiserver, deployment, environment, kubelet, replicaset, scheduler, user
 from .components.etcd import Store
 from .scenario import Scenario
 from .state import ClusterState, Host
@@ -40,11 +40,18 @@ def initial_state(sc: Scenario, track_revisions: bool) -> ClusterState:
         store = store.put(obj)
     hosts = tuple(Host(n.meta.name) for n in sc.nodes)
     members = tuple(True for _ in etcd_members(sc))
-    return ClusterState(store=store, hosts=hosts, faults_left=sc.fault_budget, next_change=0, etcd_up=members)
+    n = sc.control_plane.apiservers
+    # Clients spread over the apiserver instances behind the load balancer, in name order.
+    clients = sorted(["default-scheduler", "kube-controller-manager"] + [kubelet.client(h.name) for h in hosts])
+    connections = tuple((c, i % n) for i, c in enumerate(clients)) if n > 1 else ()
+    return ClusterState(store=store, hosts=hosts, faults_left=sc.fault_budget, next_change=0, etcd_up=members,
+                        max_lag=sc.max_staleness, apiservers_up=(True,) * n, cache_lag=(0,) * n,
+                        connections=connections)
 
 
 def build_model(sc: Scenario) -> Model:
     left_out: List[str] = []
+    faults = set(sc.fault_kinds) if sc.fault_budget > 0 else set()
     kinds = {o.kind for o in sc.objects} | {c.kind for c in sc.changes}
     rules: List[Rule] = []
     if "Deployment" in kinds:
@@ -57,9 +64,10 @@ def build_model(sc: Scenario) -> Model:
         left_out.append("ReplicaSet controller (no ReplicaSet or Deployment)")
     if kinds & {"Deployment", "ReplicaSet", "Pod"}:
         rules += scheduler.rules([scheduler.DEFAULT])
-        rules += kubelet.rules()
+        rules += kubelet.rules(restarts="kubelet-restart" in faults, relist=sc.kubelet_relist)
     else:
         left_out.append("kube-scheduler, kubelets (no pods to run)")
+    rules += apiserver.rules(watch_caches=sc.max_staleness > 0, restarts="apiserver-restart" in faults)
     rules += user.rules(sc.changes)
     rules += environment.rules(sc.fault_kinds, sc.fault_budget)
     for k in environment.unsupported(sc.fault_kinds):

@@ -14,7 +14,7 @@ from .objects import Resources
 from .quantity import format_cpu, format_memory
 from .state import ClusterState
 
-VARS = ("etcd", "hosts", "etcd_members", "faults_left", "changes_made")
+VARS = ("etcd", "hosts", "etcd_members", "apiservers", "faults_left", "changes_made")
 
 
 def _resources(r: Resources) -> Dict[str, Any]:
@@ -60,5 +60,14 @@ def encode_state(s: ClusterState) -> Dict[str, Any]:
     hosts = {h.name: {"up": h.up, "kubelet": h.kubelet_up, "running": [rp.key for rp in h.pods]}
              for h in s.hosts}
     members = {f"etcd-{i + 1}": ("up" if up else "down") for i, up in enumerate(s.etcd_up)}
-    return {"etcd": {"revision": s.store.revision, "objects": etcd}, "hosts": hosts, "etcd_members": members,
+    apiservers = {}
+    for k, (up, lag) in enumerate(zip(s.apiservers_up, s.cache_lag)):
+        rec = {"up": up, "cache_behind_writes": lag}
+        clients = [c for c, i in s.connections if i == k]
+        if clients:
+            rec["clients"] = clients
+        apiservers[f"apiserver-{k + 1}"] = rec
+    for c, lag in s.pins:
+        apiservers.setdefault("quorum_reads", {})[c] = lag
+    return {"etcd": {"revision": s.store.revision, "objects": etcd}, "hosts": hosts, "etcd_members": members, "apiservers": apiservers,
             "faults_left": s.faults_left, "changes_made": s.next_change}

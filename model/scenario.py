@@ -71,6 +71,8 @@ class Change:
     def describe(self) -> str:
         if self.op == "scale":
             return f"scale {self.kind} {self.namespace}/{self.name} to {self.replicas}"
+        if self.op == "delete" and self.grace_seconds == 0:
+            return f"force-delete {self.kind} {self.namespace}/{self.name}"
         return f"{self.op} {self.kind} {self.namespace}/{self.name}"
 
 
@@ -400,7 +402,18 @@ def _changes(doc: _Doc, raw_changes: list, path: str, warnings) -> Tuple[Change,
             obj = parse_object(sub)
             out.append(Change("apply", kind, obj.meta.namespace, obj.meta.name, obj=obj))
         elif op == "delete":
-            raise doc.error(f"{cp}.delete", "deletion by a user change is not modelled yet (it needs the garbage collector)")
+            b = doc.get(ch, "delete", cp, dict)
+            kind = doc.get(b, "kind", f"{cp}.delete", str, required=True)
+            if kind != "Pod":
+                raise doc.error(f"{cp}.delete.kind", f"deleting a {kind} is not modelled yet (it needs the garbage "
+                                "collector); Pod deletion is")
+            grace = doc.get(b, "gracePeriodSeconds", f"{cp}.delete", int, None)
+            policy = doc.get(b, "propagationPolicy", f"{cp}.delete", str, "Background")
+            if policy not in ("Background", "Foreground", "Orphan"):
+                raise doc.error(f"{cp}.delete.propagationPolicy", f"expected Background, Foreground or Orphan, got {policy!r}")
+            out.append(Change("delete", kind, doc.get(b, "namespace", f"{cp}.delete", str, "default"),
+                              doc.get(b, "name", f"{cp}.delete", str, required=True), propagation=policy,
+                              grace_seconds=grace))
         else:
             raise doc.error(cp, f"unknown change {op!r}; expected scale, apply or delete")
     return tuple(out)

@@ -27,6 +27,7 @@ class RunningPod:
     name: str
     uid: int
     requests: Resources
+    generate_name: str = ""   # the pod's name was generated from this prefix (renumbered with its uid)
 
     @property
     def key(self) -> str:
@@ -56,10 +57,35 @@ class ClusterState:
     faults_left: int = 0
     next_change: int = 0
     etcd_up: Tuple[bool, ...] = (True,)   # per etcd member (model/topology.py), whether it runs
+    # Watch caches (model/components/apiserver.py).  history[i] is etcd's
+    # keyspace as it was i+1 writes ago, kept only as far back as some view
+    # still reads it; cache_lag[k] is how many writes apiserver k's watch
+    # cache is behind (0 = current), at most max_lag (check.maxStaleness).
+    max_lag: int = 0
+    history: Tuple[Store, ...] = ()
+    apiservers_up: Tuple[bool, ...] = (True,)
+    cache_lag: Tuple[int, ...] = (0,)
+    # Which apiserver instance each client talks to (empty: all talk to
+    # instance 0), and clients whose last list was a quorum read at a
+    # revision newer than their cache's (client, lag of that read).
+    connections: Tuple[Tuple[str, int], ...] = ()
+    pins: Tuple[Tuple[str, int], ...] = ()
 
     def etcd_quorum(self) -> bool:
         """Raft's majority of members up: writes and linearizable reads can be served."""
         return 2 * sum(self.etcd_up) > len(self.etcd_up)
+
+    def instance_of(self, client: str) -> int:
+        for c, k in self.connections:
+            if c == client:
+                return k
+        return 0
+
+    def pin_of(self, client: str) -> Optional[int]:
+        for c, lag in self.pins:
+            if c == client:
+                return lag
+        return None
 
     def host(self, name: str) -> Optional[Host]:
         for h in self.hosts:
@@ -68,7 +94,15 @@ class ClusterState:
         return None
 
     def with_store(self, store: Store) -> "ClusterState":
-        return attrs.evolve(self, store=store)
+        """Commit a write to etcd: the old keyspace goes into the history, and every
+        watch cache (and quorum-read pin) falls one write further behind."""
+        if self.max_lag == 0:
+            return attrs.evolve(self, store=store)
+        k = self.max_lag
+        lags = tuple(min(lag + 1, k) for lag in self.cache_lag)
+        pins = tuple((c, lag + 1) for c, lag in self.pins if lag + 1 < lags[self.instance_of(c)])
+        return attrs.evolve(self, store=store, history=((self.store,) + self.history)[:k], cache_lag=lags,
+                            pins=pins)
 
     def with_host(self, host: Host) -> "ClusterState":
         return attrs.evolve(self, hosts=tuple(host if h.name == host.name else h for h in self.hosts))

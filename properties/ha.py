@@ -144,7 +144,7 @@ def leader_lease_safe(sc: Scenario):
 
 
 def _etcd_can_fail(sc: Scenario) -> Optional[str]:
-    if sc.fault_budget > 0 and "etcd-member-crash" in sc.fault_kinds:
+    if sc.fault_budget > 0 and {"etcd-member-crash", "apiserver-restart"} & set(sc.fault_kinds):
         return None
     return "no fault that stops etcd members or apiservers is modelled for this scenario"
 
@@ -162,6 +162,8 @@ def control_plane_available(sc: Scenario):
     from model.state import ClusterState
 
     def check(s: ClusterState) -> Optional[str]:
+        if not any(s.apiservers_up):
+            return f"all {len(s.apiservers_up)} kube-apiserver instance(s) are down: no request can be served"
         if not s.etcd_quorum():
             down = [f"etcd-{i + 1}" for i, up in enumerate(s.etcd_up) if not up]
             return (f"etcd has {sum(s.etcd_up)} of {len(s.etcd_up)} members up ({', '.join(down)} down), "
@@ -177,19 +179,20 @@ def workloads_survive_control_plane_outage(sc: Scenario):
 
     Seed document: node components "maintain running pods"; the kubelet keeps
     what it runs when it cannot reach the apiserver.  Checked on every step
-    taken while etcd has no quorum: a machine that stays up keeps every
+    taken while etcd has no quorum or no apiserver is up: a machine that stays up keeps every
     container it had.
     """
     from explorer import ActionProperty
 
     def check(s, lab, t) -> Optional[str]:
-        if s.etcd_quorum():
+        if s.etcd_quorum() and any(s.apiservers_up):
             return None
         for before, after in zip(s.hosts, t.hosts):
             if before.up and after.up:
                 lost = [rp.key for rp in before.pods if after.running(rp.uid) is None]
                 if lost:
-                    return f"{lab[0]}.{lab[1]} stopped {', '.join(lost)} on {before.name} while etcd had no quorum"
+                    return (f"{lab[0]}.{lab[1]} stopped {', '.join(lost)} on {before.name} while the control plane "
+                            f"was unavailable (etcd had no quorum or no apiserver was up)")
         return None
 
     return ActionProperty("workloads-survive-control-plane-outage", check,

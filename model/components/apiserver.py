@@ -16,23 +16,68 @@ Every write needs an etcd quorum (`ClusterState.etcd_quorum`): without one
 it fails (None here), as a write to etcd times out; reads from the cache go
 on.
 
-Abstracted, for now: one instance whose cache is etcd itself (no lag), so
-every read is current; admission plugins.
+Watch caches (fidelity checklist items 7-8): each instance serves list and
+watch reads (resourceVersion "0") from its own cache, which may be up to
+`check.maxStaleness` writes behind etcd; `watch` delivers the next event to
+a cache (one write at a time, in order, so intermediate states are seen).
+A quorum read (resourceVersion "") is served from etcd itself; a client
+that made one keeps a view at least that fresh (the cache waits for the
+revision before serving its watch).  Writes always go to etcd, so a write
+based on a stale read fails its compare-and-swap.  An instance can crash
+(`apiserver-restart` fault) and is restarted by its supervisor (weakly
+fair); it comes back with a cache freshly listed from etcd.  Its clients are
+unavailable meanwhile (the load balancer's failover is abstracted: a
+client changes instance only when it restarts).
+
+Abstracted: admission plugins; 410 Gone (a cache is never further behind
+than maxStaleness, so compaction never strands a watch).
 """
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Iterator, List, Optional
 
 import attrs
+
+from explorer import Rule, label
 
 from ..components.etcd import Store
 from ..state import ClusterState
 
 
-def view(s: ClusterState, client: str = "") -> Store:
-    """What `client` sees: the watch cache of the apiserver instance it talks to."""
+def view(s: ClusterState, client: str = "") -> Optional[Store]:
+    """What `client` sees: the watch cache of the apiserver instance it talks to.
+
+    None when that instance is down.
+    """
+    if not s.history:
+        return s.store if s.apiservers_up[s.instance_of(client)] else None
+    k = s.instance_of(client)
+    if not s.apiservers_up[k]:
+        return None
+    lag = s.cache_lag[k]
+    pin = s.pin_of(client)
+    if pin is not None and pin < lag:
+        lag = pin
+    return s.store if lag == 0 else s.history[lag - 1]
+
+
+def quorum_view(s: ClusterState, client: str = "") -> Optional[Store]:
+    """A consistent read (resourceVersion ""): etcd's current keyspace, if a quorum and the instance are up."""
+    if not s.etcd_quorum() or not s.apiservers_up[s.instance_of(client)]:
+        return None
     return s.store
+
+
+def reconnect(s: ClusterState, client: str, instance: int, quorum_read: bool) -> ClusterState:
+    """`client` (re)starts talking to `instance`, having listed from its cache or with a quorum read."""
+    conns = s.connections
+    if len(s.apiservers_up) > 1:
+        conns = tuple(sorted([(c, k) for c, k in conns if c != client] + [(client, instance)]))
+    pins = tuple(p for p in s.pins if p[0] != client)
+    if quorum_read and s.cache_lag[instance] > 0:
+        pins = tuple(sorted(pins + ((client, 0),)))
+    return attrs.evolve(s, connections=conns, pins=pins)
 
 
 def generated_name(prefix: str, uid: int) -> str:
@@ -75,3 +120,31 @@ def delete(s: ClusterState, obj, grace: bool = True) -> Optional[ClusterState]:
             return s
         return s.with_store(s.store.put(attrs.evolve(cur, meta=attrs.evolve(cur.meta, deleting=True))))
     return s.with_store(s.store.remove(cur))
+
+
+def watch(s: ClusterState) -> Iterator:
+    """An apiserver's watch cache receives the next event from etcd."""
+    for k, lag in enumerate(s.cache_lag):
+        if lag > 0 and s.apiservers_up[k]:
+            lags = s.cache_lag[:k] + (lag - 1,) + s.cache_lag[k + 1:]
+            pins = tuple((c, p) for c, p in s.pins if p < lags[s.instance_of(c)])
+            yield label("apiserver", "watch", (("instance", k + 1),)), attrs.evolve(s, cache_lag=lags, pins=pins)
+
+
+def restart(s: ClusterState) -> Iterator:
+    """The supervisor restarts a crashed apiserver; it lists etcd afresh into its cache."""
+    for k, up in enumerate(s.apiservers_up):
+        if not up:
+            nxt = attrs.evolve(s, apiservers_up=s.apiservers_up[:k] + (True,) + s.apiservers_up[k + 1:],
+                               cache_lag=s.cache_lag[:k] + (0,) + s.cache_lag[k + 1:])
+            nxt = attrs.evolve(nxt, pins=tuple((c, p) for c, p in nxt.pins if p < nxt.cache_lag[nxt.instance_of(c)]))
+            yield label("apiserver", "restart", (("instance", k + 1),)), nxt
+
+
+def rules(watch_caches: bool, restarts: bool) -> List[Rule]:
+    out = []
+    if watch_caches:
+        out.append(Rule("apiserver.watch", watch, doc=watch.__doc__))
+    if restarts:
+        out.append(Rule("apiserver.restart", restart, doc=restart.__doc__))
+    return out

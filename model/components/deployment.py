@@ -96,6 +96,8 @@ def _scale(s: ClusterState, rs: ReplicaSet, replicas: int) -> Optional[ClusterSt
 def sync(s: ClusterState) -> Iterator:
     """The controller takes one step of a Deployment's rollout: create, scale up or scale down a ReplicaSet."""
     view = apiserver.view(s, CLIENT)
+    if view is None:
+        return
     for d in view.deployments:
         if d.meta.deleting:
             continue

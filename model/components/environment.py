@@ -7,6 +7,9 @@ Modelled so far:
 * `node-crash`: a machine goes down, and its containers with it.
 * `node-recover` (only where the scenario allows it): the machine and its
   kubelet come back, with no containers running.
+* `apiserver-restart`, `kubelet-restart`: the process crashes; the restart
+  is its supervisor's weakly fair step (model/components/apiserver.py,
+  kubelet.py), spending no budget.
 * `etcd-member-crash` / `etcd-member-restart`: one etcd member stops, or a
   stopped one restarts and catches up (Raft's log replay is abstracted: the
   store is one logical keyspace, and a majority of members up is what lets
@@ -101,7 +104,27 @@ def etcd_member_restart(s: ClusterState) -> Iterator:
             yield label("environment", "etcd_member_restart", (("member", f"etcd-{i + 1}"),)), _set_member(s, i, True)
 
 
-FAULTS = {"node-crash": node_crash, "node-recover": node_recover, "etcd-member-crash": etcd_member_crash,
+def apiserver_crash(s: ClusterState) -> Iterator:
+    """A kube-apiserver instance crashes (process-level: its supervisor restarts it)."""
+    if s.faults_left <= 0:
+        return
+    for k, up in enumerate(s.apiservers_up):
+        if up:
+            yield (label("environment", "apiserver_crash", (("instance", k + 1),)),
+                   attrs.evolve(_spend(s), apiservers_up=s.apiservers_up[:k] + (False,) + s.apiservers_up[k + 1:]))
+
+
+def kubelet_crash(s: ClusterState) -> Iterator:
+    """A kubelet crashes; the containers it started keep running (its supervisor restarts it)."""
+    if s.faults_left <= 0:
+        return
+    for host in s.hosts:
+        if host.up and host.kubelet_up:
+            yield (label("environment", "kubelet_crash", (("node", host.name),)),
+                   _spend(s).with_host(attrs.evolve(host, kubelet_up=False)))
+
+
+FAULTS = {"apiserver-restart": apiserver_crash, "kubelet-restart": kubelet_crash, "node-crash": node_crash, "node-recover": node_recover, "etcd-member-crash": etcd_member_crash,
           "etcd-member-restart": etcd_member_restart}
 
 

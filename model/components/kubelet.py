@@ -1,19 +1,32 @@
 """kubelet and the container runtime of each node.
 
-Modelled (pkg/kubelet): the kubelet watches the pods bound to its node.  A
-new pod goes through admission (pkg/kubelet/lifecycle/predicate.go): the
-requests of the pods already admitted, plus this one, must fit the node's
-allocatable cpu, memory and pod count, its nodeSelector must match, and it
-must tolerate the node's NoExecute taints; a rejected pod becomes Failed with
-the reason (OutOfcpu, OutOfmemory, OutOfpods, NodeAffinity, Taint).  An
-admitted pod's containers are started by the runtime (CRI), and the kubelet
-reports the pod Running and Ready.  A pod being deleted gracefully has its
-containers stopped, then the kubelet completes the deletion with grace 0.
+Modelled (pkg/kubelet): the kubelet watches the pods bound to its node
+through its apiserver's cache.  A pod bound here that is not terminal, not
+being deleted and not running goes through admission
+(pkg/kubelet/lifecycle/predicate.go): the requests of the pods already
+admitted, plus this one, must fit the node's allocatable cpu, memory and pod
+count, its nodeSelector must match, and it must tolerate the node's
+NoExecute taints; a rejected pod becomes Failed with the reason (OutOfcpu,
+OutOfmemory, OutOfpods, NodeAffinity, Taint).  An admitted pod's containers
+are started by the runtime (CRI) and the kubelet reports it Running and
+Ready; if that status write fails (a conflict on a stale view, no etcd
+quorum) the containers run anyway and `report_status` retries.  A pod being
+deleted gracefully has its containers stopped, then the kubelet completes
+the deletion with grace 0.  Containers of a pod that the kubelet no longer
+sees bound to its node (force-deleted, or moved) are stopped
+(`kill_orphan`, the pod workers' HandlePodRemoves).
 
-Abstracted: image pulls, probes and restarts (a started pod is Ready at
-once); starting the containers and reporting status are one step; the
-status manager's batching; static pods.  A kubelet or machine that is down
-does nothing.
+Restarts: a `kubelet-restart` fault stops the kubelet (its containers keep
+running: the runtime is independent of it); its supervisor restarts it
+(weakly fair).  On restart it relists its pods, connecting to any apiserver
+that is up: with `behaviour.kubeletRelist: quorum` (since 1.17) the list is
+a quorum read, so its view never goes back in time; with `cache` (before,
+kubernetes issue 59848) it is served from that apiserver's cache, which may
+be older than what the kubelet saw before.
+
+Abstracted: image pulls, probes and container restarts (a started pod is
+Ready at once); the status manager's batching; static pods.  A kubelet or
+machine that is down does nothing.
 """
 
 from __future__ import annotations
@@ -28,6 +41,10 @@ from ..objects import Node, Pod, Resources, labels_match
 from ..state import ClusterState, Host, RunningPod
 from . import apiserver
 from .scheduler import untolerated_taints
+
+
+def client(node: str) -> str:
+    return f"kubelet/{node}"
 
 
 def admission_failure(node: Node, host: Host, pod: Pod) -> Optional[str]:
@@ -54,17 +71,23 @@ def _working(h: Host) -> bool:
     return h.up and h.kubelet_up
 
 
+def _with_pods(s: ClusterState, host: Host, pods) -> ClusterState:
+    return s.with_host(attrs.evolve(host, pods=tuple(sorted(pods, key=lambda r: r.uid))))
+
+
 def run_pod(s: ClusterState) -> Iterator:
-    """The kubelet admits a pod newly bound to its node and the runtime starts its containers."""
+    """The kubelet admits a pod bound to its node and the runtime starts its containers."""
     for host in s.hosts:
         if not _working(host):
             continue
-        view = apiserver.view(s, f"kubelet/{host.name}")
+        view = apiserver.view(s, client(host.name))
+        if view is None:
+            continue
         node = view.get("Node", "", host.name)
         if node is None:
             continue
         for pod in view.pods:
-            if (pod.spec.node_name != host.name or pod.meta.deleting or pod.phase != "Pending"
+            if (pod.spec.node_name != host.name or pod.meta.deleting or pod.phase in ("Succeeded", "Failed")
                     or host.running(pod.meta.uid) is not None):
                 continue
             args = (("node", host.name), ("pod", pod.meta.key))
@@ -75,13 +98,48 @@ def run_pod(s: ClusterState) -> Iterator:
                 if nxt is not None:
                     yield label("kubelet", "reject_pod", args, (("reason", reason),)), nxt
                 continue
-            running = attrs.evolve(pod, phase="Running", ready=True)
-            nxt = apiserver.update(s, running, pod.meta.resource_version, spec_changed=False)
-            if nxt is None:
+            nxt = None
+            if pod.phase != "Running" or not pod.ready:
+                running = attrs.evolve(pod, phase="Running", ready=True)
+                nxt = apiserver.update(s, running, pod.meta.resource_version, spec_changed=False)
+            rp = RunningPod(pod.meta.namespace, pod.meta.name, pod.meta.uid, pod.spec.requests, pod.meta.generate_name)
+            yield label("kubelet", "run_pod", args), _with_pods(nxt or s, host, host.pods + (rp,))
+
+
+def report_status(s: ClusterState) -> Iterator:
+    """The kubelet's status manager reports a pod whose containers run as Running and Ready."""
+    for host in s.hosts:
+        if not _working(host) or not host.pods:
+            continue
+        view = apiserver.view(s, client(host.name))
+        if view is None:
+            continue
+        for rp in host.pods:
+            pod = view.by_uid("Pod", rp.uid)
+            if pod is None or pod.spec.node_name != host.name or pod.meta.deleting:
                 continue
-            rp = RunningPod(pod.meta.namespace, pod.meta.name, pod.meta.uid, pod.spec.requests)
-            pods = tuple(sorted(host.pods + (rp,), key=lambda r: r.uid))
-            yield label("kubelet", "run_pod", args), nxt.with_host(attrs.evolve(host, pods=pods))
+            if pod.phase == "Running" and pod.ready:
+                continue
+            nxt = apiserver.update(s, attrs.evolve(pod, phase="Running", ready=True), pod.meta.resource_version,
+                                   spec_changed=False)
+            if nxt is not None:
+                yield label("kubelet", "report_status", (("node", host.name), ("pod", rp.key))), nxt
+
+
+def kill_orphan(s: ClusterState) -> Iterator:
+    """The kubelet stops the containers of a pod it no longer sees bound to its node."""
+    for host in s.hosts:
+        if not _working(host) or not host.pods:
+            continue
+        view = apiserver.view(s, client(host.name))
+        if view is None:
+            continue
+        for rp in host.pods:
+            pod = view.by_uid("Pod", rp.uid)
+            if pod is not None and pod.spec.node_name == host.name and pod.phase not in ("Succeeded", "Failed"):
+                continue
+            yield (label("kubelet", "kill_orphan", (("node", host.name), ("pod", rp.key))),
+                   _with_pods(s, host, tuple(r for r in host.pods if r.uid != rp.uid)))
 
 
 def finish_deletion(s: ClusterState) -> Iterator:
@@ -89,18 +147,41 @@ def finish_deletion(s: ClusterState) -> Iterator:
     for host in s.hosts:
         if not _working(host):
             continue
-        view = apiserver.view(s, f"kubelet/{host.name}")
+        view = apiserver.view(s, client(host.name))
+        if view is None:
+            continue
         for pod in view.pods:
             if pod.spec.node_name != host.name or not pod.meta.deleting:
                 continue
             nxt = apiserver.delete(s, pod, grace=False)
             if nxt is None:
                 continue
-            pods = tuple(rp for rp in host.pods if rp.uid != pod.meta.uid)
             yield (label("kubelet", "finish_deletion", (("node", host.name), ("pod", pod.meta.key))),
-                   nxt.with_host(attrs.evolve(host, pods=pods)))
+                   _with_pods(nxt, host, tuple(rp for rp in host.pods if rp.uid != pod.meta.uid)))
 
 
-def rules() -> List[Rule]:
-    return [Rule("kubelet.run_pod", run_pod, doc=run_pod.__doc__),
-            Rule("kubelet.finish_deletion", finish_deletion, doc=finish_deletion.__doc__)]
+def restart_rule(relist: str) -> Rule:
+    def restart(s: ClusterState) -> Iterator:
+        """The supervisor restarts a crashed kubelet, which relists its pods through an apiserver."""
+        for host in s.hosts:
+            if not host.up or host.kubelet_up:
+                continue
+            back = s.with_host(attrs.evolve(host, kubelet_up=True))
+            for k, up in enumerate(s.apiservers_up):
+                if not up:
+                    continue
+                nxt = apiserver.reconnect(back, client(host.name), k, quorum_read=(relist == "quorum"))
+                choice = (("apiserver", k + 1),) if len(s.apiservers_up) > 1 else ()
+                yield label("kubelet", "restart", (("node", host.name),), choice), nxt
+
+    return Rule("kubelet.restart", restart, doc=restart.__doc__)
+
+
+def rules(restarts: bool = False, relist: str = "quorum") -> List[Rule]:
+    out = [Rule("kubelet.run_pod", run_pod, doc=run_pod.__doc__),
+           Rule("kubelet.report_status", report_status, doc=report_status.__doc__),
+           Rule("kubelet.kill_orphan", kill_orphan, doc=kill_orphan.__doc__),
+           Rule("kubelet.finish_deletion", finish_deletion, doc=finish_deletion.__doc__)]
+    if restarts:
+        out.append(restart_rule(relist))
+    return out

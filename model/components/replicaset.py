@@ -52,6 +52,8 @@ def deletion_rank(p: Pod) -> tuple:
 def create_pod(s: ClusterState) -> Iterator:
     """The controller creates a pod for a ReplicaSet that has fewer active pods than spec.replicas."""
     view = apiserver.view(s, CLIENT)
+    if view is None:
+        return
     for rs in view.replicasets:
         if rs.meta.deleting:
             continue
@@ -64,6 +66,8 @@ def create_pod(s: ClusterState) -> Iterator:
 def delete_pod(s: ClusterState) -> Iterator:
     """The controller deletes one of the most deletable pods of a ReplicaSet that has too many."""
     view = apiserver.view(s, CLIENT)
+    if view is None:
+        return
     for rs in view.replicasets:
         pods = owned_active_pods(view, rs)
         if len(pods) <= rs.replicas:

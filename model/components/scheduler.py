@@ -61,6 +61,8 @@ def bind_rule(name: str) -> Rule:
     def bind(s: ClusterState) -> Iterator:
         """The scheduler binds a pending pod to a node that passes its filters."""
         view = apiserver.view(s, name)
+        if view is None:
+            return
         pending = [p for p in view.pods
                    if not p.spec.node_name and not p.meta.deleting and p.phase == "Pending"
                    and p.spec.scheduler_name == name]

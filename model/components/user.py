@@ -2,7 +2,12 @@
 
 Each change is one step (what `kubectl scale` or `kubectl apply` sends), and
 changes are weakly fair (DESIGN section 2.1): the next change is eventually
-made, interleaved with everything the components do.  `apply` of an object
+made, interleaved with everything the components do.  A change whose
+request fails for a passing reason (no apiserver or etcd quorum, a
+conflict, a name still taken by an object being deleted) is retried: it is
+not enabled until it can succeed.  `delete` of a Pod is graceful, or forced
+with gracePeriodSeconds 0 (the object goes at once, containers may still
+run until their kubelet notices).  `apply` of an object
 that exists replaces its spec and labels (a new generation when they
 differ), keeping its identity and status; of a new one, creates it.
 """
@@ -38,9 +43,15 @@ def make_change(s: ClusterState, ch: Change):
         if cur is None:
             return s  # kubectl scale of a missing object fails: nothing changes
         return apiserver.update(s, attrs.evolve(cur, replicas=ch.replicas), cur.meta.resource_version)
+    if not any(s.apiservers_up):
+        return None  # kubectl cannot reach any apiserver: the user retries
+    if ch.op == "delete":
+        if cur is None:
+            return s  # NotFound: nothing to do
+        return apiserver.delete(s, cur, grace=ch.grace_seconds != 0)
     if ch.op == "apply":
         if cur is None:
-            return apiserver.create(s, ch.obj)
+            return apiserver.create(s, ch.obj)  # None on AlreadyExists: the user retries
         fields = {f: getattr(ch.obj, f) for f in SPEC_FIELDS[ch.kind]}
         meta = attrs.evolve(cur.meta, labels=ch.obj.meta.labels)
         new = attrs.evolve(cur, meta=meta, **fields)
@@ -61,7 +72,7 @@ def rules(changes: Sequence[Change]) -> List[Rule]:
             return
         nxt = make_change(s, changes[i])
         if nxt is None:
-            nxt = s
+            return  # the request failed (no quorum, conflict, AlreadyExists): retried later
         yield (label("user", "change", (("index", i + 1),), (("what", changes[i].describe()),)),
                attrs.evolve(nxt, next_change=i + 1))
 
