@@ -7,8 +7,6 @@ import sys
 
 import pytest
 
-from kubecheck.cli import main
-
 from conftest import ROOT, SCENARIOS
 
 GOOD_HEAD = """apiVersion: kubecheck/v1alpha1
@@ -136,7 +134,7 @@ def test_missing_files_exit_2(tmp_path):
 
 
 def test_replay_notices_a_changed_model(tmp_path):
-    p = kc("verify", "--quiet", "--traces", str(tmp_path), os.path.join(SCENARIOS, "tainted-only-room.yaml"))
+    kc("verify", "--quiet", "--traces", str(tmp_path), os.path.join(SCENARIOS, "tainted-only-room.yaml"))
     trace = tmp_path / "tainted-only-room" / "deployment-converges.itf.json"
     doc = json.loads(trace.read_text())
     doc["states"][2]["#meta"]["action"] = "replicaset.create_pod(rs=default/elsewhere)"

@@ -4,7 +4,6 @@ import os
 
 import pytest
 
-from kubecheck.compose import compose
 from model.scenario import load_scenario, parse_scenario
 from properties import get
 

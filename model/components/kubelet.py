@@ -71,18 +71,23 @@ def _working(h: Host) -> bool:
     return h.up and h.kubelet_up
 
 
+def _kubelets(s: ClusterState, need_pods: bool = False):
+    """(host, view) for each kubelet that runs and reaches its apiserver."""
+    for host in s.hosts:
+        if not _working(host) or (need_pods and not host.pods):
+            continue
+        view = apiserver.view(s, client(host.name))
+        if view is not None:
+            yield host, view
+
+
 def _with_pods(s: ClusterState, host: Host, pods) -> ClusterState:
     return s.with_host(attrs.evolve(host, pods=tuple(sorted(pods, key=lambda r: r.uid))))
 
 
 def run_pod(s: ClusterState) -> Iterator:
     """The kubelet admits a pod bound to its node and the runtime starts its containers."""
-    for host in s.hosts:
-        if not _working(host):
-            continue
-        view = apiserver.view(s, client(host.name))
-        if view is None:
-            continue
+    for host, view in _kubelets(s):
         node = view.get("Node", "", host.name)
         if node is None:
             continue
@@ -108,12 +113,7 @@ def run_pod(s: ClusterState) -> Iterator:
 
 def report_status(s: ClusterState) -> Iterator:
     """The kubelet's status manager reports a pod whose containers run as Running and Ready."""
-    for host in s.hosts:
-        if not _working(host) or not host.pods:
-            continue
-        view = apiserver.view(s, client(host.name))
-        if view is None:
-            continue
+    for host, view in _kubelets(s, need_pods=True):
         for rp in host.pods:
             pod = view.by_uid("Pod", rp.uid)
             if pod is None or pod.spec.node_name != host.name or pod.meta.deleting:
@@ -128,12 +128,7 @@ def report_status(s: ClusterState) -> Iterator:
 
 def kill_orphan(s: ClusterState) -> Iterator:
     """The kubelet stops the containers of a pod it no longer sees bound to its node."""
-    for host in s.hosts:
-        if not _working(host) or not host.pods:
-            continue
-        view = apiserver.view(s, client(host.name))
-        if view is None:
-            continue
+    for host, view in _kubelets(s, need_pods=True):
         for rp in host.pods:
             pod = view.by_uid("Pod", rp.uid)
             if pod is not None and pod.spec.node_name == host.name and pod.phase not in ("Succeeded", "Failed"):
@@ -144,12 +139,7 @@ def kill_orphan(s: ClusterState) -> Iterator:
 
 def finish_deletion(s: ClusterState) -> Iterator:
     """The kubelet stops a terminating pod's containers and completes its deletion (grace 0)."""
-    for host in s.hosts:
-        if not _working(host):
-            continue
-        view = apiserver.view(s, client(host.name))
-        if view is None:
-            continue
+    for host, view in _kubelets(s):
         for pod in view.pods:
             if pod.spec.node_name != host.name or not pod.meta.deleting:
                 continue
