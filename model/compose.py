@@ -15,10 +15,10 @@ import attrs
 from explorer import Rule
 
 from .canonical import canonical
-from .components import apiserver, deployment, environment, kubelet, replicaset, scheduler, user
+from .components import apiserver, deployment, environment, kubelet, leaderelection, replicaset, scheduler, user
 from .components.etcd import Store
 from .scenario import Scenario
-from .state import ClusterState, Host
+from .state import ClusterState, Host, Process
 from .topology import etcd_members
 
 
@@ -40,18 +40,31 @@ def initial_state(sc: Scenario, track_revisions: bool) -> ClusterState:
         store = store.put(obj)
     hosts = tuple(Host(n.meta.name) for n in sc.nodes)
     members = tuple(True for _ in etcd_members(sc))
-    n = sc.control_plane.apiservers
+    cp = sc.control_plane
+    # Leader-elected replicas, where a component has several; their Leases start unheld.
+    processes = []
+    for component, count in (("kube-controller-manager", cp.controller_managers), ("kube-scheduler", cp.schedulers)):
+        if count > 1:
+            processes += [Process(f"{component}-{i + 1}", component) for i in range(count)]
+            uid, store = store.allocate_uid()
+            lease = leaderelection.initial_lease(component)
+            store = store.put(attrs.evolve(lease, meta=attrs.evolve(lease.meta, uid=uid)))
+    singles = [c for c, count in (("kube-controller-manager", cp.controller_managers),
+                                  ("kube-scheduler", cp.schedulers)) if count == 1]
+    n = cp.apiservers
     # Clients spread over the apiserver instances behind the load balancer, in name order.
-    clients = sorted(["default-scheduler", "kube-controller-manager"] + [kubelet.client(h.name) for h in hosts])
+    clients = sorted(singles + [p.name for p in processes] + [kubelet.client(h.name) for h in hosts])
     connections = tuple((c, i % n) for i, c in enumerate(clients)) if n > 1 else ()
     return ClusterState(store=store, hosts=hosts, faults_left=sc.fault_budget, next_change=0, etcd_up=members,
                         max_lag=sc.max_staleness, apiservers_up=(True,) * n, cache_lag=(0,) * n,
-                        connections=connections)
+                        connections=connections, processes=tuple(processes))
 
 
 def build_model(sc: Scenario) -> Model:
     left_out: List[str] = []
     faults = set(sc.fault_kinds) if sc.fault_budget > 0 else set()
+    # resourceVersions are observable only where some component can read a stale object.
+    init = initial_state(sc, track_revisions=sc.max_staleness > 0)
     kinds = {o.kind for o in sc.objects} | {c.kind for c in sc.changes}
     rules: List[Rule] = []
     if "Deployment" in kinds:
@@ -67,11 +80,11 @@ def build_model(sc: Scenario) -> Model:
         rules += kubelet.rules(restarts="kubelet-restart" in faults, relist=sc.kubelet_relist)
     else:
         left_out.append("kube-scheduler, kubelets (no pods to run)")
+    if init.processes:
+        rules += leaderelection.rules(sc.control_plane.leader_election)
     rules += apiserver.rules(watch_caches=sc.max_staleness > 0, restarts="apiserver-restart" in faults)
     rules += user.rules(sc.changes)
     rules += environment.rules(sc.fault_kinds, sc.fault_budget)
     for k in environment.unsupported(sc.fault_kinds):
         left_out.append(f"fault {k} (not modelled yet)")
-    # resourceVersions are observable only where some component can read a stale object.
-    track = sc.max_staleness > 0
-    return Model(sc, initial_state(sc, track), rules, canonical, left_out)
+    return Model(sc, init, rules, canonical, left_out)

@@ -14,7 +14,7 @@ from .objects import Resources
 from .quantity import format_cpu, format_memory
 from .state import ClusterState
 
-VARS = ("etcd", "hosts", "etcd_members", "apiservers", "faults_left", "changes_made")
+VARS = ("etcd", "hosts", "etcd_members", "apiservers", "replicas", "faults_left", "changes_made")
 
 
 def _resources(r: Resources) -> Dict[str, Any]:
@@ -46,6 +46,8 @@ def encode_object(o) -> Dict[str, Any]:
         rec["generation"] = m.generation
         if kind == "Deployment":
             rec["image"] = ",".join(c.image for c in o.template.spec.containers)
+    elif kind == "Lease":
+        rec["holder"] = o.holder
     elif kind == "Node":
         rec["ready"] = o.ready
         rec["taints"] = [str(t) for t in o.taints]
@@ -70,4 +72,6 @@ def encode_state(s: ClusterState) -> Dict[str, Any]:
     for c, lag in s.pins:
         apiservers.setdefault("quorum_reads", {})[c] = lag
     return {"etcd": {"revision": s.store.revision, "objects": etcd}, "hosts": hosts, "etcd_members": members, "apiservers": apiservers,
+            "replicas": {p.name: {"up": p.up, "paused": p.paused, "leader": p.leader} for p in s.processes}
+            | {f"lease {name}": "expired" for name in s.expired_leases},
             "faults_left": s.faults_left, "changes_made": s.next_change}

@@ -176,6 +176,20 @@ class Node:
     kind = "Node"
 
 
+@frozen(cache_hash=True)
+class Lease:
+    """A coordination.k8s.io Lease used for leader election: who holds it.
+
+    renewTime is abstracted away: whether the holder's renewals are older
+    than leaseDuration is `ClusterState.expired_leases`, a fact of time, not
+    a write.
+    """
+
+    meta: ObjectMeta
+    holder: str = ""
+    kind = "Lease"
+
+
 @frozen
 class Namespace:
     meta: ObjectMeta

@@ -355,6 +355,9 @@ def _cluster(doc: _Doc, warnings) -> Dict[str, Any]:
     for i, k in enumerate(kinds):
         if k not in FAULT_KINDS:
             raise doc.error(f"spec.faults.kinds[{i}]", f"unknown fault kind {k!r}; known: {', '.join(FAULT_KINDS)}")
+    if "pause" in kinds and lease.max_pause == 0:
+        doc.warn("spec.faults.kinds", "pause is allowed but spec.controlPlane.leaderElection.maxPause is 0: "
+                 "no pause can outlast a lease, so pauses cannot make two leaders")
     check = doc.get(spec, "check", "spec", dict, {})
     doc.known(check, "spec.check", ("properties", "maxDepth", "maxStates", "maxStaleness"))
     props = doc.get(check, "properties", "spec.check", list, ["all"])

@@ -50,6 +50,17 @@ class Host:
         return None
 
 
+@frozen
+class Process:
+    """One replica of a leader-elected control-plane component (kube-controller-manager, kube-scheduler)."""
+
+    name: str                 # its client name, e.g. kube-controller-manager-2
+    component: str            # kube-controller-manager | kube-scheduler
+    up: bool = True
+    paused: bool = False      # frozen after its last action (GC pause, VM stall)
+    leader: bool = False      # it believes it holds the Lease, so its controllers act
+
+
 @frozen(cache_hash=True)
 class ClusterState:
     store: Store
@@ -70,6 +81,19 @@ class ClusterState:
     # revision newer than their cache's (client, lag of that read).
     connections: Tuple[Tuple[str, int], ...] = ()
     pins: Tuple[Tuple[str, int], ...] = ()
+    # Leader-elected replicas, where a component has more than one, and the
+    # Leases whose holder has not renewed for leaseDuration (time, abstracted).
+    processes: Tuple[Process, ...] = ()
+    expired_leases: Tuple[str, ...] = ()
+
+    def process(self, name: str) -> Optional[Process]:
+        for p in self.processes:
+            if p.name == name:
+                return p
+        return None
+
+    def with_process(self, proc: Process) -> "ClusterState":
+        return attrs.evolve(self, processes=tuple(proc if p.name == proc.name else p for p in self.processes))
 
     def etcd_quorum(self) -> bool:
         """Raft's majority of members up: writes and linearizable reads can be served."""

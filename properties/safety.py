@@ -134,3 +134,41 @@ def replicas_bounded(sc: Scenario):
 
     return ActionProperty("replicas-bounded", check, replicas_bounded.__doc__,
                           frozenset({("replicaset", "create_pod")}))
+
+
+def leader_elected(sc: Scenario) -> Optional[str]:
+    cp = sc.control_plane
+    if cp.controller_managers > 1 or cp.schedulers > 1:
+        return None
+    return "one controller-manager and one scheduler: no leader election among instances"
+
+
+@register("single-leader", "safety", leader_elected)
+def single_leader(sc: Scenario):
+    """No replica makes a leader-only write while the Lease names another holder.
+
+    Seed document: kube-controller-manager and kube-scheduler replicas, of
+    which only the elected leader's control loops may act.  Checked on every
+    step of a controller or scheduler replica (its label names it, `by=`),
+    against the Lease as stored in etcd when the write is made.  Fails where
+    nothing fences a replica that still believes it leads: a paused leader
+    resuming after another took over, or clocks that drift past the lease
+    timings (kubernetes issues 89466, 66150).
+    """
+    from model.components.leaderelection import LEASE_NAMESPACE
+
+    def check(s: ClusterState, lab, t: ClusterState) -> Optional[str]:
+        if lab[0] == "leaderelection":
+            return None
+        by = dict(lab[2]).get("by")
+        if by is None:
+            return None
+        proc = s.process(by)
+        lease = s.store.get("Lease", LEASE_NAMESPACE, proc.component) if proc else None
+        if lease is not None and lease.holder != by:
+            from explorer import render_label
+            return (f"{by} made a leader-only write, {render_label(lab)}, while the Lease "
+                    f"{LEASE_NAMESPACE}/{proc.component} names {lease.holder or 'no holder'}")
+        return None
+
+    return ActionProperty("single-leader", check, single_leader.__doc__)

@@ -19,6 +19,8 @@ PINNED_HA = {
     "lease-clock-skew-1.3": {"leader-lease-safe": ("violated", "acquires after 15 s on its clock, at t=11.538 s")},
     "lease-paused-leader": {"leader-lease-safe": ("violated", "is paused")},
     "lease-paused-briefly": {"leader-lease-safe": ("holds", "margin 1 s")},
+    "leader-paused": {"leader-lease-safe": ("violated", "is paused")},
+    "leader-crash": {"leader-lease-safe": ("holds", "margin 3 s")},
 }
 
 

@@ -16,7 +16,11 @@ from conftest import ROOT, SCENARIOS
 
 # scenario -> (distinct states, transitions, {property: verdict})
 SAFE3 = {"node-capacity": "holds", "taints-respected": "holds"}
+LEADER = {"deployment-converges": "holds", "node-capacity": "holds", "taints-respected": "holds",
+          "pod-single-node": "holds", "replicas-bounded": "holds"}
 PINNED = {
+    "leader-paused": (84, 180, dict(LEADER, **{"single-leader": "violated"})),
+    "leader-crash": (74, 150, dict(LEADER, **{"single-leader": "holds"})),
     "kubelet-relist-cache": (1125, 3167, dict(SAFE3, **{"pod-single-node": "violated"})),
     "kubelet-relist-quorum": (1856, 4765, dict(SAFE3, **{"pod-single-node": "holds"})),
     "force-delete-race": (1092, 2967, dict(SAFE3, **{"pod-single-node": "violated"})),

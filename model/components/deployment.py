@@ -29,7 +29,7 @@ from explorer import Rule, label
 
 from ..objects import Deployment, ObjectMeta, OwnerReference, PodTemplate, ReplicaSet, labels_match
 from ..state import ClusterState
-from . import apiserver
+from . import apiserver, leaderelection
 
 CLIENT = "kube-controller-manager"
 HASH_LABEL = "pod-template-hash"
@@ -95,17 +95,17 @@ def _scale(s: ClusterState, rs: ReplicaSet, replicas: int) -> Optional[ClusterSt
 
 def sync(s: ClusterState) -> Iterator:
     """The controller takes one step of a Deployment's rollout: create, scale up or scale down a ReplicaSet."""
-    view = apiserver.view(s, CLIENT)
-    if view is None:
-        return
-    for d in view.deployments:
-        if d.meta.deleting:
+    for actor, by in leaderelection.acting(s, CLIENT):
+        view = apiserver.view(s, actor)
+        if view is None:
             continue
-        args = (("deployment", d.meta.key),)
-        step = _sync_one(s, view, d)
-        if step is not None and step[1] is not None:
-            action, nxt = step
-            yield label("deployment", action, args), nxt
+        for d in view.deployments:
+            if d.meta.deleting:
+                continue
+            step = _sync_one(s, view, d)
+            if step is not None and step[1] is not None:
+                action, nxt = step
+                yield label("deployment", action, (("deployment", d.meta.key),) + by), nxt
 
 
 def _sync_one(s: ClusterState, view, d: Deployment):

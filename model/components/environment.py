@@ -10,6 +10,9 @@ Modelled so far:
 * `apiserver-restart`, `kubelet-restart`: the process crashes; the restart
   is its supervisor's weakly fair step (model/components/apiserver.py,
   kubelet.py), spending no budget.
+* `controller-crash`, `pause`: a leader-elected replica crashes (restarted
+  by its supervisor) or freezes (resumed, weakly fair): see
+  model/components/leaderelection.py.
 * `etcd-member-crash` / `etcd-member-restart`: one etcd member stops, or a
   stopped one restarts and catches up (Raft's log replay is abstracted: the
   store is one logical keyspace, and a majority of members up is what lets
@@ -124,7 +127,27 @@ def kubelet_crash(s: ClusterState) -> Iterator:
                    _spend(s).with_host(attrs.evolve(host, kubelet_up=False)))
 
 
-FAULTS = {"apiserver-restart": apiserver_crash, "kubelet-restart": kubelet_crash, "node-crash": node_crash, "node-recover": node_recover, "etcd-member-crash": etcd_member_crash,
+def controller_crash(s: ClusterState) -> Iterator:
+    """A kube-controller-manager or kube-scheduler replica crashes, losing all it held in memory."""
+    if s.faults_left <= 0:
+        return
+    for p in s.processes:
+        if p.up:
+            yield (label("environment", "controller_crash", (("process", p.name),)),
+                   _spend(s).with_process(attrs.evolve(p, up=False, paused=False, leader=False)))
+
+
+def pause(s: ClusterState) -> Iterator:
+    """A replica is frozen after its last action (GC pause, CPU starvation, VM stall)."""
+    if s.faults_left <= 0:
+        return
+    for p in s.processes:
+        if p.up and not p.paused:
+            yield (label("environment", "pause", (("process", p.name),)),
+                   _spend(s).with_process(attrs.evolve(p, paused=True)))
+
+
+FAULTS = {"apiserver-restart": apiserver_crash, "controller-crash": controller_crash, "pause": pause, "kubelet-restart": kubelet_crash, "node-crash": node_crash, "node-recover": node_recover, "etcd-member-crash": etcd_member_crash,
           "etcd-member-restart": etcd_member_restart}
 
 

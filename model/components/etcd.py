@@ -30,6 +30,7 @@ KIND_FIELDS = {
     "Deployment": "deployments",
     "ReplicaSet": "replicasets",
     "Pod": "pods",
+    "Lease": "leases",
 }
 
 
@@ -45,6 +46,7 @@ class Store:
     deployments: tuple = ()
     replicasets: tuple = ()
     pods: tuple = ()
+    leases: tuple = ()
 
     def of(self, kind: str) -> tuple:
         return getattr(self, KIND_FIELDS[kind])

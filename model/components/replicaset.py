@@ -23,7 +23,7 @@ from explorer import Rule, label
 
 from ..objects import ObjectMeta, OwnerReference, Pod, ReplicaSet, labels_match
 from ..state import ClusterState
-from . import apiserver
+from . import apiserver, leaderelection
 
 CLIENT = "kube-controller-manager"
 
@@ -51,33 +51,36 @@ def deletion_rank(p: Pod) -> tuple:
 
 def create_pod(s: ClusterState) -> Iterator:
     """The controller creates a pod for a ReplicaSet that has fewer active pods than spec.replicas."""
-    view = apiserver.view(s, CLIENT)
-    if view is None:
-        return
-    for rs in view.replicasets:
-        if rs.meta.deleting:
+    for actor, by in leaderelection.acting(s, CLIENT):
+        view = apiserver.view(s, actor)
+        if view is None:
             continue
-        if len(owned_active_pods(view, rs)) < rs.replicas:
-            nxt = apiserver.create(s, new_pod(rs))
-            if nxt is not None:
-                yield label("replicaset", "create_pod", (("rs", rs.meta.key),)), nxt
+        for rs in view.replicasets:
+            if rs.meta.deleting:
+                continue
+            if len(owned_active_pods(view, rs)) < rs.replicas:
+                nxt = apiserver.create(s, new_pod(rs))
+                if nxt is not None:
+                    yield label("replicaset", "create_pod", (("rs", rs.meta.key),) + by), nxt
 
 
 def delete_pod(s: ClusterState) -> Iterator:
     """The controller deletes one of the most deletable pods of a ReplicaSet that has too many."""
-    view = apiserver.view(s, CLIENT)
-    if view is None:
-        return
-    for rs in view.replicasets:
-        pods = owned_active_pods(view, rs)
-        if len(pods) <= rs.replicas:
+    for actor, by in leaderelection.acting(s, CLIENT):
+        view = apiserver.view(s, actor)
+        if view is None:
             continue
-        lowest = min(deletion_rank(p) for p in pods)
-        for p in pods:
-            if deletion_rank(p) == lowest:
-                nxt = apiserver.delete(s, p)
-                if nxt is not None:
-                    yield label("replicaset", "delete_pod", (("rs", rs.meta.key),), (("pod", p.meta.key),)), nxt
+        for rs in view.replicasets:
+            pods = owned_active_pods(view, rs)
+            if len(pods) <= rs.replicas:
+                continue
+            lowest = min(deletion_rank(p) for p in pods)
+            for p in pods:
+                if deletion_rank(p) == lowest:
+                    nxt = apiserver.delete(s, p)
+                    if nxt is not None:
+                        yield (label("replicaset", "delete_pod", (("rs", rs.meta.key),) + by, (("pod", p.meta.key),)),
+                               nxt)
 
 
 def rules() -> List[Rule]:

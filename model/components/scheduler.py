@@ -25,7 +25,7 @@ from explorer import Rule, label
 
 from ..objects import Node, Pod, Resources, labels_match, tolerated
 from ..state import ClusterState
-from . import apiserver
+from . import apiserver, leaderelection
 
 DEFAULT = "default-scheduler"
 
@@ -58,9 +58,15 @@ def feasible(node: Node, pod: Pod, used: Resources) -> bool:
 def bind_rule(name: str) -> Rule:
     """The `bind` rule of the scheduler called `name` (its schedulerName)."""
 
+    component = "kube-scheduler" if name == DEFAULT else name  # its Lease's name
+
     def bind(s: ClusterState) -> Iterator:
         """The scheduler binds a pending pod to a node that passes its filters."""
-        view = apiserver.view(s, name)
+        for actor, by in leaderelection.acting(s, component):
+            yield from _bind_by(s, actor, by)
+
+    def _bind_by(s: ClusterState, actor: str, by) -> Iterator:
+        view = apiserver.view(s, actor)
         if view is None:
             return
         pending = [p for p in view.pods
@@ -71,7 +77,7 @@ def bind_rule(name: str) -> Rule:
         used = requested_on_nodes(view.pods)
         zero = Resources()
         for pod in pending:
-            args = (("pod", pod.meta.key),)
+            args = (("pod", pod.meta.key),) + by
             for node in view.nodes:
                 if feasible(node, pod, used.get(node.meta.name, zero)):
                     bound = attrs.evolve(pod, spec=attrs.evolve(pod.spec, node_name=node.meta.name))
