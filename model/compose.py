@@ -19,7 +19,7 @@ from .components import apiserver, deployment, environment, kubelet, leaderelect
 from .components.etcd import Store
 from .scenario import Scenario
 from .state import ClusterState, Host, Process
-from .topology import etcd_members
+from .topology import etcd_members, placement
 
 
 @dataclass
@@ -84,7 +84,7 @@ def build_model(sc: Scenario) -> Model:
         rules += leaderelection.rules(sc.control_plane.leader_election)
     rules += apiserver.rules(watch_caches=sc.max_staleness > 0, restarts="apiserver-restart" in faults)
     rules += user.rules(sc.changes)
-    rules += environment.rules(sc.fault_kinds, sc.fault_budget)
+    rules += environment.rules(sc.fault_kinds, sc.fault_budget, placement(sc))
     for k in environment.unsupported(sc.fault_kinds):
         left_out.append(f"fault {k} (not modelled yet)")
     return Model(sc, init, rules, canonical, left_out)

@@ -42,6 +42,7 @@ class Host:
     up: bool = True
     kubelet_up: bool = True
     pods: Tuple[RunningPod, ...] = ()   # sorted by uid
+    reachable: bool = True              # False: partitioned from the control plane
 
     def running(self, uid: int) -> Optional[RunningPod]:
         for rp in self.pods:

@@ -11,7 +11,7 @@ scenario's failure domain.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 from .scenario import CONTROL_PLANE_LABEL, ZONE_LABEL, Scenario
 
@@ -37,10 +37,64 @@ def etcd_members(sc: Scenario) -> List[EtcdMember]:
     nodes = control_plane_nodes(sc)
     if not nodes:
         return [EtcdMember("etcd-1", "", None if cp.placement == "managed" else OWN_MACHINE)]
-    return [EtcdMember(f"etcd-{n}", dict(next(x for x in sc.nodes if x.meta.name == n).meta.labels)
-                       .get(ZONE_LABEL, ""), n) for n in nodes]
+    return [EtcdMember(f"etcd-{i + 1}", dict(next(x for x in sc.nodes if x.meta.name == n).meta.labels)
+                       .get(ZONE_LABEL, ""), n) for i, n in enumerate(nodes)]
 
 
 def quorum(n: int) -> int:
     """Raft's majority: floor(n/2) + 1."""
     return n // 2 + 1
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Which failure domain takes what down: per machine and per zone, the etcd members and apiservers on it."""
+
+    zone_of_host: Tuple[Tuple[str, str], ...]
+    members_on_host: Tuple[Tuple[str, Tuple[int, ...]], ...]
+    apiservers_on_host: Tuple[Tuple[str, Tuple[int, ...]], ...]
+    members_in_zone: Tuple[Tuple[str, Tuple[int, ...]], ...]
+
+    def zones(self) -> List[str]:
+        return sorted({z for _, z in self.zone_of_host if z} | {z for z, _ in self.members_in_zone})
+
+    def hosts_in(self, zone: str) -> List[str]:
+        return [h for h, z in self.zone_of_host if z == zone]
+
+    def members_on(self, host: str) -> Tuple[int, ...]:
+        return dict(self.members_on_host).get(host, ())
+
+    def apiservers_on(self, host: str) -> Tuple[int, ...]:
+        return dict(self.apiservers_on_host).get(host, ())
+
+    def members_in(self, zone: str) -> Tuple[int, ...]:
+        return dict(self.members_in_zone).get(zone, ())
+
+
+def apiserver_hosts(sc: Scenario) -> List[Optional[str]]:
+    """The machine each apiserver instance runs on: spread over the control-plane nodes in name order,
+    else on the control plane's own machine (None), outside the worker nodes' failure domains."""
+    nodes = control_plane_nodes(sc)
+    if not nodes or sc.control_plane.placement == "managed":
+        return [None] * sc.control_plane.apiservers
+    return [nodes[k % len(nodes)] for k in range(sc.control_plane.apiservers)]
+
+
+def placement(sc: Scenario) -> Placement:
+    members = etcd_members(sc)
+    zone_of = tuple((n.meta.name, dict(n.meta.labels).get(ZONE_LABEL, "")) for n in sc.nodes)
+    on_host = {}
+    for i, m in enumerate(members):
+        if m.node and m.node != OWN_MACHINE:
+            on_host.setdefault(m.node, []).append(i)
+    api_on = {}
+    for k, h in enumerate(apiserver_hosts(sc)):
+        if h is not None:
+            api_on.setdefault(h, []).append(k)
+    in_zone = {}
+    for i, m in enumerate(members):
+        if m.zone:
+            in_zone.setdefault(m.zone, []).append(i)
+    return Placement(zone_of, tuple((h, tuple(v)) for h, v in sorted(on_host.items())),
+                     tuple((h, tuple(v)) for h, v in sorted(api_on.items())),
+                     tuple((z, tuple(v)) for z, v in sorted(in_zone.items())))

@@ -71,7 +71,9 @@ def etcd_quorum_survives(sc: Scenario):
             return ClaimResult(True, f"{n} etcd member{'s' if n != 1 else ''} ({layout}), quorum {q}: {why}",
                                {"members": n, "quorum": q})
         picked = [faults[i] for i in range(len(faults)) if model[f"f{i}"]]
-        lost = sorted({name for _, hit in picked for name in hit})
+        where = {m.name: f"{m.name} on {m.node}" if m.node and m.node != "control-plane" else m.name
+                 for m in members}
+        lost = [where[n] for n in sorted({name for _, hit in picked for name in hit})]
         what = " and ".join(d for d, _ in picked)
         verb = "take" if len(picked) > 1 else "takes"
         return ClaimResult(False, f"{what} {verb} down {len(lost)} of {n} etcd members ({', '.join(lost)}): "
@@ -144,7 +146,10 @@ def leader_lease_safe(sc: Scenario):
 
 
 def _etcd_can_fail(sc: Scenario) -> Optional[str]:
-    if sc.fault_budget > 0 and {"etcd-member-crash", "apiserver-restart"} & set(sc.fault_kinds):
+    from model.topology import control_plane_nodes
+    kinds = set(sc.fault_kinds)
+    if sc.fault_budget > 0 and ({"etcd-member-crash", "apiserver-restart", "zone-outage"} & kinds or (
+            "node-crash" in kinds and control_plane_nodes(sc))):
         return None
     return "no fault that stops etcd members or apiservers is modelled for this scenario"
 

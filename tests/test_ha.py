@@ -21,6 +21,8 @@ PINNED_HA = {
     "lease-paused-briefly": {"leader-lease-safe": ("holds", "margin 1 s")},
     "leader-paused": {"leader-lease-safe": ("violated", "is paused")},
     "leader-crash": {"leader-lease-safe": ("holds", "margin 3 s")},
+    "zone-outage-stacked": {"etcd-quorum-survives": ("violated", "etcd-1 on cp-1, etcd-2 on cp-2")},
+    "partitioned-node": {"etcd-quorum-survives": ("holds", "no fault that can stop an etcd member")},
 }
 
 
@@ -89,6 +91,7 @@ status: {{allocatable: {{cpu: "2", memory: 4Gi}}}}
     # Two stacked members: quorum is 2, so one node crash loses it.
     verdict, diag = decide(parse_scenario(text), "etcd-quorum-survives")
     assert verdict == "violated" and "node-crash of cp-1" in diag and "quorum is 2" in diag
+    assert "etcd-1 on cp-1" in diag
 
 
 def test_lease_threshold_is_leaseduration_over_renew_window():

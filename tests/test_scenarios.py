@@ -19,6 +19,10 @@ SAFE3 = {"node-capacity": "holds", "taints-respected": "holds"}
 LEADER = {"deployment-converges": "holds", "node-capacity": "holds", "taints-respected": "holds",
           "pod-single-node": "holds", "replicas-bounded": "holds"}
 PINNED = {
+    "zone-outage-stacked": (19, 25, dict(LEADER, **{"deployment-converges": "violated",
+                                                   "control-plane-available": "violated",
+                                                   "workloads-survive-control-plane-outage": "holds"})),
+    "partitioned-node": (160, 403, {"pod-single-node": "holds", "node-capacity": "holds", "replicas-bounded": "holds"}),
     "leader-paused": (84, 180, dict(LEADER, **{"single-leader": "violated"})),
     "leader-crash": (74, 150, dict(LEADER, **{"single-leader": "holds"})),
     "kubelet-relist-cache": (1125, 3167, dict(SAFE3, **{"pod-single-node": "violated"})),
@@ -187,3 +191,25 @@ def test_issue_59848_stale_relist_restarts_a_moved_pod():
     sc, comp, res = run("kubelet-relist-quorum")
     g = res.search.graph
     assert any(s.host("n2").pods for s in g.states), "the new db-0 does run on n2"
+
+
+def test_a_partitioned_node_keeps_its_containers():
+    sc, comp, res = run("partitioned-node")
+    cut_off_running = [s for s in res.search.graph.states for h in s.hosts if not h.reachable and h.pods]
+    assert cut_off_running
+    # ... and its kubelet does nothing while cut off.
+    s = cut_off_running[0]
+    cut = next(h.name for h in s.hosts if not h.reachable)
+    steps = [render_label(l) for r in comp.system.rules for l, _ in r.fn(s)]
+    assert not [l for l in steps if l.startswith("kubelet.") and f"node={cut}" in l]
+
+
+def test_zone_outage_agrees_with_the_quorum_claim():
+    """The explored model and the Z3 claim tell the same story about losing zone a."""
+    from properties import get
+    sc, comp, res = run("zone-outage-stacked")
+    v = next(v for v in res.verdicts if v.prop == "control-plane-available")
+    assert render_label(v.trace.labels[-1]) == "environment.zone_outage(zone=a)"
+    claim = get("etcd-quorum-survives").build(sc).decide()
+    assert not claim.holds and "zone-outage of zone a" in claim.diagnosis
+    assert v.trace.states[-1].host("w-1").up

@@ -4,9 +4,15 @@ Faults are rules that are never fair (DESIGN section 2.1): each spends one
 unit of `faults.budget`, and a behaviour may stop faulting at any time.
 Modelled so far:
 
-* `node-crash`: a machine goes down, and its containers with it.
+* `node-crash`: a machine goes down, and its containers with it, and the
+  stacked etcd member and apiserver on it where it is a control-plane node
+  (placement in model/topology.py).
 * `node-recover` (only where the scenario allows it): the machine and its
   kubelet come back, with no containers running.
+* `zone-outage` / `zone-recover`: every machine and etcd member of a zone
+  goes down / comes back at once.
+* `partition` / `partition-heal`: a node is cut off from the control plane:
+  its kubelet can neither read nor write, and its containers run on.
 * `apiserver-restart`, `kubelet-restart`: the process crashes; the restart
   is its supervisor's weakly fair step (model/components/apiserver.py,
   kubelet.py), spending no budget.
@@ -39,6 +45,7 @@ from explorer import Rule, label
 
 from ..objects import Taint
 from ..state import ClusterState
+from ..topology import Placement
 
 UNREACHABLE = "node.kubernetes.io/unreachable"
 UNREACHABLE_TAINTS = (Taint(UNREACHABLE, "NoSchedule"), Taint(UNREACHABLE, "NoExecute"))
@@ -48,41 +55,125 @@ def _spend(s: ClusterState) -> ClusterState:
     return attrs.evolve(s, faults_left=s.faults_left - 1)
 
 
-def node_crash(s: ClusterState) -> Iterator:
-    """A machine crashes: its containers stop, and (shortcut) its pods fail and its Node is tainted unreachable."""
-    if s.faults_left <= 0:
-        return
-    for host in s.hosts:
-        if not host.up:
-            continue
-        nxt = _spend(s).with_host(attrs.evolve(host, up=False, kubelet_up=False, pods=()))
-        if not s.etcd_quorum():
-            yield label("environment", "node_crash", (("node", host.name),)), nxt
-            continue
-        store = nxt.store
-        node = store.get("Node", "", host.name)
+def _set(flags: tuple, indices, value: bool) -> tuple:
+    return tuple(value if i in indices else f for i, f in enumerate(flags))
+
+
+def machines_down(s: ClusterState, place: Placement, hosts, members=()) -> ClusterState:
+    """Machines (and the etcd members and apiservers on them) stop; their containers stop with them.
+
+    Shortcut for the node controller (see the module docstring): if a quorum
+    remains, the Nodes are tainted unreachable and their pods fail at once.
+    """
+    members = set(members)
+    apis = set()
+    nxt = s
+    for name in hosts:
+        host = nxt.host(name)
+        nxt = nxt.with_host(attrs.evolve(host, up=False, kubelet_up=False, pods=()))
+        members |= set(place.members_on(name))
+        apis |= set(place.apiservers_on(name))
+    nxt = attrs.evolve(nxt, etcd_up=_set(nxt.etcd_up, members, False),
+                       apiservers_up=_set(nxt.apiservers_up, apis, False))
+    if not nxt.etcd_quorum():
+        return nxt
+    store = nxt.store
+    for name in hosts:
+        node = store.get("Node", "", name)
         if node is not None:
             taints = node.taints + tuple(t for t in UNREACHABLE_TAINTS if t not in node.taints)
             store = store.put(attrs.evolve(node, ready="Unknown", taints=taints))
         for pod in store.pods:
-            if pod.spec.node_name == host.name and pod.phase not in ("Succeeded", "Failed"):
+            if pod.spec.node_name == name and pod.phase not in ("Succeeded", "Failed"):
                 store = store.put(attrs.evolve(pod, phase="Failed", ready=False, reason="NodeLost"))
-        yield label("environment", "node_crash", (("node", host.name),)), nxt.with_store(store)
+    return nxt.with_store(store)
 
 
-def node_recover(s: ClusterState) -> Iterator:
-    """A crashed machine comes back with its kubelet; (shortcut) its Node is Ready again."""
-    if s.faults_left <= 0:
-        return
-    for host in s.hosts:
-        if host.up:
-            continue
-        nxt = _spend(s).with_host(attrs.evolve(host, up=True, kubelet_up=True, pods=()))
-        node = nxt.store.get("Node", "", host.name)
-        if node is not None and s.etcd_quorum():
-            taints = tuple(t for t in node.taints if t.key != UNREACHABLE)
-            nxt = nxt.with_store(nxt.store.put(attrs.evolve(node, ready="True", taints=taints)))
-        yield label("environment", "node_recover", (("node", host.name),)), nxt
+def machines_up(s: ClusterState, place: Placement, hosts, members=()) -> ClusterState:
+    """Machines come back with their kubelets, etcd members and apiservers (caches listed afresh)."""
+    members = set(members)
+    apis = set()
+    nxt = s
+    for name in hosts:
+        host = nxt.host(name)
+        nxt = nxt.with_host(attrs.evolve(host, up=True, kubelet_up=True, pods=()))
+        members |= set(place.members_on(name))
+        apis |= set(place.apiservers_on(name))
+    nxt = attrs.evolve(nxt, etcd_up=_set(nxt.etcd_up, members, True),
+                       apiservers_up=_set(nxt.apiservers_up, apis, True),
+                       cache_lag=tuple(0 if k in apis else lag for k, lag in enumerate(nxt.cache_lag)))
+    if not nxt.etcd_quorum():
+        return nxt
+    store = nxt.store
+    for name in hosts:
+        node = store.get("Node", "", name)
+        if node is not None:
+            store = store.put(attrs.evolve(node, ready="True", taints=tuple(t for t in node.taints
+                                                                             if t.key != UNREACHABLE)))
+    return nxt.with_store(store)
+
+
+def machine_faults(place: Placement) -> dict:
+    """The machine-level faults, over this scenario's placement of etcd members and apiservers."""
+
+    def node_crash(s: ClusterState) -> Iterator:
+        """A machine crashes: its containers stop, and (shortcut) its pods fail and its Node is tainted unreachable."""
+        if s.faults_left <= 0:
+            return
+        for host in s.hosts:
+            if host.up:
+                yield label("environment", "node_crash", (("node", host.name),)), machines_down(_spend(s), place, [host.name])
+
+    def node_recover(s: ClusterState) -> Iterator:
+        """A crashed machine comes back with its kubelet; (shortcut) its Node is Ready again."""
+        if s.faults_left <= 0:
+            return
+        for host in s.hosts:
+            if not host.up:
+                yield label("environment", "node_recover", (("node", host.name),)), machines_up(_spend(s), place, [host.name])
+
+    def zone_outage(s: ClusterState) -> Iterator:
+        """Every machine and etcd member in one zone goes down at once."""
+        if s.faults_left <= 0:
+            return
+        for zone in place.zones():
+            hosts = [h for h in place.hosts_in(zone) if s.host(h).up]
+            members = [i for i in place.members_in(zone) if s.etcd_up[i]]
+            if hosts or members:
+                yield (label("environment", "zone_outage", (("zone", zone),)),
+                       machines_down(_spend(s), place, hosts, members))
+
+    def zone_recover(s: ClusterState) -> Iterator:
+        """A zone comes back: its machines and etcd members run again."""
+        if s.faults_left <= 0:
+            return
+        for zone in place.zones():
+            hosts = [h for h in place.hosts_in(zone) if not s.host(h).up]
+            members = [i for i in place.members_in(zone) if not s.etcd_up[i]]
+            if hosts or members:
+                yield (label("environment", "zone_recover", (("zone", zone),)),
+                       machines_up(_spend(s), place, hosts, members))
+
+    def partition(s: ClusterState) -> Iterator:
+        """A node is cut off from the control plane: its kubelet can neither read nor write, its pods run on."""
+        if s.faults_left <= 0:
+            return
+        for host in s.hosts:
+            if host.up and host.reachable:
+                yield (label("environment", "partition", (("node", host.name),)),
+                       _spend(s).with_host(attrs.evolve(host, reachable=False)))
+
+    def partition_heal(s: ClusterState) -> Iterator:
+        """A partitioned node can reach the control plane again."""
+        if s.faults_left <= 0:
+            return
+        for host in s.hosts:
+            if not host.reachable:
+                yield (label("environment", "partition_heal", (("node", host.name),)),
+                       _spend(s).with_host(attrs.evolve(host, reachable=True)))
+
+    return {"node-crash": node_crash, "node-recover": node_recover, "zone-outage": zone_outage,
+            "zone-recover": zone_recover, "partition": partition, "partition-heal": partition_heal}
 
 
 def _set_member(s: ClusterState, i: int, up: bool) -> ClusterState:
@@ -147,17 +238,20 @@ def pause(s: ClusterState) -> Iterator:
                    _spend(s).with_process(attrs.evolve(p, paused=True)))
 
 
-FAULTS = {"apiserver-restart": apiserver_crash, "controller-crash": controller_crash, "pause": pause, "kubelet-restart": kubelet_crash, "node-crash": node_crash, "node-recover": node_recover, "etcd-member-crash": etcd_member_crash,
-          "etcd-member-restart": etcd_member_restart}
+PROCESS_FAULTS = {"apiserver-restart": apiserver_crash, "controller-crash": controller_crash, "pause": pause,
+                  "kubelet-restart": kubelet_crash, "etcd-member-crash": etcd_member_crash,
+                  "etcd-member-restart": etcd_member_restart}
+MODELLED = tuple(PROCESS_FAULTS) + ("node-crash", "node-recover", "zone-outage", "zone-recover", "partition",
+                                    "partition-heal")
 
 
-def rules(kinds, budget: int) -> List[Rule]:
+def rules(kinds, budget: int, place: Placement) -> List[Rule]:
     """The fault rules the scenario allows (none without a budget)."""
     if budget <= 0:
         return []
-    return [Rule(f"environment.{k}", FAULTS[k], fair=False, doc=FAULTS[k].__doc__)
-            for k in kinds if k in FAULTS]
+    faults = dict(PROCESS_FAULTS, **machine_faults(place))
+    return [Rule(f"environment.{k}", faults[k], fair=False, doc=faults[k].__doc__) for k in kinds if k in faults]
 
 
 def unsupported(kinds) -> List[str]:
-    return [k for k in kinds if k not in FAULTS]
+    return [k for k in kinds if k not in MODELLED]

@@ -68,7 +68,8 @@ def admission_failure(node: Node, host: Host, pod: Pod) -> Optional[str]:
 
 
 def _working(h: Host) -> bool:
-    return h.up and h.kubelet_up
+    """The kubelet runs and can reach the control plane (a partitioned one keeps its containers, alone)."""
+    return h.up and h.kubelet_up and h.reachable
 
 
 def _kubelets(s: ClusterState, need_pods: bool = False):
