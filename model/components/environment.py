@@ -59,22 +59,28 @@ def _set(flags: tuple, indices, value: bool) -> tuple:
     return tuple(value if i in indices else f for i, f in enumerate(flags))
 
 
+def _switch_machines(s: ClusterState, place: Placement, hosts, members, up: bool) -> ClusterState:
+    """Machines, and the etcd members and apiservers on them, go down or come back (no containers either way)."""
+    members = set(members)
+    apis = set()
+    nxt = s
+    for name in hosts:
+        nxt = nxt.with_host(attrs.evolve(nxt.host(name), up=up, kubelet_up=up, pods=()))
+        members |= set(place.members_on(name))
+        apis |= set(place.apiservers_on(name))
+    nxt = attrs.evolve(nxt, etcd_up=_set(nxt.etcd_up, members, up), apiservers_up=_set(nxt.apiservers_up, apis, up))
+    if up:  # a restarted apiserver lists etcd afresh into its cache
+        nxt = attrs.evolve(nxt, cache_lag=tuple(0 if k in apis else lag for k, lag in enumerate(nxt.cache_lag)))
+    return nxt
+
+
 def machines_down(s: ClusterState, place: Placement, hosts, members=()) -> ClusterState:
     """Machines (and the etcd members and apiservers on them) stop; their containers stop with them.
 
     Shortcut for the node controller (see the module docstring): if a quorum
     remains, the Nodes are tainted unreachable and their pods fail at once.
     """
-    members = set(members)
-    apis = set()
-    nxt = s
-    for name in hosts:
-        host = nxt.host(name)
-        nxt = nxt.with_host(attrs.evolve(host, up=False, kubelet_up=False, pods=()))
-        members |= set(place.members_on(name))
-        apis |= set(place.apiservers_on(name))
-    nxt = attrs.evolve(nxt, etcd_up=_set(nxt.etcd_up, members, False),
-                       apiservers_up=_set(nxt.apiservers_up, apis, False))
+    nxt = _switch_machines(s, place, hosts, members, False)
     if not nxt.etcd_quorum():
         return nxt
     store = nxt.store
@@ -90,18 +96,8 @@ def machines_down(s: ClusterState, place: Placement, hosts, members=()) -> Clust
 
 
 def machines_up(s: ClusterState, place: Placement, hosts, members=()) -> ClusterState:
-    """Machines come back with their kubelets, etcd members and apiservers (caches listed afresh)."""
-    members = set(members)
-    apis = set()
-    nxt = s
-    for name in hosts:
-        host = nxt.host(name)
-        nxt = nxt.with_host(attrs.evolve(host, up=True, kubelet_up=True, pods=()))
-        members |= set(place.members_on(name))
-        apis |= set(place.apiservers_on(name))
-    nxt = attrs.evolve(nxt, etcd_up=_set(nxt.etcd_up, members, True),
-                       apiservers_up=_set(nxt.apiservers_up, apis, True),
-                       cache_lag=tuple(0 if k in apis else lag for k, lag in enumerate(nxt.cache_lag)))
+    """Machines come back with their kubelets, etcd members and apiservers; (shortcut) their Nodes are Ready."""
+    nxt = _switch_machines(s, place, hosts, members, True)
     if not nxt.etcd_quorum():
         return nxt
     store = nxt.store
@@ -132,27 +128,21 @@ def machine_faults(place: Placement) -> dict:
             if not host.up:
                 yield label("environment", "node_recover", (("node", host.name),)), machines_up(_spend(s), place, [host.name])
 
-    def zone_outage(s: ClusterState) -> Iterator:
-        """Every machine and etcd member in one zone goes down at once."""
-        if s.faults_left <= 0:
-            return
-        for zone in place.zones():
-            hosts = [h for h in place.hosts_in(zone) if s.host(h).up]
-            members = [i for i in place.members_in(zone) if s.etcd_up[i]]
-            if hosts or members:
-                yield (label("environment", "zone_outage", (("zone", zone),)),
-                       machines_down(_spend(s), place, hosts, members))
+    def zone_rule(up: bool):
+        switch = machines_up if up else machines_down
 
-    def zone_recover(s: ClusterState) -> Iterator:
-        """A zone comes back: its machines and etcd members run again."""
-        if s.faults_left <= 0:
-            return
-        for zone in place.zones():
-            hosts = [h for h in place.hosts_in(zone) if not s.host(h).up]
-            members = [i for i in place.members_in(zone) if not s.etcd_up[i]]
-            if hosts or members:
-                yield (label("environment", "zone_recover", (("zone", zone),)),
-                       machines_up(_spend(s), place, hosts, members))
+        def zone(s: ClusterState) -> Iterator:
+            if s.faults_left <= 0:
+                return
+            for name in place.zones():
+                hosts = [h for h in place.hosts_in(name) if s.host(h).up != up]
+                members = [i for i in place.members_in(name) if s.etcd_up[i] != up]
+                if hosts or members:
+                    yield (label("environment", "zone_recover" if up else "zone_outage", (("zone", name),)),
+                           switch(_spend(s), place, hosts, members))
+        zone.__doc__ = ("A zone comes back: its machines and etcd members run again." if up else
+                        "Every machine and etcd member in one zone goes down at once.")
+        return zone
 
     def partition(s: ClusterState) -> Iterator:
         """A node is cut off from the control plane: its kubelet can neither read nor write, its pods run on."""
@@ -172,8 +162,8 @@ def machine_faults(place: Placement) -> dict:
                 yield (label("environment", "partition_heal", (("node", host.name),)),
                        _spend(s).with_host(attrs.evolve(host, reachable=True)))
 
-    return {"node-crash": node_crash, "node-recover": node_recover, "zone-outage": zone_outage,
-            "zone-recover": zone_recover, "partition": partition, "partition-heal": partition_heal}
+    return {"node-crash": node_crash, "node-recover": node_recover, "zone-outage": zone_rule(False),
+            "zone-recover": zone_rule(True), "partition": partition, "partition-heal": partition_heal}
 
 
 def _set_member(s: ClusterState, i: int, up: bool) -> ClusterState:
