@@ -41,11 +41,12 @@ def select_properties(sc: Scenario, requested: Sequence[str] = ()) -> List[str]:
 
 
 def compose(sc: Scenario, requested: Sequence[str] = ()) -> Composed:
-    model = build_model(sc)
+    selected = select_properties(sc, requested)
+    model = build_model(sc, record_views="no-time-travel" in selected)
     invariants, actions, convergences, claims = [], [], [], []
     na: List[Tuple[str, str, str]] = []
     kinds = {}
-    for name in select_properties(sc, requested):
+    for name in selected:
         spec = get(name)
         kinds[name] = spec.kind
         why = spec.applies(sc)

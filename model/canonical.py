@@ -20,6 +20,8 @@ state has the same successors, renumbered).
 
 from __future__ import annotations
 
+import bisect
+
 import attrs
 
 from .components.apiserver import generated_name
@@ -140,7 +142,13 @@ def renumber(s: ClusterState) -> ClusterState:
                 pods.append(rp)
             h = attrs.evolve(h, pods=tuple(pods))
         hosts.append(h)
-    return attrs.evolve(s, store=store, history=history, hosts=tuple(hosts))
+    marks = s.watermarks
+    if rmap is not None and marks:
+        # A watermark maps to the smallest kept revision at or above it: comparisons with
+        # the revisions of views are kept, and it adds no revision of its own.
+        keys = sorted(rmap)
+        marks = tuple((c, rmap[keys[bisect.bisect_left(keys, r)]]) for c, r in marks)
+    return attrs.evolve(s, store=store, history=history, hosts=tuple(hosts), watermarks=marks)
 
 
 def forget_unread_history(s: ClusterState) -> ClusterState:

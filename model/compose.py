@@ -15,6 +15,7 @@ import attrs
 from explorer import Rule
 
 from .canonical import canonical
+from .observation import recording_views
 from .components import apiserver, deployment, environment, kubelet, leaderelection, replicaset, scheduler, user
 from .components.etcd import Store
 from .scenario import Scenario
@@ -60,7 +61,8 @@ def initial_state(sc: Scenario, track_revisions: bool) -> ClusterState:
                         connections=connections, processes=tuple(processes))
 
 
-def build_model(sc: Scenario) -> Model:
+def build_model(sc: Scenario, record_views: bool = False) -> Model:
+    """The model of `sc`; `record_views` keeps the history variable that `no-time-travel` reads."""
     left_out: List[str] = []
     faults = set(sc.fault_kinds) if sc.fault_budget > 0 else set()
     # resourceVersions are observable only where some component can read a stale object.
@@ -87,4 +89,6 @@ def build_model(sc: Scenario) -> Model:
     rules += environment.rules(sc.fault_kinds, sc.fault_budget, placement(sc))
     for k in environment.unsupported(sc.fault_kinds):
         left_out.append(f"fault {k} (not modelled yet)")
+    if record_views and sc.max_staleness > 0:
+        rules = [recording_views(r) if r.fair else r for r in rules]
     return Model(sc, init, rules, canonical, left_out)

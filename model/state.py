@@ -86,6 +86,8 @@ class ClusterState:
     # Leases whose holder has not renewed for leaseDuration (time, abstracted).
     processes: Tuple[Process, ...] = ()
     expired_leases: Tuple[str, ...] = ()
+    # Per client, the revision of the newest view it has acted on (model/observation.py).
+    watermarks: Tuple[Tuple[str, int], ...] = ()
 
     def process(self, name: str) -> Optional[Process]:
         for p in self.processes:

@@ -172,3 +172,38 @@ def single_leader(sc: Scenario):
         return None
 
     return ActionProperty("single-leader", check, single_leader.__doc__)
+
+
+def views_can_be_stale(sc: Scenario) -> Optional[str]:
+    if sc.max_staleness > 0:
+        return None
+    return "check.maxStaleness is 0: every view is current, none can go back in time"
+
+
+@register("no-time-travel", "safety", views_can_be_stale)
+def no_time_travel(sc: Scenario):
+    """No component, across its restarts, acts on a view of the cluster older than a view it already acted on.
+
+    Seed document: kube-apiserver "designed to scale horizontally" with
+    several instances, each serving reads from its own watch cache.  A
+    component that restarts, or reconnects, onto an apiserver whose cache
+    lags sees the past again (Sieve's "time travel"; kubernetes issue 59848).
+    Checked on every step of a controller, scheduler or kubelet: the revision
+    of the view it acts on against the newest it acted on before.
+    """
+    from model.components import apiserver
+    from model.observation import client_of, watermark
+
+    def check(s: ClusterState, lab, t: ClusterState) -> Optional[str]:
+        client = client_of(lab)
+        if client is None:
+            return None
+        view = apiserver.view(s, client)
+        seen = watermark(s, client)
+        if view is not None and view.revision < seen:
+            from explorer import render_label
+            return (f"{client} acted ({render_label(lab)}) on a view at revision {view.revision}, "
+                    f"older than revision {seen} it had already acted on")
+        return None
+
+    return ActionProperty("no-time-travel", check, no_time_travel.__doc__)

@@ -25,9 +25,9 @@ PINNED = {
     "partitioned-node": (160, 403, {"pod-single-node": "holds", "node-capacity": "holds", "replicas-bounded": "holds"}),
     "leader-paused": (84, 180, dict(LEADER, **{"single-leader": "violated"})),
     "leader-crash": (74, 150, dict(LEADER, **{"single-leader": "holds"})),
-    "kubelet-relist-cache": (1125, 3167, dict(SAFE3, **{"pod-single-node": "violated"})),
-    "kubelet-relist-quorum": (1856, 4765, dict(SAFE3, **{"pod-single-node": "holds"})),
-    "force-delete-race": (1092, 2967, dict(SAFE3, **{"pod-single-node": "violated"})),
+    "kubelet-relist-cache": (1755, 4324, dict(SAFE3, **{"pod-single-node": "violated", "no-time-travel": "violated"})),
+    "kubelet-relist-quorum": (2536, 6071, dict(SAFE3, **{"pod-single-node": "holds", "no-time-travel": "holds"})),
+    "force-delete-race": (1636, 4126, dict(SAFE3, **{"pod-single-node": "violated", "no-time-travel": "holds"})),
     "etcd-quorum-lost": (884, 2062, {"deployment-converges": "violated", "node-capacity": "holds",
                                      "taints-respected": "holds", "pod-single-node": "holds",
                                      "replicas-bounded": "holds", "control-plane-available": "violated",
@@ -213,3 +213,18 @@ def test_zone_outage_agrees_with_the_quorum_claim():
     claim = get("etcd-quorum-survives").build(sc).decide()
     assert not claim.holds and "zone-outage of zone a" in claim.diagnosis
     assert v.trace.states[-1].host("w-1").up
+
+
+def test_time_travel_is_the_restart_onto_a_lagging_cache():
+    sc, comp, res = run("kubelet-relist-cache")
+    v = next(v for v in res.verdicts if v.prop == "no-time-travel")
+    labels = [render_label(l) for l in v.trace.labels[1:]]
+    assert labels[-1].startswith("kubelet.") and "kubelet/n1 acted" in v.diagnosis
+    assert any(l.startswith("kubelet.restart(node=n1") for l in labels)
+
+
+def test_without_the_property_no_history_variable_is_kept():
+    sc = load_scenario(os.path.join(SCENARIOS, "kubelet-relist-cache.yaml"))
+    res = check(compose(sc, ["pod-single-node"]).system)
+    assert res.stats.distinct_states == 1125
+    assert {v.prop: v.verdict for v in res.verdicts} == {"pod-single-node": "violated"}

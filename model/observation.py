@@ -1,0 +1,57 @@
+"""Which client acts in a step, and the newest view each client has acted on (for `no-time-travel`).
+
+A step of a component acts on what its apiserver showed it: `client_of`
+names that client from the step's label.  Where views can be stale
+(`check.maxStaleness` > 0), the state keeps, per client, the revision of the
+newest view it has acted on (`ClusterState.watermarks`, a history variable
+for the property, not something a component remembers): a client whose view
+goes back in time, as after a restart onto a lagging apiserver, is caught by
+comparing the two.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import attrs
+
+from explorer import Rule
+
+from .components import apiserver
+
+CONTROLLER_COMPONENTS = {"deployment": "kube-controller-manager", "replicaset": "kube-controller-manager",
+                         "default-scheduler": "kube-scheduler"}
+
+
+def client_of(lab) -> Optional[str]:
+    """The client whose view a step acted on, or None for steps that act on no view (faults, users, time)."""
+    component, _, args, _ = lab
+    a = dict(args)
+    if component == "kubelet":
+        return f"kubelet/{a['node']}" if "node" in a else None
+    if component in CONTROLLER_COMPONENTS:
+        return a.get("by", CONTROLLER_COMPONENTS[component])
+    return None
+
+
+def watermark(s, client: str) -> int:
+    for c, rev in s.watermarks:
+        if c == client:
+            return rev
+    return 0
+
+
+def recording_views(rule: Rule) -> Rule:
+    """The same rule, recording in each next state the revision of the view its client acted on."""
+
+    def fn(s):
+        for lab, nxt in rule.fn(s):
+            client = client_of(lab)
+            if client is not None:
+                view = apiserver.view(s, client)
+                if view is not None and view.revision > watermark(nxt, client):
+                    marks = tuple(sorted([(c, r) for c, r in nxt.watermarks if c != client] + [(client, view.revision)]))
+                    nxt = attrs.evolve(nxt, watermarks=marks)
+            yield lab, nxt
+
+    return Rule(rule.name, fn, rule.fair, rule.doc)
