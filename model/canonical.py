@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import bisect
 
-import attrs
 
 from .components.apiserver import generated_name
 from .components.etcd import KIND_FIELDS
 from .state import ClusterState
+from .objects import evolve
 
 
 def _terminated_and_uncounted(pod) -> bool:
@@ -40,7 +40,7 @@ def collect_terminated_pods(s: ClusterState) -> ClusterState:
     if not any(_terminated_and_uncounted(p) for p in pods):
         return s
     keep = tuple(p for p in pods if not _terminated_and_uncounted(p))
-    return attrs.evolve(s, store=attrs.evolve(s.store, pods=keep))
+    return evolve(s, store=evolve(s.store, pods=keep))
 
 
 def _stores(s: ClusterState):
@@ -71,8 +71,8 @@ def _renumber_meta(meta, umap, rmap):
     if rmap is not None and rmap[meta.resource_version] != meta.resource_version:
         changes["resource_version"] = rmap[meta.resource_version]
     if meta.owner_references and any(umap[r.uid] != r.uid for r in meta.owner_references):
-        changes["owner_references"] = tuple(attrs.evolve(r, uid=umap[r.uid]) for r in meta.owner_references)
-    return attrs.evolve(meta, **changes) if changes else meta
+        changes["owner_references"] = tuple(evolve(r, uid=umap[r.uid]) for r in meta.owner_references)
+    return evolve(meta, **changes) if changes else meta
 
 
 def _dense_uids(s: ClusterState) -> bool:
@@ -103,11 +103,11 @@ def _renumber_store(store, umap, rmap, next_uid):
         new = []
         for o in getattr(store, f):
             m = _renumber_meta(o.meta, umap, rmap)
-            new.append(o if m is o.meta else attrs.evolve(o, meta=m))
+            new.append(o if m is o.meta else evolve(o, meta=m))
         fields[f] = tuple(new)
     if rmap is not None:
         fields["revision"] = rmap[store.revision]
-    return attrs.evolve(store, next_uid=next_uid, **fields)
+    return evolve(store, next_uid=next_uid, **fields)
 
 
 def renumber(s: ClusterState) -> ClusterState:
@@ -125,7 +125,7 @@ def renumber(s: ClusterState) -> ClusterState:
     next_uid = len(uids) + 1
     if dense_uids and rmap is None:
         if store.next_uid != next_uid:
-            return attrs.evolve(s, store=attrs.evolve(store, next_uid=next_uid))
+            return evolve(s, store=evolve(store, next_uid=next_uid))
         return s
     umap = {u: i + 1 for i, u in enumerate(uids)}
     store = _renumber_store(store, umap, rmap, next_uid)
@@ -138,9 +138,9 @@ def renumber(s: ClusterState) -> ClusterState:
                 u = umap[rp.uid]
                 if u != rp.uid:
                     name = generated_name(rp.generate_name, u) if rp.generate_name else rp.name
-                    rp = attrs.evolve(rp, uid=u, name=name)
+                    rp = evolve(rp, uid=u, name=name)
                 pods.append(rp)
-            h = attrs.evolve(h, pods=tuple(pods))
+            h = evolve(h, pods=tuple(pods))
         hosts.append(h)
     marks = s.watermarks
     if rmap is not None and marks:
@@ -148,7 +148,7 @@ def renumber(s: ClusterState) -> ClusterState:
         # the revisions of views are kept, and it adds no revision of its own.
         keys = sorted(rmap)
         marks = tuple((c, rmap[keys[bisect.bisect_left(keys, r)]]) for c, r in marks)
-    return attrs.evolve(s, store=store, history=history, hosts=tuple(hosts), watermarks=marks)
+    return evolve(s, store=store, history=history, hosts=tuple(hosts), watermarks=marks)
 
 
 def forget_unread_history(s: ClusterState) -> ClusterState:
@@ -159,7 +159,7 @@ def forget_unread_history(s: ClusterState) -> ClusterState:
     need = max(lags + tuple(p for _, p in s.pins)) if (lags or s.pins) else 0
     if need == len(s.history) and lags == s.cache_lag:
         return s
-    return attrs.evolve(s, history=s.history[:need], cache_lag=lags)
+    return evolve(s, history=s.history[:need], cache_lag=lags)
 
 
 def canonical(s: ClusterState) -> ClusterState:

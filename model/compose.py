@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import List
 
-import attrs
 
 from explorer import Rule
 
@@ -21,6 +20,7 @@ from .components.etcd import Store
 from .scenario import Scenario
 from .state import ClusterState, Host, Process
 from .topology import etcd_members, placement
+from .objects import evolve
 
 
 @dataclass
@@ -37,7 +37,7 @@ def initial_state(sc: Scenario, track_revisions: bool) -> ClusterState:
     store = Store(track_revisions=track_revisions)
     for obj in list(sc.nodes) + list(sc.objects):
         uid, store = store.allocate_uid()
-        obj = attrs.evolve(obj, meta=attrs.evolve(obj.meta, uid=uid))
+        obj = evolve(obj, meta=evolve(obj.meta, uid=uid))
         store = store.put(obj)
     hosts = tuple(Host(n.meta.name) for n in sc.nodes)
     members = tuple(True for _ in etcd_members(sc))
@@ -49,7 +49,7 @@ def initial_state(sc: Scenario, track_revisions: bool) -> ClusterState:
             processes += [Process(f"{component}-{i + 1}", component) for i in range(count)]
             uid, store = store.allocate_uid()
             lease = leaderelection.initial_lease(component)
-            store = store.put(attrs.evolve(lease, meta=attrs.evolve(lease.meta, uid=uid)))
+            store = store.put(evolve(lease, meta=evolve(lease.meta, uid=uid)))
     singles = [c for c, count in (("kube-controller-manager", cp.controller_managers),
                                   ("kube-scheduler", cp.schedulers)) if count == 1]
     n = cp.apiservers

@@ -204,5 +204,13 @@ def labels_match(selector: Labels, labels: Labels) -> bool:
     return all(have.get(k) == v for k, v in selector)
 
 
+_FIELD_NAMES: dict = {}
+
+
 def evolve(obj, **changes):
-    return attrs.evolve(obj, **changes)
+    """attrs.evolve for the model's frozen classes, without its per-call field introspection (hot path)."""
+    cls = obj.__class__
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(a.name for a in attrs.fields(cls))
+    return cls(*[changes[n] if n in changes else getattr(obj, n) for n in names])

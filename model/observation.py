@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from typing import Optional
 
-import attrs
 
 from explorer import Rule
 
 from .components import apiserver
+from .objects import evolve
 
 CONTROLLER_COMPONENTS = {"deployment": "kube-controller-manager", "replicaset": "kube-controller-manager",
                          "default-scheduler": "kube-scheduler"}
@@ -51,7 +51,7 @@ def recording_views(rule: Rule) -> Rule:
                 view = apiserver.view(s, client)
                 if view is not None and view.revision > watermark(nxt, client):
                     marks = tuple(sorted([(c, r) for c, r in nxt.watermarks if c != client] + [(client, view.revision)]))
-                    nxt = attrs.evolve(nxt, watermarks=marks)
+                    nxt = evolve(nxt, watermarks=marks)
             yield lab, nxt
 
     return Rule(rule.name, fn, rule.fair, rule.doc)

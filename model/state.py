@@ -12,11 +12,10 @@ from __future__ import annotations
 
 from typing import Optional, Tuple
 
-import attrs
 from attrs import frozen
 
 from .components.etcd import Store
-from .objects import Resources
+from .objects import Resources, evolve
 
 
 @frozen
@@ -96,7 +95,7 @@ class ClusterState:
         return None
 
     def with_process(self, proc: Process) -> "ClusterState":
-        return attrs.evolve(self, processes=tuple(proc if p.name == proc.name else p for p in self.processes))
+        return evolve(self, processes=tuple(proc if p.name == proc.name else p for p in self.processes))
 
     def etcd_quorum(self) -> bool:
         """Raft's majority of members up: writes and linearizable reads can be served."""
@@ -124,12 +123,12 @@ class ClusterState:
         """Commit a write to etcd: the old keyspace goes into the history, and every
         watch cache (and quorum-read pin) falls one write further behind."""
         if self.max_lag == 0:
-            return attrs.evolve(self, store=store)
+            return evolve(self, store=store)
         k = self.max_lag
         lags = tuple(min(lag + 1, k) for lag in self.cache_lag)
         pins = tuple((c, lag + 1) for c, lag in self.pins if lag + 1 < lags[self.instance_of(c)])
-        return attrs.evolve(self, store=store, history=((self.store,) + self.history)[:k], cache_lag=lags,
+        return evolve(self, store=store, history=((self.store,) + self.history)[:k], cache_lag=lags,
                             pins=pins)
 
     def with_host(self, host: Host) -> "ClusterState":
-        return attrs.evolve(self, hosts=tuple(host if h.name == host.name else h for h in self.hosts))
+        return evolve(self, hosts=tuple(host if h.name == host.name else h for h in self.hosts))

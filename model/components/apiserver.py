@@ -37,12 +37,12 @@ from __future__ import annotations
 
 from typing import Iterator, List, Optional
 
-import attrs
 
 from explorer import Rule, label
 
 from ..components.etcd import Store
 from ..state import ClusterState
+from ..objects import evolve
 
 
 def view(s: ClusterState, client: str = "") -> Optional[Store]:
@@ -77,7 +77,7 @@ def reconnect(s: ClusterState, client: str, instance: int, quorum_read: bool) ->
     pins = tuple(p for p in s.pins if p[0] != client)
     if quorum_read and s.cache_lag[instance] > 0:
         pins = tuple(sorted(pins + ((client, 0),)))
-    return attrs.evolve(s, connections=conns, pins=pins)
+    return evolve(s, connections=conns, pins=pins)
 
 
 def generated_name(prefix: str, uid: int) -> str:
@@ -95,8 +95,8 @@ def create(s: ClusterState, obj) -> Optional[ClusterState]:
     name = generated_name(meta.generate_name, uid) if meta.generate_name else meta.name
     if store.get(obj.kind, meta.namespace, name) is not None:
         return None
-    meta = attrs.evolve(meta, name=name, uid=uid, generation=1, deleting=False)
-    return s.with_store(store.put(attrs.evolve(obj, meta=meta)))
+    meta = evolve(meta, name=name, uid=uid, generation=1, deleting=False)
+    return s.with_store(store.put(evolve(obj, meta=meta)))
 
 
 def update(s: ClusterState, obj, read_rv: int, spec_changed: bool = True) -> Optional[ClusterState]:
@@ -105,7 +105,7 @@ def update(s: ClusterState, obj, read_rv: int, spec_changed: bool = True) -> Opt
     if cur is None or cur.meta.resource_version != read_rv or not s.etcd_quorum():
         return None
     if spec_changed:
-        obj = attrs.evolve(obj, meta=attrs.evolve(obj.meta, generation=cur.meta.generation + 1))
+        obj = evolve(obj, meta=evolve(obj.meta, generation=cur.meta.generation + 1))
     return s.with_store(s.store.put(obj))
 
 
@@ -118,7 +118,7 @@ def delete(s: ClusterState, obj, grace: bool = True) -> Optional[ClusterState]:
     if graceful or cur.meta.finalizers:
         if cur.meta.deleting:
             return s
-        return s.with_store(s.store.put(attrs.evolve(cur, meta=attrs.evolve(cur.meta, deleting=True))))
+        return s.with_store(s.store.put(evolve(cur, meta=evolve(cur.meta, deleting=True))))
     return s.with_store(s.store.remove(cur))
 
 
@@ -128,16 +128,16 @@ def watch(s: ClusterState) -> Iterator:
         if lag > 0 and s.apiservers_up[k]:
             lags = s.cache_lag[:k] + (lag - 1,) + s.cache_lag[k + 1:]
             pins = tuple((c, p) for c, p in s.pins if p < lags[s.instance_of(c)])
-            yield label("apiserver", "watch", (("instance", k + 1),)), attrs.evolve(s, cache_lag=lags, pins=pins)
+            yield label("apiserver", "watch", (("instance", k + 1),)), evolve(s, cache_lag=lags, pins=pins)
 
 
 def restart(s: ClusterState) -> Iterator:
     """The supervisor restarts a crashed apiserver; it lists etcd afresh into its cache."""
     for k, up in enumerate(s.apiservers_up):
         if not up:
-            nxt = attrs.evolve(s, apiservers_up=s.apiservers_up[:k] + (True,) + s.apiservers_up[k + 1:],
+            nxt = evolve(s, apiservers_up=s.apiservers_up[:k] + (True,) + s.apiservers_up[k + 1:],
                                cache_lag=s.cache_lag[:k] + (0,) + s.cache_lag[k + 1:])
-            nxt = attrs.evolve(nxt, pins=tuple((c, p) for c, p in nxt.pins if p < nxt.cache_lag[nxt.instance_of(c)]))
+            nxt = evolve(nxt, pins=tuple((c, p) for c, p in nxt.pins if p < nxt.cache_lag[nxt.instance_of(c)]))
             yield label("apiserver", "restart", (("instance", k + 1),)), nxt
 
 

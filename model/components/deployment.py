@@ -27,7 +27,7 @@ import attrs
 
 from explorer import Rule, label
 
-from ..objects import Deployment, ObjectMeta, OwnerReference, PodTemplate, ReplicaSet, labels_match
+from ..objects import Deployment, ObjectMeta, OwnerReference, PodTemplate, ReplicaSet, evolve, labels_match
 from ..state import ClusterState
 from . import apiserver, leaderelection
 
@@ -90,7 +90,7 @@ def _with_hash(labels, h):
 
 
 def _scale(s: ClusterState, rs: ReplicaSet, replicas: int) -> Optional[ClusterState]:
-    return apiserver.update(s, attrs.evolve(rs, replicas=replicas), rs.meta.resource_version)
+    return apiserver.update(s, evolve(rs, replicas=replicas), rs.meta.resource_version)
 
 
 def sync(s: ClusterState) -> Iterator:

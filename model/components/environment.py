@@ -39,11 +39,10 @@ from __future__ import annotations
 
 from typing import Iterator, List
 
-import attrs
 
 from explorer import Rule, label
 
-from ..objects import Taint
+from ..objects import Taint, evolve
 from ..state import ClusterState
 from ..topology import Placement
 
@@ -52,7 +51,7 @@ UNREACHABLE_TAINTS = (Taint(UNREACHABLE, "NoSchedule"), Taint(UNREACHABLE, "NoEx
 
 
 def _spend(s: ClusterState) -> ClusterState:
-    return attrs.evolve(s, faults_left=s.faults_left - 1)
+    return evolve(s, faults_left=s.faults_left - 1)
 
 
 def _set(flags: tuple, indices, value: bool) -> tuple:
@@ -65,12 +64,12 @@ def _switch_machines(s: ClusterState, place: Placement, hosts, members, up: bool
     apis = set()
     nxt = s
     for name in hosts:
-        nxt = nxt.with_host(attrs.evolve(nxt.host(name), up=up, kubelet_up=up, pods=()))
+        nxt = nxt.with_host(evolve(nxt.host(name), up=up, kubelet_up=up, pods=()))
         members |= set(place.members_on(name))
         apis |= set(place.apiservers_on(name))
-    nxt = attrs.evolve(nxt, etcd_up=_set(nxt.etcd_up, members, up), apiservers_up=_set(nxt.apiservers_up, apis, up))
+    nxt = evolve(nxt, etcd_up=_set(nxt.etcd_up, members, up), apiservers_up=_set(nxt.apiservers_up, apis, up))
     if up:  # a restarted apiserver lists etcd afresh into its cache
-        nxt = attrs.evolve(nxt, cache_lag=tuple(0 if k in apis else lag for k, lag in enumerate(nxt.cache_lag)))
+        nxt = evolve(nxt, cache_lag=tuple(0 if k in apis else lag for k, lag in enumerate(nxt.cache_lag)))
     return nxt
 
 
@@ -88,10 +87,10 @@ def machines_down(s: ClusterState, place: Placement, hosts, members=()) -> Clust
         node = store.get("Node", "", name)
         if node is not None:
             taints = node.taints + tuple(t for t in UNREACHABLE_TAINTS if t not in node.taints)
-            store = store.put(attrs.evolve(node, ready="Unknown", taints=taints))
+            store = store.put(evolve(node, ready="Unknown", taints=taints))
         for pod in store.pods:
             if pod.spec.node_name == name and pod.phase not in ("Succeeded", "Failed"):
-                store = store.put(attrs.evolve(pod, phase="Failed", ready=False, reason="NodeLost"))
+                store = store.put(evolve(pod, phase="Failed", ready=False, reason="NodeLost"))
     return nxt.with_store(store)
 
 
@@ -104,7 +103,7 @@ def machines_up(s: ClusterState, place: Placement, hosts, members=()) -> Cluster
     for name in hosts:
         node = store.get("Node", "", name)
         if node is not None:
-            store = store.put(attrs.evolve(node, ready="True", taints=tuple(t for t in node.taints
+            store = store.put(evolve(node, ready="True", taints=tuple(t for t in node.taints
                                                                              if t.key != UNREACHABLE)))
     return nxt.with_store(store)
 
@@ -151,7 +150,7 @@ def machine_faults(place: Placement) -> dict:
         for host in s.hosts:
             if host.up and host.reachable:
                 yield (label("environment", "partition", (("node", host.name),)),
-                       _spend(s).with_host(attrs.evolve(host, reachable=False)))
+                       _spend(s).with_host(evolve(host, reachable=False)))
 
     def partition_heal(s: ClusterState) -> Iterator:
         """A partitioned node can reach the control plane again."""
@@ -160,14 +159,14 @@ def machine_faults(place: Placement) -> dict:
         for host in s.hosts:
             if not host.reachable:
                 yield (label("environment", "partition_heal", (("node", host.name),)),
-                       _spend(s).with_host(attrs.evolve(host, reachable=True)))
+                       _spend(s).with_host(evolve(host, reachable=True)))
 
     return {"node-crash": node_crash, "node-recover": node_recover, "zone-outage": zone_rule(False),
             "zone-recover": zone_rule(True), "partition": partition, "partition-heal": partition_heal}
 
 
 def _set_member(s: ClusterState, i: int, up: bool) -> ClusterState:
-    return attrs.evolve(_spend(s), etcd_up=s.etcd_up[:i] + (up,) + s.etcd_up[i + 1:])
+    return evolve(_spend(s), etcd_up=s.etcd_up[:i] + (up,) + s.etcd_up[i + 1:])
 
 
 def etcd_member_crash(s: ClusterState) -> Iterator:
@@ -195,7 +194,7 @@ def apiserver_crash(s: ClusterState) -> Iterator:
     for k, up in enumerate(s.apiservers_up):
         if up:
             yield (label("environment", "apiserver_crash", (("instance", k + 1),)),
-                   attrs.evolve(_spend(s), apiservers_up=s.apiservers_up[:k] + (False,) + s.apiservers_up[k + 1:]))
+                   evolve(_spend(s), apiservers_up=s.apiservers_up[:k] + (False,) + s.apiservers_up[k + 1:]))
 
 
 def kubelet_crash(s: ClusterState) -> Iterator:
@@ -205,7 +204,7 @@ def kubelet_crash(s: ClusterState) -> Iterator:
     for host in s.hosts:
         if host.up and host.kubelet_up:
             yield (label("environment", "kubelet_crash", (("node", host.name),)),
-                   _spend(s).with_host(attrs.evolve(host, kubelet_up=False)))
+                   _spend(s).with_host(evolve(host, kubelet_up=False)))
 
 
 def controller_crash(s: ClusterState) -> Iterator:
@@ -215,7 +214,7 @@ def controller_crash(s: ClusterState) -> Iterator:
     for p in s.processes:
         if p.up:
             yield (label("environment", "controller_crash", (("process", p.name),)),
-                   _spend(s).with_process(attrs.evolve(p, up=False, paused=False, leader=False)))
+                   _spend(s).with_process(evolve(p, up=False, paused=False, leader=False)))
 
 
 def pause(s: ClusterState) -> Iterator:
@@ -225,7 +224,7 @@ def pause(s: ClusterState) -> Iterator:
     for p in s.processes:
         if p.up and not p.paused:
             yield (label("environment", "pause", (("process", p.name),)),
-                   _spend(s).with_process(attrs.evolve(p, paused=True)))
+                   _spend(s).with_process(evolve(p, paused=True)))
 
 
 PROCESS_FAULTS = {"apiserver-restart": apiserver_crash, "controller-crash": controller_crash, "pause": pause,

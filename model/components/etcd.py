@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from typing import Iterator, Tuple
 
-import attrs
 from attrs import frozen
+from ..objects import evolve
 
 # kind -> Store field.  The order is the order objects are listed in traces.
 KIND_FIELDS = {
@@ -73,7 +73,7 @@ class Store:
         field = KIND_FIELDS[obj.kind]
         rev = self.revision + 1 if self.track_revisions else 0
         if obj.meta.resource_version != rev:
-            obj = attrs.evolve(obj, meta=attrs.evolve(obj.meta, resource_version=rev))
+            obj = evolve(obj, meta=evolve(obj.meta, resource_version=rev))
         items = getattr(self, field)
         uid = obj.meta.uid
         for i, cur in enumerate(items):
@@ -84,14 +84,14 @@ class Store:
             items = items + (obj,)
             if len(items) > 1 and items[-2].meta.uid > uid:
                 items = tuple(sorted(items, key=lambda o: o.meta.uid))
-        return attrs.evolve(self, revision=rev, **{field: items})
+        return evolve(self, revision=rev, **{field: items})
 
     def remove(self, obj) -> "Store":
         """Delete `obj` (by uid) at the next revision."""
         field = KIND_FIELDS[obj.kind]
         items = tuple(o for o in getattr(self, field) if o.meta.uid != obj.meta.uid)
         rev = self.revision + 1 if self.track_revisions else 0
-        return attrs.evolve(self, revision=rev, **{field: items})
+        return evolve(self, revision=rev, **{field: items})
 
     def allocate_uid(self) -> Tuple[int, "Store"]:
-        return self.next_uid, attrs.evolve(self, next_uid=self.next_uid + 1)
+        return self.next_uid, evolve(self, next_uid=self.next_uid + 1)

@@ -33,11 +33,10 @@ from __future__ import annotations
 
 from typing import Iterator, List, Optional
 
-import attrs
 
 from explorer import Rule, label
 
-from ..objects import Node, Pod, Resources, labels_match
+from ..objects import Node, Pod, Resources, evolve, labels_match
 from ..state import ClusterState, Host, RunningPod
 from . import apiserver
 from .scheduler import untolerated_taints
@@ -83,7 +82,7 @@ def _kubelets(s: ClusterState, need_pods: bool = False):
 
 
 def _with_pods(s: ClusterState, host: Host, pods) -> ClusterState:
-    return s.with_host(attrs.evolve(host, pods=tuple(sorted(pods, key=lambda r: r.uid))))
+    return s.with_host(evolve(host, pods=tuple(sorted(pods, key=lambda r: r.uid))))
 
 
 def run_pod(s: ClusterState) -> Iterator:
@@ -99,14 +98,14 @@ def run_pod(s: ClusterState) -> Iterator:
             args = (("node", host.name), ("pod", pod.meta.key))
             reason = admission_failure(node, host, pod)
             if reason is not None:
-                failed = attrs.evolve(pod, phase="Failed", ready=False, reason=reason)
+                failed = evolve(pod, phase="Failed", ready=False, reason=reason)
                 nxt = apiserver.update(s, failed, pod.meta.resource_version, spec_changed=False)
                 if nxt is not None:
                     yield label("kubelet", "reject_pod", args, (("reason", reason),)), nxt
                 continue
             nxt = None
             if pod.phase != "Running" or not pod.ready:
-                running = attrs.evolve(pod, phase="Running", ready=True)
+                running = evolve(pod, phase="Running", ready=True)
                 nxt = apiserver.update(s, running, pod.meta.resource_version, spec_changed=False)
             rp = RunningPod(pod.meta.namespace, pod.meta.name, pod.meta.uid, pod.spec.requests, pod.meta.generate_name)
             yield label("kubelet", "run_pod", args), _with_pods(nxt or s, host, host.pods + (rp,))
@@ -121,7 +120,7 @@ def report_status(s: ClusterState) -> Iterator:
                 continue
             if pod.phase == "Running" and pod.ready:
                 continue
-            nxt = apiserver.update(s, attrs.evolve(pod, phase="Running", ready=True), pod.meta.resource_version,
+            nxt = apiserver.update(s, evolve(pod, phase="Running", ready=True), pod.meta.resource_version,
                                    spec_changed=False)
             if nxt is not None:
                 yield label("kubelet", "report_status", (("node", host.name), ("pod", rp.key))), nxt
@@ -157,7 +156,7 @@ def restart_rule(relist: str) -> Rule:
         for host in s.hosts:
             if not host.up or host.kubelet_up:
                 continue
-            back = s.with_host(attrs.evolve(host, kubelet_up=True))
+            back = s.with_host(evolve(host, kubelet_up=True))
             for k, up in enumerate(s.apiservers_up):
                 if not up:
                     continue

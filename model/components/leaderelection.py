@@ -26,11 +26,10 @@ from __future__ import annotations
 
 from typing import Iterator, List
 
-import attrs
 
 from explorer import Rule, label
 
-from ..objects import Lease, ObjectMeta
+from ..objects import Lease, ObjectMeta, evolve
 from ..state import ClusterState, Process
 from . import apiserver
 
@@ -91,11 +90,11 @@ def acquire(s: ClusterState) -> Iterator:
         lease = lease_of(s, p.component)
         if lease is None or not (lease.holder == "" or p.component in s.expired_leases):
             continue
-        nxt = apiserver.update(s, attrs.evolve(lease, holder=p.name), lease.meta.resource_version,
+        nxt = apiserver.update(s, evolve(lease, holder=p.name), lease.meta.resource_version,
                                spec_changed=False)
         if nxt is None:
             continue
-        nxt = attrs.evolve(nxt.with_process(attrs.evolve(p, leader=True)),
+        nxt = evolve(nxt.with_process(evolve(p, leader=True)),
                            expired_leases=tuple(x for x in nxt.expired_leases if x != p.component))
         yield label("leaderelection", "acquire", (("lease", p.component),), (("by", p.name),)), nxt
 
@@ -110,7 +109,7 @@ def step_down(s: ClusterState) -> Iterator:
         if lost or not _can_write(s, p):
             why = "lease taken" if lost else "renew failed"
             yield (label("leaderelection", "step_down", (("by", p.name),), (("why", why),)),
-                   s.with_process(attrs.evolve(p, leader=False)))
+                   s.with_process(evolve(p, leader=False)))
 
 
 def renew(s: ClusterState) -> Iterator:
@@ -122,7 +121,7 @@ def renew(s: ClusterState) -> Iterator:
                 nxt = apiserver.update(s, lease, lease.meta.resource_version, spec_changed=False)
                 if nxt is not None:
                     yield (label("leaderelection", "renew", (("by", p.name),)),
-                           attrs.evolve(nxt, expired_leases=tuple(x for x in s.expired_leases if x != p.component)))
+                           evolve(nxt, expired_leases=tuple(x for x in s.expired_leases if x != p.component)))
 
 
 def expire_rule(le) -> Rule:
@@ -145,7 +144,7 @@ def expire_rule(le) -> Rule:
                 elif steps_down_first:
                     continue  # with safe timings it steps down before the Lease expires
             yield (label("leaderelection", "lease_expires", (("lease", comp),)),
-                   attrs.evolve(s, expired_leases=tuple(sorted(s.expired_leases + (comp,)))))
+                   evolve(s, expired_leases=tuple(sorted(s.expired_leases + (comp,)))))
 
     return Rule("leaderelection.lease_expires", expire, doc=expire.__doc__)
 
@@ -155,7 +154,7 @@ def restart(s: ClusterState) -> Iterator:
     for p in s.processes:
         if p.up:
             continue
-        back = s.with_process(attrs.evolve(p, up=True, leader=False, paused=False))
+        back = s.with_process(evolve(p, up=True, leader=False, paused=False))
         for k, up in enumerate(s.apiservers_up):
             if up:
                 choice = (("apiserver", k + 1),) if len(s.apiservers_up) > 1 else ()
@@ -167,7 +166,7 @@ def resume(s: ClusterState) -> Iterator:
     """A paused replica resumes where it stopped, still believing what it believed."""
     for p in s.processes:
         if p.up and p.paused:
-            yield label("leaderelection", "resume", (("process", p.name),)), s.with_process(attrs.evolve(p, paused=False))
+            yield label("leaderelection", "resume", (("process", p.name),)), s.with_process(evolve(p, paused=False))
 
 
 def rules(le) -> List[Rule]:

@@ -19,11 +19,10 @@ from __future__ import annotations
 
 from typing import Dict, Iterator, List
 
-import attrs
 
 from explorer import Rule, label
 
-from ..objects import Node, Pod, Resources, labels_match, tolerated
+from ..objects import Node, Pod, Resources, evolve, labels_match, tolerated
 from ..state import ClusterState
 from . import apiserver, leaderelection
 
@@ -80,7 +79,7 @@ def bind_rule(name: str) -> Rule:
             args = (("pod", pod.meta.key),) + by
             for node in view.nodes:
                 if feasible(node, pod, used.get(node.meta.name, zero)):
-                    bound = attrs.evolve(pod, spec=attrs.evolve(pod.spec, node_name=node.meta.name))
+                    bound = evolve(pod, spec=evolve(pod.spec, node_name=node.meta.name))
                     nxt = apiserver.update(s, bound, pod.meta.resource_version, spec_changed=False)
                     if nxt is not None:
                         yield label(name, "bind", args, (("node", node.meta.name),)), nxt

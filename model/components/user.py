@@ -16,13 +16,13 @@ from __future__ import annotations
 
 from typing import Iterator, List, Sequence
 
-import attrs
 
 from explorer import Rule, label
 
 from ..scenario import Change
 from ..state import ClusterState
 from . import apiserver
+from ..objects import evolve
 
 
 # What `kubectl apply` may change on an existing object: its spec (and labels),
@@ -42,7 +42,7 @@ def make_change(s: ClusterState, ch: Change):
     if ch.op == "scale":
         if cur is None:
             return s  # kubectl scale of a missing object fails: nothing changes
-        return apiserver.update(s, attrs.evolve(cur, replicas=ch.replicas), cur.meta.resource_version)
+        return apiserver.update(s, evolve(cur, replicas=ch.replicas), cur.meta.resource_version)
     if not any(s.apiservers_up):
         return None  # kubectl cannot reach any apiserver: the user retries
     if ch.op == "delete":
@@ -53,8 +53,8 @@ def make_change(s: ClusterState, ch: Change):
         if cur is None:
             return apiserver.create(s, ch.obj)  # None on AlreadyExists: the user retries
         fields = {f: getattr(ch.obj, f) for f in SPEC_FIELDS[ch.kind]}
-        meta = attrs.evolve(cur.meta, labels=ch.obj.meta.labels)
-        new = attrs.evolve(cur, meta=meta, **fields)
+        meta = evolve(cur.meta, labels=ch.obj.meta.labels)
+        new = evolve(cur, meta=meta, **fields)
         if new == cur:
             return s
         return apiserver.update(s, new, cur.meta.resource_version)
@@ -74,6 +74,6 @@ def rules(changes: Sequence[Change]) -> List[Rule]:
         if nxt is None:
             return  # the request failed (no quorum, conflict, AlreadyExists): retried later
         yield (label("user", "change", (("index", i + 1),), (("what", changes[i].describe()),)),
-               attrs.evolve(nxt, next_change=i + 1))
+               evolve(nxt, next_change=i + 1))
 
     return [Rule("user.change", change, fair=True, doc=change.__doc__)]
