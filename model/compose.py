@@ -56,7 +56,7 @@ def initial_state(sc: Scenario, track_revisions: bool) -> ClusterState:
     # Clients spread over the apiserver instances behind the load balancer, in name order.
     clients = sorted(singles + [p.name for p in processes] + [kubelet.client(h.name) for h in hosts])
     connections = tuple((c, i % n) for i, c in enumerate(clients)) if n > 1 else ()
-    return ClusterState(store=store, hosts=hosts, faults_left=sc.fault_budget, next_change=0, etcd_up=members,
+    return ClusterState(store=store, hosts=hosts, faults_left=sc.fault_budget, next_change=0, etcd_up=members, etcd_current=members,
                         max_lag=sc.max_staleness, apiservers_up=(True,) * n, cache_lag=(0,) * n,
                         connections=connections, processes=tuple(processes))
 

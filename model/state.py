@@ -68,6 +68,9 @@ class ClusterState:
     faults_left: int = 0
     next_change: int = 0
     etcd_up: Tuple[bool, ...] = (True,)   # per etcd member (model/topology.py), whether it runs
+    # Per member, whether its log holds the last acknowledged write (Raft
+    # replication, abstracted: a write reaches every member up at the time).
+    etcd_current: Tuple[bool, ...] = (True,)
     # Watch caches (model/components/apiserver.py).  history[i] is etcd's
     # keyspace as it was i+1 writes ago, kept only as far back as some view
     # still reads it; cache_lag[k] is how many writes apiserver k's watch
@@ -101,6 +104,14 @@ class ClusterState:
         """Raft's majority of members up: writes and linearizable reads can be served."""
         return 2 * sum(self.etcd_up) > len(self.etcd_up)
 
+    def with_members(self, up: Tuple[bool, ...]) -> "ClusterState":
+        """etcd members stop or start.  Once a quorum is up, a leader with the latest log (if any up member
+        has it) replicates it to every up member; without one, nobody catches up."""
+        current = self.etcd_current
+        if 2 * sum(up) > len(up) and any(c and u for c, u in zip(current, up)):
+            current = tuple(c or u for c, u in zip(current, up))
+        return evolve(self, etcd_up=up, etcd_current=current)
+
     def instance_of(self, client: str) -> int:
         for c, k in self.connections:
             if c == client:
@@ -122,6 +133,8 @@ class ClusterState:
     def with_store(self, store: Store) -> "ClusterState":
         """Commit a write to etcd: the old keyspace goes into the history, and every
         watch cache (and quorum-read pin) falls one write further behind."""
+        if self.etcd_current != self.etcd_up:
+            self = evolve(self, etcd_current=self.etcd_up)  # the write reached exactly the members up
         if self.max_lag == 0:
             return evolve(self, store=store)
         k = self.max_lag

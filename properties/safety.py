@@ -207,3 +207,39 @@ def no_time_travel(sc: Scenario):
         return None
 
     return ActionProperty("no-time-travel", check, no_time_travel.__doc__)
+
+
+def etcd_members_can_stop(sc: Scenario) -> Optional[str]:
+    from model.topology import etcd_members
+    members = etcd_members(sc)
+    kinds = set(sc.fault_kinds) if sc.fault_budget > 0 else set()
+    stoppable = "etcd-member-crash" in kinds or ("zone-outage" in kinds and any(m.zone for m in members)) or (
+        {"node-crash", "vm-deleted"} & kinds and any(m.node and m.node != "control-plane" for m in members))
+    if len(members) > 1 and stoppable:
+        return None
+    return "no fault can stop an etcd member of several" if len(members) > 1 else "a single etcd member"
+
+
+@register("etcd-no-lost-writes", "safety", etcd_members_can_stop)
+def etcd_no_lost_writes(sc: Scenario):
+    """A write acknowledged to a client stays in etcd, or is superseded by a later write.
+
+    Seed document: etcd, "consistent and highly-available key value store".
+    Raft acknowledges a write once a majority of members has it in its log;
+    any later majority then includes a member that has it, and that member's
+    log wins the next election.  Checked in every state where etcd serves (a
+    quorum is up): some member up holds the last acknowledged write.  Fails
+    when writes are acknowledged by fewer than a majority.
+    """
+
+    def check(s: ClusterState) -> Optional[str]:
+        if not s.etcd_quorum():
+            return None
+        if any(c and u for c, u in zip(s.etcd_current, s.etcd_up)):
+            return None
+        up = [f"etcd-{i + 1}" for i, u in enumerate(s.etcd_up) if u]
+        holders = [f"etcd-{i + 1}" for i, c in enumerate(s.etcd_current) if c]
+        return (f"etcd serves with {', '.join(up)} up, none of which holds the last acknowledged write "
+                f"(only {', '.join(holders) or 'no member'} had it)")
+
+    return Invariant("etcd-no-lost-writes", check, etcd_no_lost_writes.__doc__)

@@ -117,3 +117,20 @@ def test_mismatched_external_zones_is_an_input_error():
     from model.scenario import ScenarioError
     with pytest.raises(ScenarioError, match="one zone per member: 3 members, 2 zones"):
         parse_scenario(cluster("{topology: external, members: 3, zones: [a, b]}", "{budget: 0}"))
+
+
+def test_etcd_no_lost_writes_holds_with_quorum_writes_and_fails_without(monkeypatch):
+    """Raft's majority makes a later quorum include the last write; acknowledging on fewer loses it."""
+    from explorer import check, render_label
+    from kubecheck.compose import compose
+    from model.state import ClusterState
+    text = open(os.path.join(SCENARIOS, "etcd-quorum-lost.yaml")).read().replace(
+        "kinds: [etcd-member-crash, node-crash]", "kinds: [etcd-member-crash, etcd-member-restart]").replace(
+        "budget: 3", "budget: 4")
+    (v,) = check(compose(parse_scenario(text), ["etcd-no-lost-writes"]).system).verdicts
+    assert v.verdict == "holds"
+    monkeypatch.setattr(ClusterState, "etcd_quorum", lambda self: any(self.etcd_up))  # acknowledge on one member
+    (v,) = check(compose(parse_scenario(text), ["etcd-no-lost-writes"]).system, max_states=20000).verdicts
+    assert v.verdict == "violated" and "none of which holds the last acknowledged write" in v.diagnosis
+    steps = [render_label(l) for l in v.trace.labels[1:]]
+    assert any(l.startswith("environment.etcd_member_restart") for l in steps)

@@ -19,7 +19,7 @@ SAFE3 = {"node-capacity": "holds", "taints-respected": "holds"}
 LEADER = {"deployment-converges": "holds", "node-capacity": "holds", "taints-respected": "holds",
           "pod-single-node": "holds", "replicas-bounded": "holds"}
 PINNED = {
-    "zone-outage-stacked": (19, 25, dict(LEADER, **{"deployment-converges": "violated",
+    "zone-outage-stacked": (19, 25, dict(LEADER, **{"deployment-converges": "violated", "etcd-no-lost-writes": "holds",
                                                    "control-plane-available": "violated",
                                                    "workloads-survive-control-plane-outage": "holds"})),
     "partitioned-node": (160, 403, {"pod-single-node": "holds", "node-capacity": "holds", "replicas-bounded": "holds"}),
@@ -28,7 +28,7 @@ PINNED = {
     "kubelet-relist-cache": (1755, 4324, dict(SAFE3, **{"pod-single-node": "violated", "no-time-travel": "violated"})),
     "kubelet-relist-quorum": (2536, 6071, dict(SAFE3, **{"pod-single-node": "holds", "no-time-travel": "holds"})),
     "force-delete-race": (1636, 4126, dict(SAFE3, **{"pod-single-node": "violated", "no-time-travel": "holds"})),
-    "etcd-quorum-lost": (884, 2062, {"deployment-converges": "violated", "node-capacity": "holds",
+    "etcd-quorum-lost": (2366, 4519, {"deployment-converges": "violated", "node-capacity": "holds", "etcd-no-lost-writes": "holds",
                                      "taints-respected": "holds", "pod-single-node": "holds",
                                      "replicas-bounded": "holds", "control-plane-available": "violated",
                                      "workloads-survive-control-plane-outage": "holds"}),

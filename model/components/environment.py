@@ -67,7 +67,7 @@ def _switch_machines(s: ClusterState, place: Placement, hosts, members, up: bool
         nxt = nxt.with_host(evolve(nxt.host(name), up=up, kubelet_up=up, pods=()))
         members |= set(place.members_on(name))
         apis |= set(place.apiservers_on(name))
-    nxt = evolve(nxt, etcd_up=_set(nxt.etcd_up, members, up), apiservers_up=_set(nxt.apiservers_up, apis, up))
+    nxt = evolve(nxt.with_members(_set(nxt.etcd_up, members, up)), apiservers_up=_set(nxt.apiservers_up, apis, up))
     if up:  # a restarted apiserver lists etcd afresh into its cache
         nxt = evolve(nxt, cache_lag=tuple(0 if k in apis else lag for k, lag in enumerate(nxt.cache_lag)))
     return nxt
@@ -166,7 +166,7 @@ def machine_faults(place: Placement) -> dict:
 
 
 def _set_member(s: ClusterState, i: int, up: bool) -> ClusterState:
-    return evolve(_spend(s), etcd_up=s.etcd_up[:i] + (up,) + s.etcd_up[i + 1:])
+    return _spend(s).with_members(s.etcd_up[:i] + (up,) + s.etcd_up[i + 1:])
 
 
 def etcd_member_crash(s: ClusterState) -> Iterator:
