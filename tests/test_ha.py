@@ -134,3 +134,21 @@ def test_etcd_no_lost_writes_holds_with_quorum_writes_and_fails_without(monkeypa
     assert v.verdict == "violated" and "none of which holds the last acknowledged write" in v.diagnosis
     steps = [render_label(l) for l in v.trace.labels[1:]]
     assert any(l.startswith("environment.etcd_member_restart") for l in steps)
+
+
+def test_explored_quorum_agrees_with_the_z3_claim():
+    """For every built-in scenario where etcd can lose members, exhaustive search of the model and the
+    Z3 encoding give the same answer: quorum kept (holds) or lost (violated)."""
+    from explorer import check
+    from kubecheck.compose import compose
+    compared = 0
+    for name in sorted(os.listdir(SCENARIOS)):
+        sc = load_scenario(os.path.join(SCENARIOS, name))
+        if get("control-plane-available").applies(sc) is not None or "apiserver-restart" in sc.fault_kinds:
+            continue
+        comp = compose(sc, ["control-plane-available", "etcd-quorum-survives"])
+        explored = {v.prop: v.verdict for v in check(comp.system).verdicts}["control-plane-available"]
+        claimed = "holds" if comp.claims[0].decide().holds else "violated"
+        assert explored == claimed, name
+        compared += 1
+    assert compared >= 5
