@@ -58,6 +58,8 @@ def _uids(s: ClusterState) -> set:
     for h in s.hosts:
         for rp in h.pods:
             uids.add(rp.uid)
+    for _, u, _ in s.expectations:
+        uids.add(u)
     return uids
 
 
@@ -89,6 +91,8 @@ def _dense_uids(s: ClusterState) -> bool:
             if r.uid > top:
                 top = r.uid
     if top != n or store.next_uid != n + 1:
+        return False
+    if any(u > n for _, u, _ in s.expectations):
         return False
     for h in s.hosts:
         for rp in h.pods:
@@ -142,13 +146,18 @@ def renumber(s: ClusterState) -> ClusterState:
                 pods.append(rp)
             h = evolve(h, pods=tuple(pods))
         hosts.append(h)
-    marks = s.watermarks
-    if rmap is not None and marks:
-        # A watermark maps to the smallest kept revision at or above it: comparisons with
-        # the revisions of views are kept, and it adds no revision of its own.
+    marks, expects = s.watermarks, tuple((c, umap[u], r) for c, u, r in s.expectations)
+    if rmap is not None:
+        # A watermark or expectation maps to the smallest kept revision at or above it: its
+        # comparisons with the revisions of views are kept, and it adds no revision of its own.
         keys = sorted(rmap)
-        marks = tuple((c, rmap[keys[bisect.bisect_left(keys, r)]]) for c, r in marks)
-    return evolve(s, store=store, history=history, hosts=tuple(hosts), watermarks=marks)
+
+        def ceiling(r: int) -> int:
+            return rmap[keys[bisect.bisect_left(keys, r)]]
+        marks = tuple((c, ceiling(r)) for c, r in marks)
+        expects = tuple((c, u, ceiling(r)) for c, u, r in expects)
+    return evolve(s, store=store, history=history, hosts=tuple(hosts), watermarks=marks,
+                  expectations=tuple(sorted(expects)))
 
 
 def forget_unread_history(s: ClusterState) -> ClusterState:
@@ -162,5 +171,18 @@ def forget_unread_history(s: ClusterState) -> ClusterState:
     return evolve(s, history=s.history[:need], cache_lag=lags)
 
 
+def forget_satisfied_expectations(s: ClusterState) -> ClusterState:
+    """An expectation its client's view has reached stays satisfied (views only move forward): drop it."""
+    if not s.expectations:
+        return s
+    from .components.apiserver import view
+    keep = []
+    for c, u, rev in s.expectations:
+        v = view(s, c)
+        if v is None or v.revision < rev:
+            keep.append((c, u, rev))
+    return s if len(keep) == len(s.expectations) else evolve(s, expectations=tuple(keep))
+
+
 def canonical(s: ClusterState) -> ClusterState:
-    return renumber(forget_unread_history(collect_terminated_pods(s)))
+    return renumber(forget_unread_history(forget_satisfied_expectations(collect_terminated_pods(s))))

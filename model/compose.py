@@ -58,7 +58,8 @@ def initial_state(sc: Scenario, track_revisions: bool) -> ClusterState:
     connections = tuple((c, i % n) for i, c in enumerate(clients)) if n > 1 else ()
     return ClusterState(store=store, hosts=hosts, faults_left=sc.fault_budget, next_change=0, etcd_up=members, etcd_current=members,
                         max_lag=sc.max_staleness, apiservers_up=(True,) * n, cache_lag=(0,) * n,
-                        connections=connections, processes=tuple(processes))
+                        connections=connections, processes=tuple(processes),
+                        track_expectations=sc.expectations and sc.max_staleness > 0)
 
 
 def build_model(sc: Scenario, record_views: bool = False) -> Model:
@@ -74,7 +75,7 @@ def build_model(sc: Scenario, record_views: bool = False) -> Model:
     else:
         left_out.append("Deployment controller (no Deployment)")
     if kinds & {"Deployment", "ReplicaSet"}:
-        rules += replicaset.rules()
+        rules += replicaset.rules(expectations=sc.expectations)
     else:
         left_out.append("ReplicaSet controller (no ReplicaSet or Deployment)")
     if kinds & {"Deployment", "ReplicaSet", "Pod"}:

@@ -90,6 +90,24 @@ class ClusterState:
     expired_leases: Tuple[str, ...] = ()
     # Per client, the revision of the newest view it has acted on (model/observation.py).
     watermarks: Tuple[Tuple[str, int], ...] = ()
+    # Controller expectations (pkg/controller/controller_utils.go), in each
+    # controller replica's memory: (client, owner uid, revision of its last
+    # create or delete for that owner).  Satisfied once the client's view has
+    # reached that revision; lost when the replica crashes.
+    expectations: Tuple[Tuple[str, int, int], ...] = ()
+    track_expectations: bool = False
+
+    def expectation(self, client: str, uid: int) -> int:
+        for c, u, rev in self.expectations:
+            if c == client and u == uid:
+                return rev
+        return 0
+
+    def expect(self, client: str, uid: int, rev: int) -> "ClusterState":
+        if not self.track_expectations:
+            return self
+        rest = [e for e in self.expectations if not (e[0] == client and e[1] == uid)]
+        return evolve(self, expectations=tuple(sorted(rest + [(client, uid, rev)])))
 
     def process(self, name: str) -> Optional[Process]:
         for p in self.processes:

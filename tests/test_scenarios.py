@@ -18,7 +18,14 @@ from conftest import ROOT, SCENARIOS
 SAFE3 = {"node-capacity": "holds", "taints-respected": "holds"}
 LEADER = {"deployment-converges": "holds", "node-capacity": "holds", "taints-respected": "holds",
           "pod-single-node": "holds", "replicas-bounded": "holds"}
+RS = {"node-capacity": "holds", "pod-single-node": "holds"}
+# Scenarios whose state space is infinite, explored to the scenario's maxDepth.
+BOUNDED = {"rs-stale-cache-no-expectations"}
 PINNED = {
+    "rs-stale-cache-expectations": (89, 117, dict(RS, **{"taints-respected": "holds", "replicas-bounded": "holds",
+                                                          "no-time-travel": "holds"})),
+    "rs-stale-cache-no-expectations": (6848, 11439, dict(RS, **{"replicas-bounded": "violated"})),
+    "rs-adopts-orphan": (15, 22, dict(RS, **{"taints-respected": "holds", "replicas-bounded": "holds"})),
     "zone-outage-stacked": (19, 25, dict(LEADER, **{"deployment-converges": "violated", "etcd-no-lost-writes": "holds",
                                                    "control-plane-available": "violated",
                                                    "workloads-survive-control-plane-outage": "holds"})),
@@ -47,7 +54,7 @@ PINNED = {
 def run(name):
     sc = load_scenario(os.path.join(SCENARIOS, f"{name}.yaml"))
     comp = compose(sc)
-    return sc, comp, check(comp.system)
+    return sc, comp, check(comp.system, max_depth=sc.max_depth, max_states=sc.max_states)
 
 
 def test_every_builtin_scenario_is_pinned():
@@ -60,10 +67,14 @@ def test_every_builtin_scenario_is_pinned():
 def test_counts_and_verdicts(name):
     sc, comp, res = run(name)
     states, transitions, verdicts = PINNED[name]
-    assert res.stats.complete, "a built-in scenario must be explored to the end"
+    if name in BOUNDED:
+        assert res.stats.stop_reason == "max-depth"
+        assert all(v.bounded == (v.verdict == "holds") for v in res.verdicts)
+    else:
+        assert res.stats.complete, "a built-in scenario must be explored to the end"
+        assert not any(v.bounded for v in res.verdicts)
     assert (res.stats.distinct_states, res.stats.transitions) == (states, transitions)
     assert {v.prop: v.verdict for v in res.verdicts} == verdicts
-    assert not any(v.bounded for v in res.verdicts)
 
 
 def test_node_crash_leaves_no_room():
@@ -228,3 +239,27 @@ def test_without_the_property_no_history_variable_is_kept():
     res = check(compose(sc, ["pod-single-node"]).system)
     assert res.stats.distinct_states == 1125
     assert {v.prop: v.verdict for v in res.verdicts} == {"pod-single-node": "violated"}
+
+
+def test_expectations_are_what_keeps_replicas_bounded():
+    """Same ReplicaSet, same lagging cache: the shortest overcreation is three creates in a row."""
+    sc, comp, res = run("rs-stale-cache-no-expectations")
+    v = next(v for v in res.verdicts if v.prop == "replicas-bounded")
+    assert [render_label(l) for l in v.trace.labels[1:]] == ["replicaset.create_pod(rs=default/web)"] * 3
+    sc, comp, res = run("rs-stale-cache-expectations")
+    # With expectations, no reachable state has more than spec.replicas active pods in etcd.
+    assert max(sum(1 for p in s.store.pods if p.active) for s in res.search.graph.states) == 2
+
+
+def test_orphan_is_adopted_and_one_pod_fewer_is_created():
+    sc, comp, res = run("rs-adopts-orphan")
+    states = res.search.graph.states
+    assert max(len(s.store.pods) for s in states) == 2
+    final = [s for s in states if all(p.phase == "Running" for p in s.store.pods) and len(s.store.pods) == 2]
+    assert final
+    stray = final[0].store.get("Pod", "default", "stray")
+    assert [r.name for r in stray.meta.owner_references] == ["web"]
+    # The controller claims before it creates: at first, adoption is its only step.
+    init = comp.system.init_states[0]
+    steps = [render_label(l) for r in comp.system.rules for l, _ in r.fn(init) if l[0] == "replicaset"]
+    assert steps == ["replicaset.adopt_pod(rs=default/web, pod=default/stray)"]

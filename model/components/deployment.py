@@ -95,10 +95,7 @@ def _scale(s: ClusterState, rs: ReplicaSet, replicas: int) -> Optional[ClusterSt
 
 def sync(s: ClusterState) -> Iterator:
     """The controller takes one step of a Deployment's rollout: create, scale up or scale down a ReplicaSet."""
-    for actor, by in leaderelection.acting(s, CLIENT):
-        view = apiserver.view(s, actor)
-        if view is None:
-            continue
+    for actor, by, view in leaderelection.acting_views(s, CLIENT):
         for d in view.deployments:
             if d.meta.deleting:
                 continue

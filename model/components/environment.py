@@ -214,7 +214,8 @@ def controller_crash(s: ClusterState) -> Iterator:
     for p in s.processes:
         if p.up:
             yield (label("environment", "controller_crash", (("process", p.name),)),
-                   _spend(s).with_process(evolve(p, up=False, paused=False, leader=False)))
+                   evolve(_spend(s).with_process(evolve(p, up=False, paused=False, leader=False)),
+                          expectations=tuple(e for e in s.expectations if e[0] != p.name)))
 
 
 def pause(s: ClusterState) -> Iterator:

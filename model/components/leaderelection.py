@@ -59,6 +59,14 @@ def acting(s: ClusterState, component: str):
     return [(n, (("by", n),)) for n in names]
 
 
+def acting_views(s: ClusterState, component: str):
+    """(client, label args, view) for each replica of `component` that acts now and reaches its apiserver."""
+    for actor, by in acting(s, component):
+        view = apiserver.view(s, actor)
+        if view is not None:
+            yield actor, by, view
+
+
 def lease_of(s: ClusterState, component: str):
     return s.store.get("Lease", LEASE_NAMESPACE, component)
 

@@ -11,8 +11,18 @@ those, any may be chosen (the outcome of the step).  New pods are named from
 generateName `<rs>-`, carry the template's labels and spec, and an owner
 reference to the ReplicaSet.
 
-Not yet modelled: expectations, adoption and orphaning of pods by selector,
-status (replicas, availableReplicas), burst limits and slow start.
+Expectations (controller_utils.go): after its own create or delete for a
+ReplicaSet, a controller replica does not sync that ReplicaSet again until
+its informer has seen the write (its view has reached the write's revision);
+`behaviour.expectations: false` turns this off, to show what it prevents.
+The expectation lives in the replica's memory and is lost when it crashes.
+Adoption and release (controller_ref_manager.go): an active orphan pod that
+matches the selector is adopted (a uid-guarded patch of its ownerReferences)
+before any pod is created; an owned pod whose labels stop matching is
+released.
+
+Not yet modelled: status (replicas, availableReplicas), burst limits and
+slow start, the expectations' 5-minute timeout.
 """
 
 from __future__ import annotations
@@ -21,7 +31,7 @@ from typing import Iterator, List
 
 from explorer import Rule, label
 
-from ..objects import ObjectMeta, OwnerReference, Pod, ReplicaSet, labels_match
+from ..objects import ObjectMeta, OwnerReference, Pod, ReplicaSet, evolve, labels_match
 from ..state import ClusterState
 from . import apiserver, leaderelection
 
@@ -49,40 +59,86 @@ def deletion_rank(p: Pod) -> tuple:
     return (p.spec.node_name != "", {"Pending": 0, "Unknown": 1, "Running": 2}.get(p.phase, 0), p.ready)
 
 
-def create_pod(s: ClusterState) -> Iterator:
-    """The controller creates a pod for a ReplicaSet that has fewer active pods than spec.replicas."""
-    for actor, by in leaderelection.acting(s, CLIENT):
-        view = apiserver.view(s, actor)
-        if view is None:
-            continue
-        for rs in view.replicasets:
-            if rs.meta.deleting:
-                continue
-            if len(owned_active_pods(view, rs)) < rs.replicas:
-                nxt = apiserver.create(s, new_pod(rs))
-                if nxt is not None:
-                    yield label("replicaset", "create_pod", (("rs", rs.meta.key),) + by), nxt
+def orphans_to_adopt(view, rs: ReplicaSet) -> List[Pod]:
+    """controller_ref_manager.go ClaimPods: active pods in the namespace that match the selector and have
+    no controller, which the ReplicaSet adopts (not while it is itself being deleted)."""
+    if rs.meta.deleting:
+        return []
+    return [p for p in view.pods
+            if p.active and p.meta.namespace == rs.meta.namespace and p.meta.controller_uid() is None
+            and labels_match(rs.selector, p.meta.labels)]
 
 
-def delete_pod(s: ClusterState) -> Iterator:
-    """The controller deletes one of the most deletable pods of a ReplicaSet that has too many."""
-    for actor, by in leaderelection.acting(s, CLIENT):
-        view = apiserver.view(s, actor)
-        if view is None:
+def pods_to_release(view, rs: ReplicaSet) -> List[Pod]:
+    """Owned pods whose labels no longer match the selector: the ReplicaSet releases (orphans) them."""
+    return [p for p in view.pods
+            if p.meta.namespace == rs.meta.namespace and p.meta.controller_uid() == rs.meta.uid
+            and not labels_match(rs.selector, p.meta.labels)]
+
+
+def _syncable(s: ClusterState, actor: str, view, expectations: bool):
+    """The ReplicaSets `actor` may sync now: with expectations, only those whose own creates and deletes
+    its informer has already seen (SatisfiedExpectations)."""
+    for rs in view.replicasets:
+        if expectations and view.revision < s.expectation(actor, rs.meta.uid):
             continue
-        for rs in view.replicasets:
-            pods = owned_active_pods(view, rs)
-            if len(pods) <= rs.replicas:
-                continue
-            lowest = min(deletion_rank(p) for p in pods)
-            for p in pods:
-                if deletion_rank(p) == lowest:
-                    nxt = apiserver.delete(s, p)
+        yield rs
+
+
+def rules(expectations: bool = True) -> List[Rule]:
+    def create_pod(s: ClusterState) -> Iterator:
+        """The controller creates a pod for a ReplicaSet that has fewer active pods than spec.replicas."""
+        for actor, by, view in leaderelection.acting_views(s, CLIENT):
+            for rs in _syncable(s, actor, view, expectations):
+                if rs.meta.deleting or orphans_to_adopt(view, rs):
+                    continue
+                if len(owned_active_pods(view, rs)) < rs.replicas:
+                    nxt = apiserver.create(s, new_pod(rs))
                     if nxt is not None:
-                        yield (label("replicaset", "delete_pod", (("rs", rs.meta.key),) + by, (("pod", p.meta.key),)),
-                               nxt)
+                        yield (label("replicaset", "create_pod", (("rs", rs.meta.key),) + by),
+                               nxt.expect(actor, rs.meta.uid, nxt.store.revision))
 
+    def delete_pod(s: ClusterState) -> Iterator:
+        """The controller deletes one of the most deletable pods of a ReplicaSet that has too many."""
+        for actor, by, view in leaderelection.acting_views(s, CLIENT):
+            for rs in _syncable(s, actor, view, expectations):
+                pods = owned_active_pods(view, rs)
+                if len(pods) <= rs.replicas:
+                    continue
+                lowest = min(deletion_rank(p) for p in pods)
+                for p in pods:
+                    if deletion_rank(p) == lowest:
+                        nxt = apiserver.delete(s, p)
+                        if nxt is not None:
+                            yield (label("replicaset", "delete_pod", (("rs", rs.meta.key),) + by,
+                                         (("pod", p.meta.key),)),
+                                   nxt.expect(actor, rs.meta.uid, nxt.store.revision))
 
-def rules() -> List[Rule]:
+    def adopt_pod(s: ClusterState) -> Iterator:
+        """The controller adopts an orphan pod that matches a ReplicaSet's selector (uid-guarded patch)."""
+        for actor, by, view in leaderelection.acting_views(s, CLIENT):
+            for rs in view.replicasets:
+                for p in orphans_to_adopt(view, rs):
+                    ref = OwnerReference("ReplicaSet", rs.meta.name, rs.meta.uid, True)
+                    adopted = evolve(p, meta=evolve(p.meta, owner_references=p.meta.owner_references + (ref,)))
+                    nxt = apiserver.update(s, adopted, p.meta.resource_version, spec_changed=False)
+                    if nxt is not None:
+                        yield (label("replicaset", "adopt_pod", (("rs", rs.meta.key),) + by,
+                                     (("pod", p.meta.key),)), nxt)
+
+    def release_pod(s: ClusterState) -> Iterator:
+        """The controller releases an owned pod whose labels no longer match its selector."""
+        for actor, by, view in leaderelection.acting_views(s, CLIENT):
+            for rs in view.replicasets:
+                for p in pods_to_release(view, rs):
+                    refs = tuple(r for r in p.meta.owner_references if r.uid != rs.meta.uid)
+                    nxt = apiserver.update(s, evolve(p, meta=evolve(p.meta, owner_references=refs)),
+                                           p.meta.resource_version, spec_changed=False)
+                    if nxt is not None:
+                        yield (label("replicaset", "release_pod", (("rs", rs.meta.key),) + by,
+                                     (("pod", p.meta.key),)), nxt)
+
     return [Rule("replicaset.create_pod", create_pod, doc=create_pod.__doc__),
-            Rule("replicaset.delete_pod", delete_pod, doc=delete_pod.__doc__)]
+            Rule("replicaset.delete_pod", delete_pod, doc=delete_pod.__doc__),
+            Rule("replicaset.adopt_pod", adopt_pod, doc=adopt_pod.__doc__),
+            Rule("replicaset.release_pod", release_pod, doc=release_pod.__doc__)]

@@ -61,13 +61,10 @@ def bind_rule(name: str) -> Rule:
 
     def bind(s: ClusterState) -> Iterator:
         """The scheduler binds a pending pod to a node that passes its filters."""
-        for actor, by in leaderelection.acting(s, component):
-            yield from _bind_by(s, actor, by)
+        for actor, by, view in leaderelection.acting_views(s, component):
+            yield from _bind_by(s, by, view)
 
-    def _bind_by(s: ClusterState, actor: str, by) -> Iterator:
-        view = apiserver.view(s, actor)
-        if view is None:
-            return
+    def _bind_by(s: ClusterState, by, view) -> Iterator:
         pending = [p for p in view.pods
                    if not p.spec.node_name and not p.meta.deleting and p.phase == "Pending"
                    and p.spec.scheduler_name == name]
