@@ -24,7 +24,7 @@ from model.scenario import ScenarioError, load_scenario
 
 from .compose import UsageError, compose
 from .report import Result, ScenarioReport, format_table
-from .traces import TraceFileError, read_trace, replay, show, to_itf, write_trace
+from .traces import TraceFileError, read_trace, remove_stale_trace, replay, show, to_itf, write_trace
 
 EXIT_OK, EXIT_VIOLATED, EXIT_INPUT, EXIT_UNKNOWN = 0, 1, 2, 3
 
@@ -131,7 +131,9 @@ def verify_one(path: str, args) -> ScenarioReport:
             continue
         v = by_name[name]
         trace_path = None
-        if v.trace is not None:
+        if v.trace is None:
+            remove_stale_trace(args.traces, sc.name, name)
+        else:
             doc = to_itf(v.trace, scenario_name=sc.name, scenario_path=path, scenario_text=sc.text,
                          prop=name, verdict=v.verdict, diagnosis=v.diagnosis or "")
             trace_path = write_trace(args.traces, sc.name, name, doc)

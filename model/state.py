@@ -96,6 +96,10 @@ class ClusterState:
     # reached that revision; lost when the replica crashes.
     expectations: Tuple[Tuple[str, int, int], ...] = ()
     track_expectations: bool = False
+    # History variables that properties read, set by the user's changes (e.g.
+    # "rollout-from-available:default/web": a template change made while the
+    # Deployment was fully available, for `rollout-availability`).
+    marks: Tuple[str, ...] = ()
 
     def expectation(self, client: str, uid: int) -> int:
         for c, u, rev in self.expectations:

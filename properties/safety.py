@@ -243,3 +243,66 @@ def etcd_no_lost_writes(sc: Scenario):
                 f"(only {', '.join(holders) or 'no member'} had it)")
 
     return Invariant("etcd-no-lost-writes", check, etcd_no_lost_writes.__doc__)
+
+
+def has_rollouts(sc: Scenario) -> Optional[str]:
+    if any(c.kind == "Deployment" and c.op == "apply" for c in sc.changes) and any(
+            o.kind == "Deployment" for o in sc.objects):
+        return None
+    return "no Deployment whose template a change rolls out"
+
+
+def _deployment_pods(store, d):
+    from model.components.deployment import owned_replicasets
+    uids = {rs.meta.uid for rs in owned_replicasets(store, d)}
+    return [p for p in store.pods if p.meta.controller_uid() in uids]
+
+
+@register("rollout-within-surge", "safety", has_rollouts)
+def rollout_within_surge(sc: Scenario):
+    """A Deployment never has more than replicas + maxSurge pods that are not terminating.
+
+    Seed document: kube-controller-manager, the Deployment's rolling update
+    (pkg/controller/deployment/rolling.go).  Counted over the pods of all the
+    Deployment's ReplicaSets, as stored in etcd: active pods (not being
+    deleted, not Succeeded or Failed).
+    """
+    from model.components.deployment import resolve
+
+    def check(s: ClusterState) -> Optional[str]:
+        for d in s.store.deployments:
+            limit = d.replicas + resolve(d.rolling.max_surge, d.replicas, True)
+            active = [p for p in _deployment_pods(s.store, d) if p.active]
+            if len(active) > limit:
+                return (f"Deployment {d.meta.key} has {len(active)} pods not terminating, more than "
+                        f"replicas {d.replicas} + maxSurge {d.rolling.max_surge} = {limit}")
+        return None
+
+    return Invariant("rollout-within-surge", check, rollout_within_surge.__doc__)
+
+
+@register("rollout-availability", "safety", has_rollouts)
+def rollout_availability(sc: Scenario):
+    """After a template change made while fully available, a Deployment never has fewer than replicas - maxUnavailable available pods, unless a fault took them.
+
+    Seed document: kube-controller-manager, the Deployment's rolling update.
+    Available: Ready and not terminating (minReadySeconds 0).  Checked in the
+    states after such a change (a history mark set by the change) in which
+    no fault has happened yet.
+    """
+    from model.components.deployment import resolve
+
+    def check(s: ClusterState) -> Optional[str]:
+        if not s.marks or s.faults_left != sc.fault_budget:
+            return None
+        for d in s.store.deployments:
+            if f"rollout-from-available:{d.meta.key}" not in s.marks:
+                continue
+            floor = d.replicas - resolve(d.rolling.max_unavailable, d.replicas, False)
+            ready = sum(1 for p in _deployment_pods(s.store, d) if p.active and p.ready)
+            if ready < floor:
+                return (f"Deployment {d.meta.key} has {ready} available pods during its rollout, fewer than "
+                        f"replicas {d.replicas} - maxUnavailable {d.rolling.max_unavailable} = {floor}")
+        return None
+
+    return Invariant("rollout-availability", check, rollout_availability.__doc__)

@@ -148,3 +148,13 @@ def test_properties_lists_the_catalog():
     assert p.returncode == 0
     for name in ("node-capacity", "taints-respected", "pod-single-node", "replicas-bounded", "deployment-converges"):
         assert name in p.stdout
+
+
+def test_a_trace_that_no_longer_fails_is_removed(tmp_path):
+    stale = tmp_path / "web-three-nodes" / "deployment-converges.itf.json"
+    stale.parent.mkdir()
+    stale.write_text("{}")
+    other = tmp_path / "web-three-nodes" / "notes.txt"
+    other.write_text("mine")
+    assert kc("verify", "--quiet", "--traces", str(tmp_path), os.path.join(SCENARIOS, "web-three-nodes.yaml")).returncode == 0
+    assert not stale.exists() and other.read_text() == "mine"

@@ -4,9 +4,13 @@ Modelled (pkg/controller/deployment): one ReplicaSet per pod-template hash,
 named `<deployment>-<hash>`, with the hash as label `pod-template-hash` on
 its selector and template (the hash is computed as Kubernetes does: FNV-32a
 over the template, rendered with rand.SafeEncodeString).  A RollingUpdate
-sync (rolling.go) scales the new ReplicaSet up to at most replicas + maxSurge
-pods in total, and old ReplicaSets down while at least replicas −
-maxUnavailable pods stay available; `Recreate` scales the old ones to zero
+sync (rolling.go) scales the new ReplicaSet up while the ReplicaSets'
+spec.replicas sum to at most replicas + maxSurge (NewRSNewReplicas counts
+spec.replicas, not pods: an old ReplicaSet whose controller has not yet
+deleted its extra pods lets the pods briefly exceed the surge), and old
+ReplicaSets down within what the spec counts and the new ReplicaSet's
+unavailable pods allow (reconcileOldReplicaSets), unhealthy ones first,
+while at least replicas − maxUnavailable pods stay available; `Recreate` scales the old ones to zero
 and waits until their pods are gone (recreate.go) before it creates or
 scales up the new one.  With one ReplicaSet, a change of spec.replicas scales it.  Each write
 is one step.
@@ -146,9 +150,19 @@ def _sync_one(s: ClusterState, view, d: Deployment):
             return "scale_up", _scale(s, new, want)
     elif new.replicas > d.replicas:
         return "scale", _scale(s, new, d.replicas)
-    # ... and the old ones down while replicas - maxUnavailable pods stay available.
-    available = sum(available_pods(view, rs) for rs in rss)
-    budget = available - (d.replicas - unavailable)
+    # ... and the old ones down (rolling.go reconcileOldReplicaSets): at most what the spec
+    # counts allow, unhealthy replicas first, then while replicas - maxUnavailable stay available.
+    min_available = d.replicas - unavailable
+    new_unavailable = new.replicas - available_pods(view, new)
+    max_scaled_down = total - min_available - new_unavailable
+    if max_scaled_down <= 0:
+        return None
+    for rs in old:  # cleanupUnhealthyReplicas
+        unhealthy = rs.replicas - available_pods(view, rs)
+        if rs.replicas and unhealthy > 0:
+            return "scale_down", _scale(s, rs, rs.replicas - min(unhealthy, max_scaled_down))
+    available = sum(available_pods(view, rs) for rs in rss)  # scaleDownOldReplicaSetsForRollingUpdate
+    budget = available - min_available
     for rs in old:
         if rs.replicas and budget > 0:
             return "scale_down", _scale(s, rs, max(0, rs.replicas - budget))

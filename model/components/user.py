@@ -36,6 +36,13 @@ SPEC_FIELDS = {
 }
 
 
+def available_pods_of(store, d) -> int:
+    """Pods of all of a Deployment's ReplicaSets that are Ready and not terminating (minReadySeconds 0)."""
+    from .deployment import owned_replicasets
+    uids = {rs.meta.uid for rs in owned_replicasets(store, d)}
+    return sum(1 for p in store.pods if p.active and p.ready and p.meta.controller_uid() in uids)
+
+
 def make_change(s: ClusterState, ch: Change):
     store = s.store
     cur = store.get(ch.kind, ch.namespace, ch.name)
@@ -57,7 +64,12 @@ def make_change(s: ClusterState, ch: Change):
         new = evolve(cur, meta=meta, **fields)
         if new == cur:
             return s
-        return apiserver.update(s, new, cur.meta.resource_version)
+        nxt = apiserver.update(s, new, cur.meta.resource_version)
+        if nxt is not None and ch.kind == "Deployment" and new.template != cur.template:
+            mark = f"rollout-from-available:{cur.meta.key}"
+            if available_pods_of(s.store, cur) >= cur.replicas and mark not in nxt.marks:
+                nxt = evolve(nxt, marks=tuple(sorted(nxt.marks + (mark,))))
+        return nxt
     raise AssertionError(ch.op)
 
 
