@@ -15,7 +15,8 @@ from explorer import Rule
 
 from .canonical import canonical
 from .observation import recording_views
-from .components import apiserver, deployment, environment, kubelet, leaderelection, replicaset, scheduler, user
+from .components import (apiserver, deployment, environment, garbagecollector, kubelet, leaderelection, replicaset,
+                         scheduler, user)
 from .components.etcd import Store
 from .scenario import Scenario
 from .state import ClusterState, Host, Process
@@ -78,6 +79,10 @@ def build_model(sc: Scenario, record_views: bool = False) -> Model:
         rules += replicaset.rules(expectations=sc.expectations)
     else:
         left_out.append("ReplicaSet controller (no ReplicaSet or Deployment)")
+    if any(c.op == "delete" and c.kind in ("Deployment", "ReplicaSet") for c in sc.changes):
+        rules += garbagecollector.rules()
+    else:
+        left_out.append("garbage collector (nothing with dependents is deleted)")
     if kinds & {"Deployment", "ReplicaSet", "Pod"}:
         rules += scheduler.rules([scheduler.DEFAULT])
         rules += kubelet.rules(restarts="kubelet-restart" in faults, relist=sc.kubelet_relist)

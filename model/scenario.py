@@ -407,9 +407,9 @@ def _changes(doc: _Doc, raw_changes: list, path: str, warnings) -> Tuple[Change,
         elif op == "delete":
             b = doc.get(ch, "delete", cp, dict)
             kind = doc.get(b, "kind", f"{cp}.delete", str, required=True)
-            if kind != "Pod":
-                raise doc.error(f"{cp}.delete.kind", f"deleting a {kind} is not modelled yet (it needs the garbage "
-                                "collector); Pod deletion is")
+            if kind not in SUPPORTED_KINDS or kind == "Node":
+                raise doc.error(f"{cp}.delete.kind", f"deleting a {kind} is not modelled; modelled: Namespace, Pod, "
+                                "Deployment, ReplicaSet")
             grace = doc.get(b, "gracePeriodSeconds", f"{cp}.delete", int, None)
             policy = doc.get(b, "propagationPolicy", f"{cp}.delete", str, "Background")
             if policy not in ("Background", "Foreground", "Orphan"):

@@ -67,3 +67,43 @@ def deployment_converges(sc: Scenario):
         return "; ".join(deployment_problems(s))
 
     return Convergence("deployment-converges", goal, diagnose, deployment_converges.__doc__)
+
+
+def deletes_owners(sc: Scenario) -> Optional[str]:
+    if any(c.op == "delete" and c.kind in ("Deployment", "ReplicaSet") for c in sc.changes):
+        return None
+    return "no change deletes an object that has dependents"
+
+
+def dangling_references(s: ClusterState) -> List[str]:
+    uids = {o.meta.uid for o in s.store.objects()}
+    out = []
+    for o in s.store.objects():
+        for r in o.meta.owner_references:
+            if r.uid not in uids:
+                out.append(f"{o.kind} {o.meta.key} still references its deleted owner {r.kind} {r.name}")
+    for o in s.store.objects():
+        if o.meta.deleting and o.meta.finalizers:
+            out.append(f"{o.kind} {o.meta.key} is being deleted, waiting on finalizers {', '.join(o.meta.finalizers)}")
+    return out
+
+
+@register("garbage-collected", "convergence", deletes_owners)
+def garbage_collected(sc: Scenario):
+    """Eventually no object references an owner uid that no longer exists (with orphan deletion, the references are removed instead).
+
+    Seed document: kube-controller-manager (its garbage collector follows
+    ownerReferences).  Background deletion removes the owner at once and
+    its dependents after it; foreground and orphan deletion keep the owner,
+    with a finalizer, until its dependents are deleted or released.  Goal: no
+    ownerReference points to a uid that is gone, and no owner still waits on
+    the collector's finalizers.
+    """
+
+    def goal(s: ClusterState) -> bool:
+        return not dangling_references(s)
+
+    def diagnose(s: ClusterState) -> str:
+        return "; ".join(dangling_references(s))
+
+    return Convergence("garbage-collected", goal, diagnose, garbage_collected.__doc__)

@@ -24,7 +24,12 @@ BOUNDED = {"rs-stale-cache-no-expectations"}
 ROLL = {"deployment-converges": "holds", "node-capacity": "holds", "taints-respected": "holds",
         "pod-single-node": "holds", "replicas-bounded": "holds", "rollout-within-surge": "violated",
         "rollout-availability": "holds"}
+GC = {"deployment-converges": "holds", "garbage-collected": "holds", "node-capacity": "holds",
+      "taints-respected": "holds", "pod-single-node": "holds", "replicas-bounded": "holds"}
 PINNED = {
+    "delete-deployment-background": (58, 141, GC),
+    "delete-deployment-orphan": (55, 114, GC),
+    "delete-deployment-foreground": (89, 249, GC),
     "rolling-update": (29235, 88087, ROLL),
     "rolling-update-node-crash": (123882, 506584, ROLL),
     "rs-stale-cache-expectations": (89, 117, dict(RS, **{"taints-respected": "holds", "replicas-bounded": "holds",
@@ -289,3 +294,47 @@ def test_surge_overshoot_is_the_old_replicaset_lagging_its_spec():
     old = [rs for rs in last.store.replicasets if rs.template.spec.containers[0].image == "nginx:1.27"][0]
     old_pods = [p for p in last.store.pods if p.active and p.meta.controller_uid() == old.meta.uid]
     assert old.replicas == 1 and len(old_pods) == 2
+
+
+def _final_states(res):
+    g = res.search.graph
+    return [g.states[i] for i in res.search.deadlocks]
+
+
+def test_background_and_foreground_deletion_remove_everything():
+    for name in ("delete-deployment-background", "delete-deployment-foreground"):
+        sc, comp, res = run(name)
+        finals = _final_states(res)
+        assert finals
+        for s in finals:
+            assert not s.store.deployments and not s.store.replicasets and not s.store.pods, name
+            assert not any(h.pods for h in s.hosts), name
+
+
+def test_foreground_keeps_the_owner_until_its_dependents_are_gone():
+    sc, comp, res = run("delete-deployment-foreground")
+    waiting = [s for s in res.search.graph.states
+               if s.store.deployments and s.store.deployments[0].meta.deleting and s.store.replicasets]
+    assert waiting and all("foregroundDeletion" in s.store.deployments[0].meta.finalizers for s in waiting)
+    assert not [s for s in res.search.graph.states if s.store.replicasets
+                and s.next_change == 1 and not s.store.deployments
+                and any(r.kind == "Deployment" for r in s.store.replicasets[0].meta.owner_references)]
+
+
+def test_orphan_deletion_keeps_the_replicaset_and_its_running_pods():
+    sc, comp, res = run("delete-deployment-orphan")
+    # (where the user deleted the Deployment before its controller made a ReplicaSet, nothing remains)
+    finals = [s for s in _final_states(res) if s.store.replicasets]
+    assert finals
+    for s in finals:
+        assert not s.store.deployments
+        (rs,) = s.store.replicasets
+        assert rs.meta.owner_references == ()
+        assert len(s.store.pods) == 2 and all(p.phase == "Running" for p in s.store.pods)
+
+
+def test_garbage_collected_fails_without_the_collector():
+    sc, comp, res = run("delete-deployment-background")
+    comp.system.rules = [r for r in comp.system.rules if not r.name.startswith("garbagecollector.")]
+    v = {x.prop: x for x in check(comp.system).verdicts}["garbage-collected"]
+    assert v.verdict == "violated" and "still references its deleted owner Deployment web" in v.diagnosis

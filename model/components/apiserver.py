@@ -106,19 +106,34 @@ def update(s: ClusterState, obj, read_rv: int, spec_changed: bool = True) -> Opt
         return None
     if spec_changed:
         obj = evolve(obj, meta=evolve(obj.meta, generation=cur.meta.generation + 1))
+    if obj.meta.deleting and not obj.meta.finalizers and cur.meta.finalizers and not _graceful_pod(obj):
+        return s.with_store(s.store.remove(cur))  # the last finalizer removed: the object goes
     return s.with_store(s.store.put(obj))
 
 
-def delete(s: ClusterState, obj, grace: bool = True) -> Optional[ClusterState]:
-    """DELETE, uid-preconditioned; graceful for a pod bound to a node."""
+def _graceful_pod(obj) -> bool:
+    return obj.kind == "Pod" and obj.spec.node_name != ""
+
+
+def delete(s: ClusterState, obj, grace: bool = True, propagation: str = "Background") -> Optional[ClusterState]:
+    """DELETE, uid-preconditioned; graceful for a pod bound to a node.
+
+    propagationPolicy Orphan or Foreground adds the garbage collector's
+    `orphan` or `foregroundDeletion` finalizer, so the object only gets a
+    deletionTimestamp until the collector has dealt with its dependents.
+    """
     cur = s.store.by_uid(obj.kind, obj.meta.uid)
     if cur is None or not s.etcd_quorum():
         return None
-    graceful = grace and obj.kind == "Pod" and cur.spec.node_name != ""
-    if graceful or cur.meta.finalizers:
-        if cur.meta.deleting:
+    finalizers = cur.meta.finalizers
+    extra = {"Orphan": "orphan", "Foreground": "foregroundDeletion"}.get(propagation)
+    if extra and not cur.meta.deleting and extra not in finalizers:
+        finalizers = finalizers + (extra,)
+    graceful = grace and _graceful_pod(cur)
+    if graceful or finalizers:
+        if cur.meta.deleting and finalizers == cur.meta.finalizers:
             return s
-        return s.with_store(s.store.put(evolve(cur, meta=evolve(cur.meta, deleting=True))))
+        return s.with_store(s.store.put(evolve(cur, meta=evolve(cur.meta, deleting=True, finalizers=finalizers))))
     return s.with_store(s.store.remove(cur))
 
 

@@ -103,7 +103,7 @@ def rules(expectations: bool = True) -> List[Rule]:
         for actor, by, view in leaderelection.acting_views(s, CLIENT):
             for rs in _syncable(s, actor, view, expectations):
                 pods = owned_active_pods(view, rs)
-                if len(pods) <= rs.replicas:
+                if rs.meta.deleting or len(pods) <= rs.replicas:
                     continue
                 lowest = min(deletion_rank(p) for p in pods)
                 for p in pods:

@@ -55,7 +55,7 @@ def make_change(s: ClusterState, ch: Change):
     if ch.op == "delete":
         if cur is None:
             return s  # NotFound: nothing to do
-        return apiserver.delete(s, cur, grace=ch.grace_seconds != 0)
+        return apiserver.delete(s, cur, grace=ch.grace_seconds != 0, propagation=ch.propagation)
     if ch.op == "apply":
         if cur is None:
             return apiserver.create(s, ch.obj)  # None on AlreadyExists: the user retries
