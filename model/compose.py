@@ -84,7 +84,15 @@ def build_model(sc: Scenario, record_views: bool = False) -> Model:
     else:
         left_out.append("garbage collector (nothing with dependents is deleted)")
     if kinds & {"Deployment", "ReplicaSet", "Pod"}:
-        rules += scheduler.rules([scheduler.DEFAULT])
+        # The default scheduler, and any second scheduler that pods name in schedulerName (deployed
+        # beside it, as the seed document's "custom schedulers" are).
+        names = {scheduler.DEFAULT}
+        for o in list(sc.objects) + [c.obj for c in sc.changes if c.obj is not None]:
+            if o.kind == "Pod":
+                names.add(o.spec.scheduler_name)
+            elif o.kind in ("Deployment", "ReplicaSet"):
+                names.add(o.template.spec.scheduler_name)
+        rules += scheduler.rules(sorted(names))
         rules += kubelet.rules(restarts="kubelet-restart" in faults, relist=sc.kubelet_relist)
     else:
         left_out.append("kube-scheduler, kubelets (no pods to run)")

@@ -25,12 +25,14 @@ CONTROLLER_COMPONENTS = {"deployment": "kube-controller-manager", "replicaset": 
 
 def client_of(lab) -> Optional[str]:
     """The client whose view a step acted on, or None for steps that act on no view (faults, users, time)."""
-    component, _, args, _ = lab
+    component, action, args, _ = lab
     a = dict(args)
     if component == "kubelet":
         return f"kubelet/{a['node']}" if "node" in a else None
     if component in CONTROLLER_COMPONENTS:
         return a.get("by", CONTROLLER_COMPONENTS[component])
+    if action == "bind":  # a second scheduler, whose component is its schedulerName
+        return a.get("by", component)
     return None
 
 

@@ -86,8 +86,10 @@ def taints_respected(sc: Scenario):
             return f"{lab[0]} bound pod {pod_key} to node {node_name}, whose taint {bad[0]} it does not tolerate"
         return None
 
-    watches = frozenset({("default-scheduler", "bind")})
-    return ActionProperty("taints-respected", check, taints_respected.__doc__, watches)
+    def check_binds(s: ClusterState, lab, t: ClusterState) -> Optional[str]:
+        return check(s, lab, t) if lab[1] == "bind" and lab[0] != "leaderelection" and "node" in dict(lab[3]) else None
+
+    return ActionProperty("taints-respected", check_binds, taints_respected.__doc__)
 
 
 @register("pod-single-node", "safety", has_pods)

@@ -27,6 +27,8 @@ ROLL = {"deployment-converges": "holds", "node-capacity": "holds", "taints-respe
 GC = {"deployment-converges": "holds", "garbage-collected": "holds", "node-capacity": "holds",
       "taints-respected": "holds", "pod-single-node": "holds", "replicas-bounded": "holds"}
 PINNED = {
+    "two-schedulers": (2077, 2972, {"deployment-converges": "holds", "node-capacity": "holds", "taints-respected": "holds",
+                                    "pod-single-node": "holds", "replicas-bounded": "holds", "no-time-travel": "holds"}),
     "delete-deployment-background": (58, 141, GC),
     "delete-deployment-orphan": (55, 114, GC),
     "delete-deployment-foreground": (89, 249, GC),
@@ -338,3 +340,22 @@ def test_garbage_collected_fails_without_the_collector():
     comp.system.rules = [r for r in comp.system.rules if not r.name.startswith("garbagecollector.")]
     v = {x.prop: x for x in check(comp.system).verdicts}["garbage-collected"]
     assert v.verdict == "violated" and "still references its deleted owner Deployment web" in v.diagnosis
+
+
+def test_two_schedulers_overbook_and_the_kubelet_rejects():
+    """Each scheduler binds to n1 on a view without the other's bind; n1's kubelet rejects the second pod."""
+    sc, comp, res = run("two-schedulers")
+    binders = set()
+    rejected = False
+    for s in res.search.graph.states:
+        for r in comp.system.rules:
+            for lab, _ in r.fn(s):
+                text = render_label(lab)
+                if lab[1] == "bind":
+                    binders.add(lab[0])
+                if text.startswith("kubelet.reject_pod(node=n1") and text.endswith("reason=OutOfcpu)"):
+                    rejected = True
+    assert binders == {"default-scheduler", "batch-scheduler"}
+    assert rejected
+    finals = _final_states(res)
+    assert finals and all(sorted(h.name for h in s.hosts if h.pods) == ["n1", "n2"] for s in finals)
