@@ -25,11 +25,14 @@ class Trace:
     """A behaviour: states[0] is initial; labels[i] is the step that led to states[i].
 
     For a lasso, `loop` is the index of the state that the last state repeats.
+    `presented`: the states are in the system's presentation form (stable
+    names), not canonical; a replay must apply the same form.
     """
 
     states: List[State]
     labels: List[Optional[Label]]
     loop: Optional[int] = None
+    presented: bool = False
 
 
 @dataclass
@@ -74,16 +77,17 @@ def check(system: System, *, max_depth: Optional[int] = None, max_states: Option
             verdicts.append(Verdict(prop.name, "safety", "holds", bounded, diag, **common))
             continue
         path = graph.path_to(v.state)
-        states, labels = concrete_path(system, graph, path, sym)
+        present = system.presentation is not None
+        states, labels = concrete_path(system, graph, path, sym, present)
         diag = v.diagnosis
         if v.label is not None:
-            step = _violating_step(system, states[-1], prop)
+            step = _violating_step(system, states[-1], prop, present)
             if step is not None:
                 lab, nxt, diag = step
                 states.append(nxt)
                 labels.append(lab)
         verdicts.append(Verdict(prop.name, "safety", "violated", False, diag,
-                                Trace(states, labels), **common))
+                                Trace(states, labels, presented=present), **common))
 
     for conv in system.convergences:
         cv, decided = check_convergence(graph, conv.goal)
@@ -96,11 +100,13 @@ def check(system: System, *, max_depth: Optional[int] = None, max_states: Option
                                         **common))
             continue
         path = graph.path_to(cv.state)
-        states, labels = concrete_path(system, graph, path, False)
+        # A lasso must close on an equal state, so it is shown in canonical form.
+        present = cv.kind == "stuck" and system.presentation is not None
+        states, labels = concrete_path(system, graph, path, False, present)
         bad_state = graph.states[cv.state]
         if cv.kind == "stuck":
             diag = f"stuck outside the goal, no component can act: {conv.diagnose(bad_state)}"
-            trace = Trace(states, labels)
+            trace = Trace(states, labels, presented=present)
         else:
             loop_at = len(states) - 1
             cur = states[-1]
@@ -120,7 +126,7 @@ def _bound_text(stats: Stats) -> str:
             "timeout": "timeout reached"}.get(stats.stop_reason or "", "bounded")
 
 
-def _violating_step(system: System, state: State, prop):
+def _violating_step(system: System, state: State, prop, present: bool = False):
     """The first step from `state` that violates action property `prop`, concretely."""
     canon = system.canonical
     for rule in system.rules:
@@ -130,7 +136,7 @@ def _violating_step(system: System, state: State, prop):
             c = canon(nxt) if canon else nxt
             diag = prop.check(state, lab, c)
             if diag is not None:
-                return lab, c, diag
+                return lab, (system.presentation(nxt) if present else c), diag
     return None
 
 

@@ -244,40 +244,47 @@ def search(
     return SearchResult(graph=graph, stats=stats, violations=violations, deadlocks=deadlocks)
 
 
-def find_step(system: System, src: State, target: State, symmetric: bool) -> Optional[tuple]:
+def find_step(system: System, src: State, target: State, symmetric: bool, present: bool = False) -> Optional[tuple]:
     """The first step from `src` whose (canonical, representative) result is `target`.
 
-    Returns ``(label, concrete_next_state)``.  Used to re-derive a trace's
-    labels from parent pointers, and to turn a path of symmetry
-    representatives into a concrete trace.
+    Returns ``(label, next_state)``: the next state canonical, or in the
+    system's presentation form when `present` (see `System.presentation`).
+    Used to re-derive a trace's labels from parent pointers, and to turn a
+    path of symmetry representatives into a concrete trace.
     """
     canon = system.canonical
     rep = system.representative if symmetric else None
+    shown = system.presentation if present else None
     for rule in system.rules:
         for lab, nxt in rule.fn(src):
             c = canon(nxt) if canon else nxt
             r = rep(c) if rep else c
             if r == target:
-                return lab, c
+                return lab, (shown(nxt) if shown else c)
     return None
 
 
-def concrete_path(system: System, graph: Graph, path: Sequence[int], symmetric: bool):
-    """States and labels along a path of the graph, as concrete canonical states."""
+def concrete_path(system: System, graph: Graph, path: Sequence[int], symmetric: bool, present: bool = False):
+    """States and labels along a path of the graph, as concrete states.
+
+    Canonical states, or with `present` the system's presentation form, in
+    which names stay the same from step to step.
+    """
     canon = system.canonical
     rep = system.representative if symmetric else None
+    shown = system.presentation if present else None
     first = graph.states[path[0]]
     cur = None
     for init in system.init_states:
         c = canon(init) if canon else init
         if (rep(c) if rep else c) == first:
-            cur = c
+            cur = shown(init) if shown else c
             break
     assert cur is not None, "trace does not start at an initial state"
     states = [cur]
     labels: List[Optional[Label]] = [None]
     for k in path[1:]:
-        step = find_step(system, cur, graph.states[k], symmetric)
+        step = find_step(system, cur, graph.states[k], symmetric, present)
         assert step is not None, "parent pointer with no step: the rules are not deterministic"
         lab, cur = step
         states.append(cur)

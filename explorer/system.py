@@ -116,6 +116,11 @@ class System:
     convergences: Sequence[Convergence] = ()
     canonical: Optional[Callable[[State], State]] = None
     representative: Optional[Callable[[State], State]] = None
+    # How a trace shows its states: the canonical form without what only makes
+    # the state space finite (renumbering identities), so that names stay the
+    # same from step to step.  canonical(presentation(s)) must equal
+    # canonical(s).  None: traces show canonical states.
+    presentation: Optional[Callable[[State], State]] = None
     name: str = "system"
     meta: dict = field(default_factory=dict)
 

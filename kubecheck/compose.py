@@ -65,5 +65,6 @@ def compose(sc: Scenario, requested: Sequence[str] = ()) -> Composed:
         else:
             raise TypeError(f"property {name} built {prop!r}")
     system = System(init_states=[model.init], rules=model.rules, invariants=invariants, actions=actions,
-                    convergences=convergences, canonical=model.canonical, name=sc.name)
+                    convergences=convergences, canonical=model.canonical, presentation=model.presentation,
+                    name=sc.name)
     return Composed(system, model, kinds, na, claims)

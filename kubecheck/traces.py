@@ -35,7 +35,8 @@ def to_itf(trace: Trace, *, scenario_name: str, scenario_path: str, scenario_tex
         "#meta": {"format": "ITF", "format-description": FORMAT_DESCRIPTION, "source": scenario_path,
                   "description": f"kubecheck counterexample: {prop} {verdict} in scenario {scenario_name}",
                   "scenario": scenario_name, "property": prop, "verdict": verdict, "diagnosis": diagnosis,
-                  "scenario_text": scenario_text},
+                  "scenario_text": scenario_text,
+                  "states_form": "stable-names" if trace.presented else "canonical"},
         "vars": list(VARS),
         "states": states,
     }
@@ -166,7 +167,7 @@ def replay(doc: Dict[str, Any], path: str = "<trace>") -> ReplayResult:
     except ScenarioError as e:
         raise TraceFileError(f"{path}: the scenario inside the trace does not load: {e}") from None
     model = build_model(sc)
-    canon = model.canonical
+    canon = model.presentation if meta.get("states_form") == "stable-names" else model.canonical
     states = doc["states"]
     cur = canon(model.init)
     mismatch = _first_difference(states[0], encode_state(cur))

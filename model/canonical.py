@@ -60,6 +60,8 @@ def _uids(s: ClusterState) -> set:
             uids.add(rp.uid)
     for _, u, _ in s.expectations:
         uids.add(u)
+    for u, _ in s.job_successes:
+        uids.add(u)
     return uids
 
 
@@ -92,7 +94,7 @@ def _dense_uids(s: ClusterState) -> bool:
                 top = r.uid
     if top != n or store.next_uid != n + 1:
         return False
-    if any(u > n for _, u, _ in s.expectations):
+    if any(u > n for _, u, _ in s.expectations) or any(u > n for u, _ in s.job_successes):
         return False
     for h in s.hosts:
         for rp in h.pods:
@@ -157,7 +159,8 @@ def renumber(s: ClusterState) -> ClusterState:
         marks = tuple((c, ceiling(r)) for c, r in marks)
         expects = tuple((c, u, ceiling(r)) for c, u, r in expects)
     return evolve(s, store=store, history=history, hosts=tuple(hosts), watermarks=marks,
-                  expectations=tuple(sorted(expects)))
+                  expectations=tuple(sorted(expects)),
+                  job_successes=tuple(sorted((umap[u], n) for u, n in s.job_successes)))
 
 
 def forget_unread_history(s: ClusterState) -> ClusterState:
@@ -182,6 +185,12 @@ def forget_satisfied_expectations(s: ClusterState) -> ClusterState:
         if v is None or v.revision < rev:
             keep.append((c, u, rev))
     return s if len(keep) == len(s.expectations) else evolve(s, expectations=tuple(keep))
+
+
+def presentation(s: ClusterState) -> ClusterState:
+    """How traces show a state: the canonical form but for the renumbering of uids and revisions, so that
+    a pod keeps its name from one step of a trace to the next (canonical(presentation(s)) == canonical(s))."""
+    return forget_unread_history(forget_satisfied_expectations(collect_terminated_pods(s)))
 
 
 def canonical(s: ClusterState) -> ClusterState:

@@ -13,10 +13,10 @@ from typing import List
 
 from explorer import Rule
 
-from .canonical import canonical
+from .canonical import canonical, presentation
 from .observation import recording_views
-from .components import (apiserver, deployment, environment, garbagecollector, kubelet, leaderelection, replicaset,
-                         scheduler, user)
+from .components import (apiserver, deployment, environment, garbagecollector, job, kubelet, leaderelection,
+                         podgc, replicaset, scheduler, user)
 from .components.etcd import Store
 from .scenario import Scenario
 from .state import ClusterState, Host, Process
@@ -31,6 +31,7 @@ class Model:
     rules: List[Rule]
     canonical: object
     left_out: List[str] = field(default_factory=list)
+    presentation: object = presentation
 
 
 def initial_state(sc: Scenario, track_revisions: bool) -> ClusterState:
@@ -79,18 +80,23 @@ def build_model(sc: Scenario, record_views: bool = False) -> Model:
         rules += replicaset.rules(expectations=sc.expectations)
     else:
         left_out.append("ReplicaSet controller (no ReplicaSet or Deployment)")
+    if "Job" in kinds:
+        rules += job.rules(tracking=sc.job_tracking_with_finalizers)
+        rules += podgc.rules()
+    else:
+        left_out.append("Job controller, PodGC (no Job)")
     if any(c.op == "delete" and c.kind in ("Deployment", "ReplicaSet") for c in sc.changes):
         rules += garbagecollector.rules()
     else:
         left_out.append("garbage collector (nothing with dependents is deleted)")
-    if kinds & {"Deployment", "ReplicaSet", "Pod"}:
+    if kinds & {"Deployment", "ReplicaSet", "Pod", "Job"}:
         # The default scheduler, and any second scheduler that pods name in schedulerName (deployed
         # beside it, as the seed document's "custom schedulers" are).
         names = {scheduler.DEFAULT}
         for o in list(sc.objects) + [c.obj for c in sc.changes if c.obj is not None]:
             if o.kind == "Pod":
                 names.add(o.spec.scheduler_name)
-            elif o.kind in ("Deployment", "ReplicaSet"):
+            elif o.kind in ("Deployment", "ReplicaSet", "Job"):
                 names.add(o.template.spec.scheduler_name)
         rules += scheduler.rules(sorted(names))
         rules += kubelet.rules(restarts="kubelet-restart" in faults, relist=sc.kubelet_relist)

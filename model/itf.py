@@ -46,6 +46,9 @@ def encode_object(o) -> Dict[str, Any]:
         rec["generation"] = m.generation
         if kind == "Deployment":
             rec["image"] = ",".join(c.image for c in o.template.spec.containers)
+    elif kind == "Job":
+        rec.update(completions=o.completions, parallelism=o.parallelism, succeeded=o.succeeded, failed=o.failed,
+                   condition=o.condition)
     elif kind == "Lease":
         rec["holder"] = o.holder
     elif kind == "Node":

@@ -117,6 +117,7 @@ class PodSpec:
     scheduler_name: str = "default-scheduler"
     node_selector: Labels = ()
     tolerations: Tuple[Toleration, ...] = ()
+    restart_policy: str = "Always"    # Always | OnFailure | Never (Job pods run to completion)
 
 
 @frozen
@@ -164,6 +165,21 @@ class Deployment:
     strategy: str = "RollingUpdate"   # RollingUpdate | Recreate
     rolling: RollingUpdate = RollingUpdate()
     kind = "Deployment"
+
+
+@frozen(cache_hash=True)
+class Job:
+    """batch/v1 Job: run pods to `completions` successes, `parallelism` at a time, up to `backoff_limit` failures."""
+
+    meta: ObjectMeta
+    template: PodTemplate
+    completions: int = 1
+    parallelism: int = 1
+    backoff_limit: int = 6
+    succeeded: int = 0           # status.succeeded
+    failed: int = 0              # status.failed
+    condition: str = ""          # "" | Complete | Failed
+    kind = "Job"
 
 
 @frozen(cache_hash=True)

@@ -16,7 +16,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import yaml
 
-from .objects import (Container, Deployment, Namespace, Node, ObjectMeta, Pod, PodSpec, PodTemplate,
+from .objects import (Container, Deployment, Job, Namespace, Node, ObjectMeta, Pod, PodSpec, PodTemplate,
                       ReplicaSet, Resources, RollingUpdate, Taint, Toleration, labels_match)
 from .quantity import QuantityError, cpu_millis, whole
 
@@ -26,7 +26,7 @@ FAULT_KINDS = ("node-crash", "node-recover", "zone-outage", "zone-recover", "etc
 PLACEMENTS = ("traditional", "static-pods", "self-hosted", "managed")
 ZONE_LABEL = "topology.kubernetes.io/zone"
 CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane"
-SUPPORTED_KINDS = ("Node", "Namespace", "Pod", "Deployment", "ReplicaSet")
+SUPPORTED_KINDS = ("Node", "Namespace", "Pod", "Deployment", "ReplicaSet", "Job")
 
 
 class ScenarioError(Exception):
@@ -227,7 +227,10 @@ def _pod_spec(doc: _Doc, spec: dict, fpath: str) -> PodSpec:
         if eff not in ("", "NoSchedule", "PreferNoSchedule", "NoExecute"):
             raise doc.error(f"{tp}.effect", f"expected NoSchedule, PreferNoSchedule or NoExecute, got {eff!r}")
         tols.append(Toleration(doc.get(t, "key", tp, str, ""), op, str(t.get("value", "") or ""), eff))
-    return PodSpec(containers=tuple(cs), requests=total,
+    policy = doc.get(spec, "restartPolicy", fpath, str, "Always")
+    if policy not in ("Always", "OnFailure", "Never"):
+        raise doc.error(f"{fpath}.restartPolicy", f"expected Always, OnFailure or Never, got {policy!r}")
+    return PodSpec(containers=tuple(cs), requests=total, restart_policy=policy,
                    node_name=doc.get(spec, "nodeName", fpath, str, ""),
                    scheduler_name=doc.get(spec, "schedulerName", fpath, str, "default-scheduler"),
                    node_selector=doc.labels(spec, "nodeSelector", fpath),
@@ -280,6 +283,21 @@ def parse_object(doc: _Doc):
     if kind == "Pod":
         meta = _meta(doc, raw, True)
         return Pod(meta=meta, spec=_pod_spec(doc, doc.get(raw, "spec", "", dict, required=True), "spec"))
+    if kind == "Job":
+        meta = _meta(doc, raw, True)
+        spec = doc.get(raw, "spec", "", dict, required=True)
+        nums = {}
+        for key, default in (("completions", 1), ("parallelism", 1), ("backoffLimit", 6)):
+            nums[key] = doc.get(spec, key, "spec", int, default)
+            if nums[key] < (0 if key == "backoffLimit" else 1):
+                raise doc.error(f"spec.{key}", f"must be at least {0 if key == 'backoffLimit' else 1}, got {nums[key]}")
+        t = doc.get(spec, "template", "spec", dict, required=True)
+        tm = doc.get(t, "metadata", "spec.template", dict, {})
+        pod_spec = _pod_spec(doc, doc.get(t, "spec", "spec.template", dict, required=True), "spec.template.spec")
+        if pod_spec.restart_policy == "Always":
+            raise doc.error("spec.template.spec.restartPolicy", "a Job's pods need restartPolicy Never or OnFailure")
+        return Job(meta=meta, template=PodTemplate(doc.labels(tm, "labels", "spec.template.metadata"), pod_spec),
+                   completions=nums["completions"], parallelism=nums["parallelism"], backoff_limit=nums["backoffLimit"])
     if kind in ("Deployment", "ReplicaSet"):
         meta = _meta(doc, raw, True)
         spec = doc.get(raw, "spec", "", dict, required=True)
@@ -478,7 +496,7 @@ def parse_scenario(text: str, path: str = "<scenario>") -> Scenario:
     used = {o.meta.namespace for o in objects if o.meta.namespace} | {ch.namespace for ch in changes}
     for ns in sorted(used - namespaces):
         objects.append(Namespace(meta=ObjectMeta(namespace="", name=ns)))
-    order = {"Namespace": 0, "Deployment": 1, "ReplicaSet": 2, "Pod": 3}
+    order = {"Namespace": 0, "Deployment": 1, "ReplicaSet": 2, "Job": 3, "Pod": 4}
     objects.sort(key=lambda o: (order[o.kind], o.meta.namespace, o.meta.name))
     nodes.sort(key=lambda n: n.meta.name)
     return Scenario(path=path, text=text, changes=changes, nodes=tuple(nodes), objects=tuple(objects),

@@ -100,6 +100,9 @@ class ClusterState:
     # "rollout-from-available:default/web": a template change made while the
     # Deployment was fully available, for `rollout-availability`).
     marks: Tuple[str, ...] = ()
+    # Per Job uid, how many of its pods have succeeded in all (saturating one past completions),
+    # for `job-completions-not-exceeded`: pods that succeeded may since have been removed.
+    job_successes: Tuple[Tuple[int, int], ...] = ()
 
     def expectation(self, client: str, uid: int) -> int:
         for c, u, rev in self.expectations:

@@ -107,3 +107,30 @@ def garbage_collected(sc: Scenario):
         return "; ".join(dangling_references(s))
 
     return Convergence("garbage-collected", goal, diagnose, garbage_collected.__doc__)
+
+
+def has_jobs(sc: Scenario) -> Optional[str]:
+    if any(o.kind == "Job" for o in sc.objects) or any(c.kind == "Job" for c in sc.changes):
+        return None
+    return "no Job"
+
+
+@register("job-completes", "convergence", has_jobs)
+def job_completes(sc: Scenario):
+    """Every Job eventually reaches Complete (or Failed when its backoffLimit is spent, which the diagnosis says).
+
+    Seed document: kube-controller-manager, the Job controller.  Goal: every
+    Job has the Complete or Failed condition.
+    """
+
+    def unfinished(s: ClusterState) -> List[str]:
+        return [f"Job {j.meta.key} has neither Complete nor Failed (succeeded {j.succeeded}, failed {j.failed})"
+                for j in s.store.jobs if not j.condition]
+
+    def goal(s: ClusterState) -> bool:
+        return not unfinished(s)
+
+    def diagnose(s: ClusterState) -> str:
+        return "; ".join(unfinished(s))
+
+    return Convergence("job-completes", goal, diagnose, job_completes.__doc__)

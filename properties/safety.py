@@ -20,8 +20,8 @@ from .catalog import register
 
 
 def has_pods(sc: Scenario) -> Optional[str]:
-    if any(o.kind in ("Pod", "Deployment", "ReplicaSet") for o in sc.objects) or any(
-            c.kind in ("Pod", "Deployment", "ReplicaSet") for c in sc.changes):
+    if any(o.kind in ("Pod", "Deployment", "ReplicaSet", "Job") for o in sc.objects) or any(
+            c.kind in ("Pod", "Deployment", "ReplicaSet", "Job") for c in sc.changes):
         return None
     return "no pods, and no controller that makes them"
 
@@ -308,3 +308,32 @@ def rollout_availability(sc: Scenario):
         return None
 
     return Invariant("rollout-availability", check, rollout_availability.__doc__)
+
+
+def has_jobs(sc: Scenario) -> Optional[str]:
+    if any(o.kind == "Job" for o in sc.objects) or any(c.kind == "Job" for c in sc.changes):
+        return None
+    return "no Job"
+
+
+@register("job-completions-not-exceeded", "safety", has_jobs)
+def job_completions_not_exceeded(sc: Scenario):
+    """A Job never has more succeeded pods than spec.completions.
+
+    Seed document: kube-controller-manager, the Job controller ("creates Pods
+    to run those tasks to completion").  Counted over the Job's whole life (a
+    history variable incremented when a pod of the Job succeeds), since a
+    succeeded pod may be removed afterwards: that is how kubernetes issues
+    78721 and 91235 ran Jobs more often than asked.
+    """
+
+    def check(s: ClusterState) -> Optional[str]:
+        done = dict(s.job_successes)
+        for job in s.store.jobs:
+            n = done.get(job.meta.uid, 0)
+            if n > job.completions:
+                return (f"Job {job.meta.key} has had more than {job.completions} pods succeed "
+                        f"(spec.completions {job.completions})")
+        return None
+
+    return Invariant("job-completions-not-exceeded", check, job_completions_not_exceeded.__doc__)

@@ -26,7 +26,12 @@ ROLL = {"deployment-converges": "holds", "node-capacity": "holds", "taints-respe
         "rollout-availability": "holds"}
 GC = {"deployment-converges": "holds", "garbage-collected": "holds", "node-capacity": "holds",
       "taints-respected": "holds", "pod-single-node": "holds", "replicas-bounded": "holds"}
+JOB = {"node-capacity": "holds", "taints-respected": "holds", "pod-single-node": "holds"}
 PINNED = {
+    "job-tracking-finalizers": (393, 1076, dict(JOB, **{"job-completes": "holds",
+                                                        "job-completions-not-exceeded": "holds"})),
+    "job-legacy-tracking": (445, 1275, dict(JOB, **{"job-completes": "violated",
+                                                    "job-completions-not-exceeded": "violated"})),
     "two-schedulers": (2077, 2972, {"deployment-converges": "holds", "node-capacity": "holds", "taints-respected": "holds",
                                     "pod-single-node": "holds", "replicas-bounded": "holds", "no-time-travel": "holds"}),
     "delete-deployment-background": (58, 141, GC),
@@ -359,3 +364,40 @@ def test_two_schedulers_overbook_and_the_kubelet_rejects():
     assert rejected
     finals = _final_states(res)
     assert finals and all(sorted(h.name for h in s.hosts if h.pods) == ["n1", "n2"] for s in finals)
+
+
+def test_legacy_job_tracking_runs_a_removed_success_again():
+    """Before 1.26 the Job counts the succeeded pods that exist: PodGC removes one, the Job makes another."""
+    sc, comp, res = run("job-legacy-tracking")
+    v = next(v for v in res.verdicts if v.prop == "job-completions-not-exceeded")
+    steps = [render_label(l) for l in v.trace.labels[1:]]
+    gc = next(i for i, l in enumerate(steps) if l.startswith("podgc.collect_terminated("))
+    assert steps[gc - 1].endswith("outcome=Succeeded)")
+    assert "job.create_pod(job=default/pi)" in steps[gc + 1:]
+    assert sum(1 for l in steps if l.endswith("outcome=Succeeded)")) == 3
+    c = next(v for v in res.verdicts if v.prop == "job-completes")
+    assert c.trace.loop is not None  # a fair cycle of pods created and collected for ever
+
+
+def test_tracking_finalizers_count_before_pods_can_go():
+    sc, comp, res = run("job-tracking-finalizers")
+    for s in res.search.graph.states:
+        for p in s.store.pods:
+            if p.phase == "Running":
+                assert "batch.kubernetes.io/job-tracking" in p.meta.finalizers
+    assert all(s.store.jobs[0].condition in ("Complete", "Failed") for s in _final_states(res))
+
+
+def test_trace_names_are_stable_from_step_to_step():
+    """Traces show states without renumbering: a name never changes its uid along a trace."""
+    for name in ("job-legacy-tracking", "rs-stale-cache-no-expectations", "kubelet-relist-cache"):
+        sc, comp, res = run(name)
+        for v in res.verdicts:
+            if v.trace is None or v.trace.loop is not None:
+                continue
+            assert v.trace.presented
+            seen = {}
+            for st in v.trace.states:
+                for p in st.store.pods:
+                    assert seen.setdefault(p.meta.key, p.meta.uid) == p.meta.uid or p.meta.generate_name == "", \
+                        (name, p.meta.key)

@@ -31,6 +31,7 @@ KIND_FIELDS = {
     "ReplicaSet": "replicasets",
     "Pod": "pods",
     "Lease": "leases",
+    "Job": "jobs",
 }
 
 
@@ -47,6 +48,7 @@ class Store:
     replicasets: tuple = ()
     pods: tuple = ()
     leases: tuple = ()
+    jobs: tuple = ()
 
     def of(self, kind: str) -> tuple:
         return getattr(self, KIND_FIELDS[kind])

@@ -111,6 +111,38 @@ def run_pod(s: ClusterState) -> Iterator:
             yield label("kubelet", "run_pod", args), _with_pods(nxt or s, host, host.pods + (rp,))
 
 
+def container_exits(s: ClusterState) -> Iterator:
+    """A run-to-completion pod's containers exit: Succeeded, or (restartPolicy Never) Failed."""
+    for host, view in _kubelets(s, need_pods=True):
+        for rp in host.pods:
+            pod = view.by_uid("Pod", rp.uid)
+            if pod is None or pod.spec.restart_policy == "Always" or pod.phase != "Running" or pod.meta.deleting:
+                continue
+            outcomes = ("Succeeded", "Failed") if pod.spec.restart_policy == "Never" else ("Succeeded",)
+            for outcome in outcomes:
+                nxt = apiserver.update(s, evolve(pod, phase=outcome, ready=False), pod.meta.resource_version,
+                                       spec_changed=False)
+                if nxt is None:
+                    continue
+                nxt = _with_pods(nxt, host, tuple(r for r in host.pods if r.uid != rp.uid))
+                if outcome == "Succeeded":
+                    nxt = _count_success(nxt, pod)
+                yield (label("kubelet", "container_exits", (("node", host.name), ("pod", rp.key)),
+                             (("outcome", outcome),)), nxt)
+
+
+def _count_success(s: ClusterState, pod: Pod) -> ClusterState:
+    """The history variable `job_successes`: one more pod of this Job has succeeded (saturating)."""
+    for ref in pod.meta.owner_references:
+        if ref.kind == "Job":
+            job = s.store.by_uid("Job", ref.uid)
+            cap = (job.completions + 1) if job is not None else 1
+            counts = dict(s.job_successes)
+            counts[ref.uid] = min(cap, counts.get(ref.uid, 0) + 1)
+            return evolve(s, job_successes=tuple(sorted(counts.items())))
+    return s
+
+
 def report_status(s: ClusterState) -> Iterator:
     """The kubelet's status manager reports a pod whose containers run as Running and Ready."""
     for host, view in _kubelets(s, need_pods=True):
@@ -118,7 +150,7 @@ def report_status(s: ClusterState) -> Iterator:
             pod = view.by_uid("Pod", rp.uid)
             if pod is None or pod.spec.node_name != host.name or pod.meta.deleting:
                 continue
-            if pod.phase == "Running" and pod.ready:
+            if pod.phase in ("Succeeded", "Failed") or (pod.phase == "Running" and pod.ready):
                 continue
             nxt = apiserver.update(s, evolve(pod, phase="Running", ready=True), pod.meta.resource_version,
                                    spec_changed=False)
@@ -169,6 +201,7 @@ def restart_rule(relist: str) -> Rule:
 
 def rules(restarts: bool = False, relist: str = "quorum") -> List[Rule]:
     out = [Rule("kubelet.run_pod", run_pod, doc=run_pod.__doc__),
+           Rule("kubelet.container_exits", container_exits, doc=container_exits.__doc__),
            Rule("kubelet.report_status", report_status, doc=report_status.__doc__),
            Rule("kubelet.kill_orphan", kill_orphan, doc=kill_orphan.__doc__),
            Rule("kubelet.finish_deletion", finish_deletion, doc=finish_deletion.__doc__)]

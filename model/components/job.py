@@ -1,0 +1,120 @@
+"""The Job controller of kube-controller-manager (pkg/controller/job/job_controller.go).
+
+Modelled: a Job runs pods from its template, at most `parallelism` active at
+once and no more than the successes it still needs; it is Complete once
+`completions` pods have succeeded, Failed once more than `backoffLimit` have
+failed.  Which pods count as succeeded depends on the Job tracking of the
+Kubernetes version (`behaviour.jobTrackingWithFinalizers`):
+
+* with finalizers (stable since 1.26, the default): each pod carries the
+  `batch.kubernetes.io/job-tracking` finalizer; when it finishes, the
+  controller adds it to the Job's status counters and removes the finalizer,
+  so a pod removed later (PodGC) stays counted.  Recording the pod in
+  status.uncountedTerminatedPods, removing the finalizer and moving it to
+  the counters are three writes upstream; here they are one step.
+* without (before 1.26): the controller counts the Succeeded and Failed
+  pods that still exist, so a succeeded pod removed before it was counted
+  is run again (kubernetes issues 78721, 91235).
+
+Abstracted: the exponential back-off between failed pods (a failure is
+retried at once); pod failure policy, indexed Jobs, suspend,
+activeDeadlineSeconds, TTL after finished; expectations (the Job controller
+has them upstream; here it reads its view directly).
+"""
+
+from __future__ import annotations
+
+from typing import Iterator, List
+
+from explorer import Rule, label
+
+from ..objects import Job, ObjectMeta, OwnerReference, Pod, evolve
+from ..state import ClusterState
+from . import apiserver, leaderelection
+
+CLIENT = "kube-controller-manager"
+TRACKING = "batch.kubernetes.io/job-tracking"
+
+
+def job_pods(view, job: Job) -> List[Pod]:
+    return [p for p in view.pods if p.meta.controller_uid() == job.meta.uid]
+
+
+def counts(view, job: Job, tracking: bool):
+    """(succeeded, failed) as the controller computes them."""
+    pods = job_pods(view, job)
+    if tracking:
+        uncounted_ok = sum(1 for p in pods if p.phase == "Succeeded" and TRACKING in p.meta.finalizers)
+        uncounted_failed = sum(1 for p in pods if p.phase == "Failed" and TRACKING in p.meta.finalizers)
+        return job.succeeded + uncounted_ok, job.failed + uncounted_failed
+    return sum(1 for p in pods if p.phase == "Succeeded"), sum(1 for p in pods if p.phase == "Failed")
+
+
+def new_pod(job: Job, tracking: bool) -> Pod:
+    meta = ObjectMeta(namespace=job.meta.namespace, name="", generate_name=f"{job.meta.name}-",
+                      labels=job.template.labels,
+                      owner_references=(OwnerReference("Job", job.meta.name, job.meta.uid, True),),
+                      finalizers=(TRACKING,) if tracking else ())
+    return Pod(meta=meta, spec=job.template.spec)
+
+
+def rules(tracking: bool) -> List[Rule]:
+    def create_pod(s: ClusterState) -> Iterator:
+        """The controller creates a pod for a Job that has fewer active pods than it still needs."""
+        for actor, by, view in leaderelection.acting_views(s, CLIENT):
+            for job in view.jobs:
+                if job.condition or job.meta.deleting:
+                    continue
+                succeeded, failed = counts(view, job, tracking)
+                if failed > job.backoff_limit:
+                    continue
+                active = sum(1 for p in job_pods(view, job) if p.active)
+                if active < min(job.parallelism, job.completions - succeeded):
+                    nxt = apiserver.create(s, new_pod(job, tracking))
+                    if nxt is not None:
+                        yield label("job", "create_pod", (("job", job.meta.key),) + by), nxt
+
+    def track_finished(s: ClusterState) -> Iterator:
+        """The controller counts a finished pod in the Job's status and removes its tracking finalizer."""
+        for actor, by, view in leaderelection.acting_views(s, CLIENT):
+            for job in view.jobs:
+                for p in job_pods(view, job):
+                    if p.phase not in ("Succeeded", "Failed") or TRACKING not in p.meta.finalizers:
+                        continue
+                    live_job = s.store.by_uid("Job", job.meta.uid)
+                    field = "succeeded" if p.phase == "Succeeded" else "failed"
+                    counted = evolve(live_job, **{field: getattr(live_job, field) + 1})
+                    nxt = apiserver.update(s, counted, live_job.meta.resource_version, spec_changed=False)
+                    if nxt is None:
+                        continue
+                    live_pod = nxt.store.by_uid("Pod", p.meta.uid)
+                    released = evolve(live_pod, meta=evolve(live_pod.meta, finalizers=tuple(
+                        f for f in live_pod.meta.finalizers if f != TRACKING)))
+                    nxt = apiserver.update(nxt, released, live_pod.meta.resource_version, spec_changed=False)
+                    if nxt is not None:
+                        yield label("job", "track_finished", (("job", job.meta.key),) + by,
+                                    (("pod", p.meta.key),)), nxt
+
+    def finish(s: ClusterState) -> Iterator:
+        """The controller marks a Job Complete (enough successes) or Failed (backoffLimit exceeded)."""
+        for actor, by, view in leaderelection.acting_views(s, CLIENT):
+            for job in view.jobs:
+                if job.condition:
+                    continue
+                succeeded, failed = counts(view, job, tracking)
+                if succeeded >= job.completions:
+                    condition = "Complete"
+                elif failed > job.backoff_limit:
+                    condition = "Failed"
+                else:
+                    continue
+                if tracking and (succeeded != job.succeeded or failed != job.failed):
+                    continue  # finished pods are counted first
+                done = evolve(job, condition=condition, succeeded=succeeded, failed=failed)
+                nxt = apiserver.update(s, done, job.meta.resource_version, spec_changed=False)
+                if nxt is not None:
+                    yield label("job", "finish", (("job", job.meta.key),) + by, (("condition", condition),)), nxt
+
+    return [Rule("job.create_pod", create_pod, doc=create_pod.__doc__),
+            Rule("job.track_finished", track_finished, doc=track_finished.__doc__),
+            Rule("job.finish", finish, doc=finish.__doc__)]
