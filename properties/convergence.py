@@ -16,6 +16,7 @@ from model.scenario import Scenario
 from model.state import ClusterState
 
 from .catalog import register
+from .safety import has_jobs
 
 
 def has_deployments(sc: Scenario) -> Optional[str]:
@@ -107,12 +108,6 @@ def garbage_collected(sc: Scenario):
         return "; ".join(dangling_references(s))
 
     return Convergence("garbage-collected", goal, diagnose, garbage_collected.__doc__)
-
-
-def has_jobs(sc: Scenario) -> Optional[str]:
-    if any(o.kind == "Job" for o in sc.objects) or any(c.kind == "Job" for c in sc.changes):
-        return None
-    return "no Job"
 
 
 @register("job-completes", "convergence", has_jobs)
