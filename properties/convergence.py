@@ -129,3 +129,51 @@ def job_completes(sc: Scenario):
         return "; ".join(unfinished(s))
 
     return Convergence("job-completes", goal, diagnose, job_completes.__doc__)
+
+
+def replicaset_problems(s: ClusterState) -> List[str]:
+    """ReplicaSets not owned by a Deployment whose pods are not spec.replicas Running and Ready."""
+    up = {h.name: h for h in s.hosts if h.up}
+    out = []
+    for rs in s.store.replicasets:
+        if rs.meta.controller_uid() is not None or rs.meta.deleting:
+            continue
+        pods = owned_active_pods(s.store, rs)
+        good = [p for p in pods if p.phase == "Running" and p.ready and p.spec.node_name in up
+                and up[p.spec.node_name].running(p.meta.uid) is not None]
+        if len(pods) != rs.replicas or len(good) != rs.replicas:
+            out.append(f"ReplicaSet {rs.meta.key} wants {rs.replicas} pods, {len(good)} Running and Ready")
+    return out
+
+
+def has_controllers(sc: Scenario) -> Optional[str]:
+    kinds = {o.kind for o in sc.objects} | {c.kind for c in sc.changes}
+    if kinds & {"Deployment", "ReplicaSet", "Job"}:
+        return None
+    return "no object that a controller reconciles (Deployment, ReplicaSet, Job)"
+
+
+@register("stable-reconciliation", "convergence", has_controllers)
+def stable_reconciliation(sc: Scenario):
+    """Once the declared state stops changing, every controller's objects eventually match it and stay so (Anvil's ESR).
+
+    Seed document: kube-controller-manager's control loops, which "detect and
+    respond to cluster events".  Eventually stable reconciliation (Anvil,
+    OSDI 2024), under the fairness of DESIGN section 2.1: after the last
+    change and the last fault, every Deployment, every ReplicaSet of its
+    own, every Job and every deletion reach what was declared, and stay
+    there (a fair cycle through a state that does not match is a violation).
+    """
+
+    def problems(s: ClusterState) -> List[str]:
+        out = deployment_problems(s) + replicaset_problems(s) + dangling_references(s)
+        out += [f"Job {j.meta.key} is not finished" for j in s.store.jobs if not j.condition]
+        return out
+
+    def goal(s: ClusterState) -> bool:
+        return not problems(s)
+
+    def diagnose(s: ClusterState) -> str:
+        return "; ".join(problems(s))
+
+    return Convergence("stable-reconciliation", goal, diagnose, stable_reconciliation.__doc__)

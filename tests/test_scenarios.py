@@ -74,6 +74,17 @@ def run(name):
     return sc, comp, check(comp.system, max_depth=sc.max_depth, max_states=sc.max_states)
 
 
+# stable-reconciliation (Anvil's ESR), where a controller has objects to reconcile.
+STABLE = {
+    "delete-deployment-background": "holds", "delete-deployment-foreground": "holds", "delete-deployment-orphan": "holds",
+    "etcd-quorum-lost": "violated", "job-legacy-tracking": "violated", "job-tracking-finalizers": "holds",
+    "leader-crash": "holds", "leader-paused": "holds", "rolling-update": "holds", "rolling-update-node-crash": "holds",
+    "rs-adopts-orphan": "holds", "rs-stale-cache-expectations": "holds", "tainted-only-room": "violated",
+    "two-schedulers": "holds", "web-three-nodes": "holds", "web-two-nodes-crash": "violated",
+    "zone-outage-stacked": "violated",
+}
+
+
 def test_every_builtin_scenario_is_pinned():
     from test_ha import PINNED_HA
     names = sorted(f[:-5] for f in os.listdir(SCENARIOS) if f.endswith(".yaml"))
@@ -91,6 +102,8 @@ def test_counts_and_verdicts(name):
         assert res.stats.complete, "a built-in scenario must be explored to the end"
         assert not any(v.bounded for v in res.verdicts)
     assert (res.stats.distinct_states, res.stats.transitions) == (states, transitions)
+    if name in STABLE:
+        verdicts = dict(verdicts, **{"stable-reconciliation": STABLE[name]})
     assert {v.prop: v.verdict for v in res.verdicts} == verdicts
 
 
@@ -401,3 +414,19 @@ def test_trace_names_are_stable_from_step_to_step():
                 for p in st.store.pods:
                     assert seen.setdefault(p.meta.key, p.meta.uid) == p.meta.uid or p.meta.generate_name == "", \
                         (name, p.meta.key)
+
+
+def test_stable_reconciliation_catches_a_replicaset_that_stops_short():
+    """A ReplicaSet controller broken to stop one pod short: the ReplicaSet never matches its spec."""
+    from explorer import Rule
+    sc, comp, res = run("rs-adopts-orphan")
+    assert next(v for v in res.verdicts if v.prop == "stable-reconciliation").verdict == "holds"
+    real = next(r for r in comp.system.rules if r.name == "replicaset.create_pod")
+
+    def short(s):
+        for lab, nxt in real.fn(s):
+            if len(s.store.pods) < 1:
+                yield lab, nxt
+    comp.system.rules = [Rule(r.name, short) if r is real else r for r in comp.system.rules]
+    v = {x.prop: x for x in check(comp.system).verdicts}["stable-reconciliation"]
+    assert v.verdict == "violated" and "ReplicaSet default/web wants 2 pods, 1 Running and Ready" in v.diagnosis
