@@ -216,8 +216,10 @@ def labels_match(selector: Labels, labels: Labels) -> bool:
     """A matchLabels selector matches when every pair is among the labels (an empty one matches all)."""
     if not selector:
         return True
-    have = dict(labels)
-    return all(have.get(k) == v for k, v in selector)
+    for pair in selector:  # both are short sorted tuples of (key, value): a tuple scan beats a dict
+        if pair not in labels:
+            return False
+    return True
 
 
 _FIELD_NAMES: dict = {}

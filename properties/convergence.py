@@ -7,6 +7,7 @@ changes are weakly fair and made in order; faults are not fair and stop.
 
 from __future__ import annotations
 
+import functools
 from typing import List, Optional
 
 from explorer import Convergence
@@ -25,8 +26,13 @@ def has_deployments(sc: Scenario) -> Optional[str]:
     return "no Deployment"
 
 
-def deployment_problems(s: ClusterState) -> List[str]:
-    """Why each Deployment is not converged (empty when all are)."""
+@functools.lru_cache(maxsize=65536)
+def deployment_problems(s: ClusterState) -> tuple:
+    """Why each Deployment is not converged (empty when all are).
+
+    Memoised per state (states hash in O(1) once built): deployment-converges
+    and stable-reconciliation both ask it of every state.
+    """
     store = s.store
     up = {h.name: h for h in s.hosts if h.up}
     out = []
@@ -47,7 +53,7 @@ def deployment_problems(s: ClusterState) -> List[str]:
         for rs in owned_replicasets(store, d):
             if rs is not new and owned_active_pods(store, rs):
                 out.append(f"old ReplicaSet {rs.meta.key} still has active pods")
-    return out
+    return tuple(out)
 
 
 @register("deployment-converges", "convergence", has_deployments)
@@ -166,7 +172,7 @@ def stable_reconciliation(sc: Scenario):
     """
 
     def problems(s: ClusterState) -> List[str]:
-        out = deployment_problems(s) + replicaset_problems(s) + dangling_references(s)
+        out = list(deployment_problems(s)) + replicaset_problems(s) + dangling_references(s)
         out += [f"Job {j.meta.key} is not finished" for j in s.store.jobs if not j.condition]
         return out
 
