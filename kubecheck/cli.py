@@ -23,6 +23,7 @@ from explorer import check
 from model.scenario import ScenarioError, load_scenario
 
 from .compose import UsageError, compose
+from .render import RenderError, render_architecture, trace_svg
 from .report import Result, ScenarioReport, format_table
 from .traces import TraceFileError, read_trace, remove_stale_trace, replay, show, to_itf, write_trace
 
@@ -66,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--max-states", type=_nonneg, metavar="N")
     v.add_argument("--timeout", type=_seconds, metavar="S")
     v.add_argument("--json", metavar="PATH|-", help="write the results as JSON (- for standard output)")
+    v.add_argument("--junit", metavar="PATH", help="write JUnit XML: one test case per scenario and property")
     v.add_argument("--traces", metavar="DIR", default="traces",
                    help="where counterexample traces are written (default: traces)")
     v.add_argument("--no-symmetry", action="store_true", help="turn symmetry reduction off")
@@ -76,6 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     ts.add_argument("file", metavar="TRACE.itf.json")
     tr = tsub.add_parser("replay", help="re-run a trace against today's model")
     tr.add_argument("file", metavar="TRACE.itf.json")
+    r = sub.add_parser("render", help="draw a scenario's architecture or a trace as SVG")
+    r.add_argument("source", metavar="SCENARIO|TRACE", help="a scenario (.yaml) or a trace (.itf.json)")
+    r.add_argument("--out", required=True, metavar="FILE.svg")
     sub.add_parser("properties", help="list the property catalog")
     return p
 
@@ -137,14 +142,17 @@ def verify_one(path: str, args) -> ScenarioReport:
             doc = to_itf(v.trace, scenario_name=sc.name, scenario_path=path, scenario_text=sc.text,
                          prop=name, verdict=v.verdict, diagnosis=v.diagnosis or "")
             trace_path = write_trace(args.traces, sc.name, name, doc)
+            with open(trace_path[:-len(".itf.json")] + ".svg", "w", encoding="utf-8") as f:
+                f.write(trace_svg(doc))  # the sequence diagram beside it, for reviewers
         results.append(Result(name, comp.kinds[name], v.verdict, v.bounded, v.diagnosis, trace_path,
                               v.states, v.depth, v.seconds))
     return ScenarioReport(sc.name, path, results, res.stats, comp.model.left_out, list(sc.warnings))
 
 
 def cmd_verify(args) -> int:
-    if args.json and args.json != "-" and os.path.isdir(args.json):
-        raise UsageError(f"--json {args.json}: is a directory; give a file path or -")
+    for flag, value in (("--json", args.json), ("--junit", args.junit)):
+        if value and value != "-" and os.path.isdir(value):
+            raise UsageError(f"{flag} {value}: is a directory; give a file path")
     reports = []
     for path in args.scenarios:
         rep = verify_one(path, args)
@@ -159,6 +167,10 @@ def cmd_verify(args) -> int:
         else:
             with open(args.json, "w", encoding="utf-8") as f:
                 f.write(text + "\n")
+    if args.junit:
+        from .junit import junit_xml
+        with open(args.junit, "w", encoding="utf-8") as f:
+            f.write(junit_xml(reports))
     codes = {r.exit_code for r in reports}
     return EXIT_VIOLATED if EXIT_VIOLATED in codes else EXIT_UNKNOWN if EXIT_UNKNOWN in codes else EXIT_OK
 
@@ -185,6 +197,19 @@ def cmd_trace(args) -> int:
     return EXIT_OK if r.ok else 1
 
 
+def cmd_render(args) -> int:
+    if os.path.isdir(args.out):
+        raise UsageError(f"--out {args.out}: is a directory; give a file path")
+    if args.source.endswith(".json"):
+        svg = trace_svg(read_trace(args.source))
+        with open(args.out, "w", encoding="utf-8") as f:
+            f.write(svg)
+    else:
+        render_architecture(load_scenario(args.source), args.out)
+    print(f"wrote {args.out}")
+    return EXIT_OK
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -195,9 +220,11 @@ def main(argv: Optional[List[str]] = None) -> int:
             return cmd_properties(args)
         if args.command == "trace":
             return cmd_trace(args)
+        if args.command == "render":
+            return cmd_render(args)
         parser.print_help()
         return EXIT_INPUT
-    except (ScenarioError, TraceFileError, UsageError) as e:
+    except (ScenarioError, TraceFileError, UsageError, RenderError) as e:
         print(f"kubecheck: {e}", file=sys.stderr)
         return EXIT_INPUT
     except KeyboardInterrupt:

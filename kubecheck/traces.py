@@ -59,9 +59,10 @@ def write_trace(directory: str, scenario_name: str, prop: str, doc: Dict[str, An
 
 def remove_stale_trace(directory: str, scenario_name: str, prop: str) -> None:
     """A property that no longer fails keeps no counterexample from an earlier run."""
-    path = os.path.join(directory, scenario_name, f"{prop}.itf.json")
-    if os.path.isfile(path):
-        os.remove(path)
+    for suffix in (".itf.json", ".svg"):
+        path = os.path.join(directory, scenario_name, f"{prop}{suffix}")
+        if os.path.isfile(path):
+            os.remove(path)
 
 
 def read_trace(path: str) -> Dict[str, Any]:

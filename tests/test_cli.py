@@ -158,3 +158,46 @@ def test_a_trace_that_no_longer_fails_is_removed(tmp_path):
     other.write_text("mine")
     assert kc("verify", "--quiet", "--traces", str(tmp_path), os.path.join(SCENARIOS, "web-three-nodes.yaml")).returncode == 0
     assert not stale.exists() and other.read_text() == "mine"
+
+
+def test_render_a_trace_and_an_architecture(tmp_path):
+    import shutil
+    trace = tmp_path / "t"
+    kc("verify", "--quiet", "--traces", str(trace), os.path.join(SCENARIOS, "leader-paused.yaml"))
+    out = tmp_path / "trace.svg"
+    p = kc("render", str(trace / "leader-paused" / "single-leader.itf.json"), "--out", str(out))
+    assert p.returncode == 0, p.stderr
+    svg = out.read_text()
+    assert svg.startswith("<svg") and "leaderelection.lease_expires" in svg and "violation" in svg
+    assert "kube-controller-manager-2" in svg
+    arch = tmp_path / "arch.svg"
+    p = kc("render", os.path.join(SCENARIOS, "zone-outage-stacked.yaml"), "--out", str(arch))
+    if shutil.which("dot") is None:
+        assert p.returncode == 2 and "apt-get install graphviz" in p.stderr
+    else:
+        assert p.returncode == 0, p.stderr
+        import html
+        text = html.unescape(arch.read_text())
+        assert "etcd, zone a" in text and "kube-apiserver 3" in text and "node w-1" in text
+
+
+def test_render_without_graphviz_says_so(tmp_path):
+    env = dict(os.environ, PATH=os.path.dirname(sys.executable))  # no dot on this PATH
+    p = subprocess.run([sys.executable, "-m", "kubecheck", "render", os.path.join(SCENARIOS, "web-three-nodes.yaml"),
+                        "--out", str(tmp_path / "a.svg")], capture_output=True, text=True, env=env, cwd=ROOT)
+    assert p.returncode == 2 and "Graphviz's `dot` is not installed" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_junit_report(tmp_path):
+    import xml.etree.ElementTree as ET
+    out = tmp_path / "j.xml"
+    p = kc("verify", "--quiet", "--traces", str(tmp_path), "--junit", str(out),
+           os.path.join(SCENARIOS, "tainted-only-room.yaml"), os.path.join(SCENARIOS, "web-three-nodes.yaml"))
+    assert p.returncode == 1
+    root = ET.parse(out).getroot()
+    suites = {s.get("name"): s for s in root}
+    assert set(suites) == {"tainted-only-room", "web-three-nodes"}
+    failed = [c.get("name") for c in suites["tainted-only-room"] if c.find("failure") is not None]
+    assert sorted(failed) == ["deployment-converges", "stable-reconciliation"]
+    assert "trace:" in suites["tainted-only-room"].find("testcase[@name='deployment-converges']/failure").text
+    assert suites["web-three-nodes"].get("failures") == "0"

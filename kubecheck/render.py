@@ -1,0 +1,148 @@
+"""Diagrams for design reviews: a scenario's architecture, and a counterexample trace as a sequence diagram.
+
+The architecture is laid out by Graphviz (`dot` must be installed; without it
+the command says so and exits 2).  The trace diagram is plain SVG written
+here: one lane per component instance, one box per step with the action and
+the objects it changed, the violating step and a lasso's loop marked.
+"""
+
+from __future__ import annotations
+
+import html
+import shutil
+from typing import Any, Dict, List
+
+from model.compose import build_model
+from model.scenario import Scenario
+from model.topology import apiserver_hosts, control_plane_nodes, etcd_members
+
+from .traces import diff_states
+
+
+class RenderError(Exception):
+    """Rendering is impossible here (no Graphviz): exit status 2 with the message."""
+
+
+def architecture_dot(sc: Scenario) -> str:
+    """The scenario's architecture in the manner of the seed document's figure 1, as Graphviz source."""
+    model = build_model(sc)
+    cp = sc.control_plane
+    lines = ["digraph architecture {", '  rankdir=TB; compound=true; fontname="Helvetica";',
+             '  node [shape=box, style="rounded,filled", fillcolor="#eef3fb", fontname="Helvetica", fontsize=11];',
+             f'  label="{sc.name}: control plane ({cp.placement}) and nodes"; labelloc=t;']
+    lines.append('  subgraph cluster_cp { label="control plane"; style="rounded"; color="#326ce5";')
+    for k, host in enumerate(apiserver_hosts(sc)):
+        where = f"\\non {host}" if host else ""
+        lines.append(f'    apiserver{k} [label="kube-apiserver {k + 1}{where}"];')
+    zones: Dict[str, List[Any]] = {}
+    for m in etcd_members(sc):
+        zones.setdefault(m.zone or "(no zone)", []).append(m)
+    for z, members in sorted(zones.items()):
+        lines.append(f'    subgraph "cluster_etcd_{z}" {{ label="etcd, zone {z}"; style=dashed;')
+        for m in members:
+            where = f"\\non {m.node}" if m.node and m.node != "control-plane" else ""
+            lines.append(f'      "{m.name}" [label="{m.name}{where}", fillcolor="#fff4e0"];')
+        lines.append("    }")
+    for i in range(cp.controller_managers):
+        lines.append(f'    kcm{i} [label="kube-controller-manager {i + 1}"];')
+    for i in range(cp.schedulers):
+        lines.append(f'    sched{i} [label="kube-scheduler {i + 1}"];')
+    if cp.cloud_controller_manager:
+        lines.append('    ccm [label="cloud-controller-manager"];')
+    lines.append("  }")
+    cps = set(control_plane_nodes(sc))
+    for n in sc.nodes:
+        name = n.meta.name
+        zone = dict(n.meta.labels).get("topology.kubernetes.io/zone", "")
+        role = " (control plane)" if name in cps else ""
+        lines.append(f'  subgraph "cluster_node_{name}" {{ label="node {name}{role}{", zone " + zone if zone else ""}"; '
+                     'style="rounded"; color="#888888";')
+        lines.append(f'    "kubelet_{name}" [label="kubelet"];')
+        lines.append(f'    "runtime_{name}" [label="container runtime", fillcolor="#f4f4f4"];')
+        if sc.kube_proxy and not sc.network_plugin_replaces_kube_proxy:
+            lines.append(f'    "proxy_{name}" [label="kube-proxy", fillcolor="#f4f4f4"];')
+        lines.append(f'    "kubelet_{name}" -> "runtime_{name}" [label="CRI", fontsize=9];')
+        lines.append("  }")
+        lines.append(f'  "kubelet_{name}" -> apiserver0 [style=dotted, arrowhead=none];')
+    lines.append('  apiserver0 -> "%s" [label="writes need a quorum", fontsize=9];' % etcd_members(sc)[0].name)
+    if sc.dns:
+        lines.append('  dns [label="DNS addon", fillcolor="#e8f5e9"];')
+    if cp.cloud_controller_manager:
+        lines.append('  cloud [label="cloud provider\\n(VMs, routes, load balancers)", shape=cylinder, fillcolor="#f3e5f5"];')
+        lines.append("  ccm -> cloud;")
+    if model.left_out:
+        text = "\\l".join(html.escape(x) for x in model.left_out) + "\\l"
+        lines.append(f'  leftout [shape=note, fillcolor="#ffffff", fontsize=9, label="not composed for this scenario:\\l{text}"];')
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def render_architecture(sc: Scenario, out: str) -> None:
+    if shutil.which("dot") is None:
+        raise RenderError("Graphviz's `dot` is not installed, so the architecture cannot be laid out "
+                          "(Debian: apt-get install graphviz)")
+    import graphviz
+    src = graphviz.Source(architecture_dot(sc))
+    svg = src.pipe(format="svg").decode()
+    with open(out, "w", encoding="utf-8") as f:
+        f.write(svg)
+
+
+def _lane_of(action: str) -> str:
+    comp, rest = action.split(".", 1) if "." in action else (action, "")
+    args = rest[rest.find("(") + 1:-1] if "(" in rest else ""
+    parts = dict(p.split("=", 1) for p in args.split(", ") if "=" in p)
+    if comp == "kubelet" and "node" in parts:
+        return f"kubelet {parts['node']}"
+    for key in ("by", "process"):  # one lane per replica of a leader-elected component
+        if key in parts and comp != "environment":
+            return parts[key]
+    return comp
+
+
+def trace_svg(doc: Dict[str, Any]) -> str:
+    """A trace (ITF document) as a sequence diagram in SVG."""
+    states = doc["states"]
+    meta = doc["#meta"]
+    actions = [st["#meta"]["action"] for st in states[1:]]
+    lanes: List[str] = []
+    for a in actions:
+        lane = _lane_of(a)
+        if lane not in lanes:
+            lanes.append(lane)
+    lane_w, box_h, top = 230, 64, 90
+    width = max(1, len(lanes)) * lane_w + 40
+    height = top + len(actions) * (box_h + 14) + 60
+    loop = doc.get("loop")
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="Helvetica" font-size="11">',
+           f'<text x="20" y="24" font-size="15" font-weight="bold">{html.escape(str(meta.get("property")))} '
+           f'{html.escape(str(meta.get("verdict")))} in {html.escape(str(meta.get("scenario")))}</text>',
+           f'<text x="20" y="44" fill="#444">{html.escape(str(meta.get("diagnosis", ""))[:180])}</text>']
+    for i, lane in enumerate(lanes):
+        x = 20 + i * lane_w + lane_w // 2
+        out.append(f'<text x="{x}" y="{top - 12}" text-anchor="middle" font-weight="bold">{html.escape(lane)}</text>')
+        out.append(f'<line x1="{x}" y1="{top - 6}" x2="{x}" y2="{height - 30}" stroke="#bbb" stroke-dasharray="4 3"/>')
+    for k, action in enumerate(actions, start=1):
+        i = lanes.index(_lane_of(action))
+        x = 20 + i * lane_w + 8
+        y = top + (k - 1) * (box_h + 14)
+        last = k == len(actions)
+        in_loop = loop is not None and k > loop
+        fill = "#fde2e1" if last and loop is None else "#e3f2fd" if in_loop else "#f5f7fa"
+        stroke = "#c62828" if last and loop is None else "#1565c0" if in_loop else "#90a4ae"
+        out.append(f'<rect x="{x}" y="{y}" width="{lane_w - 16}" height="{box_h}" rx="6" fill="{fill}" stroke="{stroke}"/>')
+        short = action.split("(", 1)
+        out.append(f'<text x="{x + 6}" y="{y + 15}" font-weight="bold">{k}. {html.escape(short[0])}</text>')
+        if len(short) > 1:
+            out.append(f'<text x="{x + 6}" y="{y + 29}" fill="#333">({html.escape(short[1][:40])}</text>')
+        changed = [p for p, _, _ in diff_states(states[k - 1], states[k]) if not p.startswith("etcd.revision")]
+        names = sorted({p.split(".")[2] if p.startswith("etcd.objects.") else p.split(".")[0] + "." + p.split(".")[1]
+                        if "." in p else p for p in changed})
+        out.append(f'<text x="{x + 6}" y="{y + 45}" fill="#555" font-size="10">changed: '
+                   f'{html.escape(", ".join(names)[:44] or "nothing visible")}</text>')
+        if last and loop is None:
+            out.append(f'<text x="{x + 6}" y="{y + 58}" fill="#c62828" font-size="10">violation</text>')
+        if loop is not None and k == loop + 1:
+            out.append(f'<text x="{x + 6}" y="{y + 58}" fill="#1565c0" font-size="10">loop starts (repeats for ever)</text>')
+    out.append("</svg>")
+    return "\n".join(out)
