@@ -78,6 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
     ts.add_argument("file", metavar="TRACE.itf.json")
     tr = tsub.add_parser("replay", help="re-run a trace against today's model")
     tr.add_argument("file", metavar="TRACE.itf.json")
+    rv = sub.add_parser("review", help="compare two designs property by property")
+    rv.add_argument("a", metavar="SCENARIO_A")
+    rv.add_argument("b", metavar="SCENARIO_B")
+    rv.add_argument("--property", action="append", default=[], metavar="NAME")
+    rv.add_argument("--json", metavar="PATH|-", help="write the comparison as JSON (- for standard output)")
+    rv.add_argument("--traces", metavar="DIR", default="traces")
     r = sub.add_parser("render", help="draw a scenario's architecture or a trace as SVG")
     r.add_argument("source", metavar="SCENARIO|TRACE", help="a scenario (.yaml) or a trace (.itf.json)")
     r.add_argument("--out", required=True, metavar="FILE.svg")
@@ -197,6 +203,47 @@ def cmd_trace(args) -> int:
     return EXIT_OK if r.ok else 1
 
 
+def cmd_review(args) -> int:
+    """Run both designs and put every property side by side, with the first cause where they differ."""
+    opts = argparse.Namespace(property=args.property, max_depth=None, max_states=None, timeout=None,
+                              no_symmetry=False, quiet=True, traces=args.traces)
+    ra, rb = verify_one(args.a, opts), verify_one(args.b, opts)
+    a, b = {r.prop: r for r in ra.results}, {r.prop: r for r in rb.results}
+    names = list(a) + [n for n in b if n not in a]
+    rows = []
+    for n in names:
+        va, vb = a.get(n), b.get(n)
+        row = {"property": n, "a": va.verdict if va else "absent", "b": vb.verdict if vb else "absent",
+               "differs": (va.verdict if va else None) != (vb.verdict if vb else None), "cause": None}
+        if row["differs"]:
+            bad = va if va and va.verdict in ("violated", "unknown") else vb
+            side = "A" if bad is va else "B"
+            row["cause"] = f"{side}: {bad.diagnosis}" if bad and bad.diagnosis else None
+        rows.append(row)
+    data = {"a": ra.scenario, "b": rb.scenario, "properties": rows,
+            "differ": [r["property"] for r in rows if r["differs"]]}
+    if args.json:
+        text = json.dumps(data, indent=2)
+        if args.json == "-":
+            print(text)
+        else:
+            with open(args.json, "w", encoding="utf-8") as f:
+                f.write(text + "\n")
+    if args.json != "-":
+        width = max(len(r["property"]) for r in rows)
+        wa = max(len(ra.scenario), 14)
+        print(f"{'property':<{width}}  {ra.scenario:<{wa}}  {rb.scenario}")
+        for r in rows:
+            mark = "  <-" if r["differs"] else ""
+            print(f"{r['property']:<{width}}  {r['a']:<{wa}}  {r['b']}{mark}")
+        for r in rows:
+            if r["differs"] and r["cause"]:
+                print(f"\n{r['property']}: {r['cause']}")
+        if not data["differ"]:
+            print("\nthe two designs give the same verdicts")
+    return 1 if data["differ"] else 0
+
+
 def cmd_render(args) -> int:
     if os.path.isdir(args.out):
         raise UsageError(f"--out {args.out}: is a directory; give a file path")
@@ -222,6 +269,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             return cmd_trace(args)
         if args.command == "render":
             return cmd_render(args)
+        if args.command == "review":
+            return cmd_review(args)
         parser.print_help()
         return EXIT_INPUT
     except (ScenarioError, TraceFileError, UsageError, RenderError) as e:

@@ -201,3 +201,16 @@ def test_junit_report(tmp_path):
     assert sorted(failed) == ["deployment-converges", "stable-reconciliation"]
     assert "trace:" in suites["tainted-only-room"].find("testcase[@name='deployment-converges']/failure").text
     assert suites["web-three-nodes"].get("failures") == "0"
+
+
+def test_review_puts_two_designs_side_by_side(tmp_path):
+    p = kc("review", "--traces", str(tmp_path), "--json", "-", os.path.join(SCENARIOS, "kubelet-relist-cache.yaml"),
+           os.path.join(SCENARIOS, "kubelet-relist-quorum.yaml"))
+    assert p.returncode == 1, p.stderr
+    data = json.loads(p.stdout)
+    assert data["differ"] == ["pod-single-node", "no-time-travel"]
+    row = next(r for r in data["properties"] if r["property"] == "pod-single-node")
+    assert (row["a"], row["b"]) == ("violated", "holds") and row["cause"].startswith("A: pod default/db-0")
+    same = kc("review", "--traces", str(tmp_path), os.path.join(SCENARIOS, "web-three-nodes.yaml"),
+              os.path.join(SCENARIOS, "web-three-nodes.yaml"))
+    assert same.returncode == 0 and "the same verdicts" in same.stdout
