@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import time
 from typing import List, Optional
@@ -23,7 +24,7 @@ from explorer import check
 from model.scenario import ScenarioError, load_scenario
 
 from .compose import UsageError, compose
-from .render import RenderError, render_architecture, trace_svg
+from .render import RenderError, render_architecture, state_graph_dot, trace_svg
 from .report import Result, ScenarioReport, format_table
 from .traces import TraceFileError, read_trace, remove_stale_trace, replay, show, to_itf, write_trace
 
@@ -87,6 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("render", help="draw a scenario's architecture or a trace as SVG")
     r.add_argument("source", metavar="SCENARIO|TRACE", help="a scenario (.yaml) or a trace (.itf.json)")
     r.add_argument("--out", required=True, metavar="FILE.svg")
+    r.add_argument("--state-graph", action="store_true",
+                   help="for a scenario: draw the explored state graph (small runs), a counterexample path in red")
+    r.add_argument("--property", default="", metavar="NAME", help="with --state-graph: whose counterexample to mark")
     sub.add_parser("properties", help="list the property catalog")
     return p
 
@@ -251,6 +255,19 @@ def cmd_render(args) -> int:
         svg = trace_svg(read_trace(args.source))
         with open(args.out, "w", encoding="utf-8") as f:
             f.write(svg)
+    elif args.state_graph:
+        sc = load_scenario(args.source)
+        comp = compose(sc)
+        if args.property and args.property not in comp.kinds:
+            raise UsageError(f"unknown property {args.property!r} for this scenario")
+        res = check(comp.system, max_depth=sc.max_depth, max_states=3001)
+        dot_src = state_graph_dot(comp, res, args.property)
+        if shutil.which("dot") is None:
+            raise RenderError("Graphviz's `dot` is not installed, so the state graph cannot be laid out "
+                              "(Debian: apt-get install graphviz)")
+        import graphviz
+        with open(args.out, "w", encoding="utf-8") as f:
+            f.write(graphviz.Source(dot_src).pipe(format="svg").decode())
     else:
         render_architecture(load_scenario(args.source), args.out)
     print(f"wrote {args.out}")

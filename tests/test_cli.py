@@ -214,3 +214,18 @@ def test_review_puts_two_designs_side_by_side(tmp_path):
     same = kc("review", "--traces", str(tmp_path), os.path.join(SCENARIOS, "web-three-nodes.yaml"),
               os.path.join(SCENARIOS, "web-three-nodes.yaml"))
     assert same.returncode == 0 and "the same verdicts" in same.stdout
+
+
+def test_render_the_state_graph_of_a_small_run(tmp_path):
+    import shutil
+    out = tmp_path / "g.svg"
+    p = kc("render", os.path.join(SCENARIOS, "tainted-only-room.yaml"), "--state-graph", "--out", str(out))
+    if shutil.which("dot") is None:
+        assert p.returncode == 2 and "dot" in p.stderr
+        return
+    assert p.returncode == 0, p.stderr
+    import html
+    svg = html.unescape(out.read_text())
+    assert "17 states; red: deployment-converges (violated)" in svg and svg.count("#c62828") >= 5
+    big = kc("render", os.path.join(SCENARIOS, "rolling-update.yaml"), "--state-graph", "--out", str(out))
+    assert big.returncode == 2 and "drawing is for small runs" in big.stderr
