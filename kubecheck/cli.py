@@ -68,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--max-states", type=_nonneg, metavar="N")
     v.add_argument("--timeout", type=_seconds, metavar="S")
     v.add_argument("--json", metavar="PATH|-", help="write the results as JSON (- for standard output)")
+    v.add_argument("--report", metavar="FILE.html", help="write one self-contained HTML report")
     v.add_argument("--junit", metavar="PATH", help="write JUnit XML: one test case per scenario and property")
     v.add_argument("--traces", metavar="DIR", default="traces",
                    help="where counterexample traces are written (default: traces)")
@@ -160,7 +161,7 @@ def verify_one(path: str, args) -> ScenarioReport:
 
 
 def cmd_verify(args) -> int:
-    for flag, value in (("--json", args.json), ("--junit", args.junit)):
+    for flag, value in (("--json", args.json), ("--junit", args.junit), ("--report", args.report)):
         if value and value != "-" and os.path.isdir(value):
             raise UsageError(f"{flag} {value}: is a directory; give a file path")
     reports = []
@@ -177,6 +178,10 @@ def cmd_verify(args) -> int:
         else:
             with open(args.json, "w", encoding="utf-8") as f:
                 f.write(text + "\n")
+    if args.report:
+        from .htmlreport import html_report
+        with open(args.report, "w", encoding="utf-8") as f:
+            f.write(html_report(reports))
     if args.junit:
         from .junit import junit_xml
         with open(args.junit, "w", encoding="utf-8") as f:
