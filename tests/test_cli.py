@@ -229,3 +229,22 @@ def test_render_the_state_graph_of_a_small_run(tmp_path):
     assert "17 states; red: deployment-converges (violated)" in svg and svg.count("#c62828") >= 5
     big = kc("render", os.path.join(SCENARIOS, "rolling-update.yaml"), "--state-graph", "--out", str(out))
     assert big.returncode == 2 and "drawing is for small runs" in big.stderr
+
+
+def test_progress_line_redraws_on_a_terminal_and_not_in_a_log():
+    import io
+    from kubecheck.cli import _progress_printer
+    info = {"states": 12345, "depth": 7, "queue": 99, "states_per_second": 5000.0, "seconds": 3.0}
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+    log, tty = io.StringIO(), Tty()
+    for stream in (log, tty):
+        progress, done = _progress_printer(stream, "web")
+        progress(info)
+        progress(info)
+        done()
+    assert log.getvalue() == "web: 12,345 states, depth 7, queue 99, 5,000 states/s, 3 s\n" * 2
+    assert "\x1b" not in log.getvalue() and "\r" not in log.getvalue()
+    assert tty.getvalue().count("\r\x1b[K") == 3 and "\n" not in tty.getvalue()
