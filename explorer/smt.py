@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Callable, Dict, Iterable, Optional
+from typing import Any, Callable, Dict, Iterable, Optional, Sequence, Tuple
 
 import z3
 
@@ -44,11 +44,20 @@ def value_of(model: z3.ModelRef, term) -> Any:
     return str(v)
 
 
-def find(constraints: Iterable, terms: Dict[str, Any], timeout_ms: int = 30_000) -> Optional[Dict[str, Any]]:
-    """A satisfying assignment of `terms` (by name), or None when the constraints are unsatisfiable."""
-    solver = z3.Solver()
+def find(constraints: Iterable, terms: Dict[str, Any], timeout_ms: int = 30_000,
+         objectives: Sequence[Tuple[str, Any]] = ()) -> Optional[Dict[str, Any]]:
+    """A satisfying assignment of `terms` (by name), or None when the constraints are unsatisfiable.
+
+    A solver may return any model, and which one can depend on what it solved
+    before; counterexamples must not.  `objectives`, ("min" | "max", term)
+    in priority order, pin the model down (lexicographic optimisation), so
+    that the same question always gets the same answer.
+    """
+    solver = z3.Optimize() if objectives else z3.Solver()
     solver.set("timeout", timeout_ms)
     solver.add(*constraints)
+    for sense, term in objectives:
+        (solver.minimize if sense == "min" else solver.maximize)(term)
     r = solver.check()
     if r == z3.unsat:
         return None

@@ -56,7 +56,10 @@ def etcd_quorum_survives(sc: Scenario):
                 for m in members}
         constraints = [z3.Sum([z3.If(c, 1, 0) for c in chosen] or [z3.IntVal(0)]) <= budget,
                        z3.Sum([z3.If(d, 1, 0) for d in down.values()]) > n - q]
-        model = find(constraints, {f"f{i}": c for i, c in enumerate(chosen)})
+        # The fewest faults, then the earliest in the list: one deterministic counterexample.
+        objectives = [("min", z3.Sum([z3.If(c, 1, 0) for c in chosen] or [z3.IntVal(0)]))]
+        objectives += [("max", z3.If(c, 1, 0)) for c in chosen]
+        model = find(constraints, {f"f{i}": c for i, c in enumerate(chosen)}, objectives=objectives)
         zones = {}
         for m in members:
             zones[m.zone or "(no zone)"] = zones.get(m.zone or "(no zone)", 0) + 1
@@ -125,7 +128,9 @@ def leader_lease_safe(sc: Scenario):
                        pause >= 0, pause <= P, t_work + pause > t_acquire]
         terms = {"u": u, "t_observe": t_obs, "t_work": t_work, "pause": pause, "t_acquire": t_acquire,
                  "t_write": t_work + pause}
-        m = find(constraints, terms)
+        # The widest overlap, then the earliest observation, the shortest pause, the latest work.
+        m = find(constraints, terms, objectives=[("max", t_work + pause - t_acquire), ("min", t_obs),
+                                                 ("min", pause), ("max", t_work)])
         margin = LD / R - (RD + RP + P)
         if m is None:
             return ClaimResult(True, f"the candidate waits at least leaseDuration/ratio = {_secs(LD / R)} of real time; "
@@ -202,3 +207,87 @@ def workloads_survive_control_plane_outage(sc: Scenario):
 
     return ActionProperty("workloads-survive-control-plane-outage", check,
                           workloads_survive_control_plane_outage.__doc__)
+
+
+def _workload_templates(sc: Scenario):
+    """(name, pod spec, count) for every group of identical pods the scenario asks to run."""
+    out = []
+    for o in sc.objects:
+        if o.kind in ("Deployment", "ReplicaSet"):
+            out.append((f"{o.kind} {o.meta.key}", o.template.spec, o.replicas))
+        elif o.kind == "Job":
+            out.append((f"Job {o.meta.key}", o.template.spec, min(o.parallelism, o.completions)))
+        elif o.kind == "Pod" and not o.spec.node_name:
+            out.append((f"Pod {o.meta.key}", o.spec, 1))
+    return [t for t in out if t[2] > 0]
+
+
+def _node_failures_allowed(sc: Scenario) -> Optional[str]:
+    kinds = set(sc.fault_kinds) if sc.fault_budget > 0 else set()
+    if not ({"node-crash", "vm-deleted", "zone-outage"} & kinds):
+        return "no node or zone failure is allowed"
+    if not _workload_templates(sc):
+        return "no pods to place"
+    return None
+
+
+def placement_exists(nodes, templates):
+    """Z3: integer counts x[t][n] of each template's pods per node, every constraint of the scheduler's
+    filters (resources, taints, nodeSelector); None if a placement exists, else the unsat reason."""
+    from model.components.scheduler import untolerated_taints
+    from model.objects import Pod, ObjectMeta, labels_match
+    solver = z3.Solver()
+    x = {}
+    for ti, (name, spec, count) in enumerate(templates):
+        pod = Pod(ObjectMeta("default", name), spec)
+        row = []
+        for n in nodes:
+            v = z3.Int(f"x_{ti}_{n.meta.name}")
+            ok = (not n.unschedulable and labels_match(spec.node_selector, n.meta.labels)
+                  and not untolerated_taints(n, pod))
+            solver.add(v >= 0, v <= (count if ok else 0))
+            row.append(v)
+            x[(ti, n.meta.name)] = v
+        solver.add(z3.Sum(row) == count)
+    for n in nodes:
+        cap = n.allocatable
+        for field in ("cpu", "memory", "pods"):
+            solver.add(z3.Sum([x[(ti, n.meta.name)] * getattr(spec.requests, field)
+                               for ti, (_, spec, _) in enumerate(templates)]) <= getattr(cap, field))
+    return solver.check() == z3.sat
+
+
+@register("n-plus-one-capacity", "ha", _node_failures_allowed)
+def n_plus_one_capacity(sc: Scenario):
+    """After any one allowed node (or zone) failure, a placement of all pods exists on what remains that satisfies every scheduling constraint: a placement, not a sum of requests.
+
+    Seed document: "a cluster usually runs multiple nodes, providing fault
+    tolerance".  Decided by Z3 as bin packing: integer counts of each
+    template's pods per node, each node's cpu, memory and pod count, taints
+    and nodeSelector, for each single node failure (node-crash, vm-deleted)
+    and each zone failure (zone-outage).  The counterexample names the
+    failure and shows the requests against the capacity left.
+    """
+    templates = _workload_templates(sc)
+    kinds = set(sc.fault_kinds)
+
+    def decide() -> ClaimResult:
+        failures = []
+        if {"node-crash", "vm-deleted"} & kinds:
+            failures += [(f"node {n.meta.name} fails", {n.meta.name}) for n in sc.nodes]
+        if "zone-outage" in kinds:
+            zones = sorted({sc.zone_of(n.meta.name) for n in sc.nodes} - {""})
+            failures += [(f"zone {z} fails", {n.meta.name for n in sc.nodes if sc.zone_of(n.meta.name) == z})
+                         for z in zones]
+        for what, gone in failures:
+            left = [n for n in sc.nodes if n.meta.name not in gone]
+            if not placement_exists(left, templates):
+                need = sum(spec.requests.cpu * c for _, spec, c in templates)
+                have = sum(n.allocatable.cpu for n in left)
+                pods = ", ".join(f"{c} x {name}" for name, _, c in templates)
+                return ClaimResult(False, f"if {what}, no placement of {pods} exists on "
+                                          f"{', '.join(n.meta.name for n in left) or 'no node'} "
+                                          f"(cpu requested {need}m, left {have}m)", {"failure": what})
+        return ClaimResult(True, f"a placement of every pod exists after each of {len(failures)} single failures")
+
+    return Claim("n-plus-one-capacity", decide, n_plus_one_capacity.__doc__)

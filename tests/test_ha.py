@@ -21,8 +21,11 @@ PINNED_HA = {
     "lease-paused-briefly": {"leader-lease-safe": ("holds", "margin 1 s")},
     "leader-paused": {"leader-lease-safe": ("violated", "is paused")},
     "leader-crash": {"leader-lease-safe": ("holds", "margin 3 s")},
-    "zone-outage-stacked": {"etcd-quorum-survives": ("violated", "etcd-1 on cp-1, etcd-2 on cp-2")},
     "partitioned-node": {"etcd-quorum-survives": ("holds", "no fault that can stop an etcd member")},
+    "web-three-nodes": {"n-plus-one-capacity": ("holds", "after each of 3 single failures")},
+    "web-two-nodes-crash": {"n-plus-one-capacity": ("violated", "if node n1 fails, no placement of 3 x Deployment")},
+    "zone-outage-stacked": {"etcd-quorum-survives": ("violated", "etcd-1 on cp-1, etcd-2 on cp-2"),
+                            "n-plus-one-capacity": ("violated", "if zone c fails")},
 }
 
 
@@ -152,3 +155,47 @@ def test_explored_quorum_agrees_with_the_z3_claim():
         assert explored == claimed, name
         compared += 1
     assert compared >= 5
+
+
+def nodes_and_pods(nodes, cpu, replicas, pod_cpu, faults="[node-crash]", templates=1):
+    docs = [f"""apiVersion: kubecheck/v1alpha1
+kind: Cluster
+metadata: {{name: t}}
+spec: {{faults: {{budget: 1, kinds: {faults}}}}}
+"""]
+    for i in range(nodes):
+        docs.append(f"""apiVersion: v1
+kind: Node
+metadata: {{name: n{i}, labels: {{topology.kubernetes.io/zone: z{i % 3}}}}}
+status: {{allocatable: {{cpu: "{cpu}", memory: 64Gi, pods: "110"}}}}
+""")
+    for t in range(templates):
+        docs.append(f"""apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: app{t}}}
+spec:
+  replicas: {replicas}
+  selector: {{matchLabels: {{app: a{t}}}}}
+  template:
+    metadata: {{labels: {{app: a{t}}}}}
+    spec: {{containers: [{{name: c, image: x, resources: {{requests: {{cpu: "{pod_cpu}"}}}}}}]}}
+""")
+    return parse_scenario("---\n".join(docs))
+
+
+def test_n_plus_one_is_a_placement_not_a_sum():
+    """Three nodes of 3 cpu, three pods of 2 cpu: after a failure 6 cpu remain for 6 requested, yet each node
+    fits only one pod: no placement exists."""
+    sc = nodes_and_pods(3, 3, 3, 2)
+    verdict, diag = decide(sc, "n-plus-one-capacity")
+    assert verdict == "violated" and "cpu requested 6000m, left 6000m" in diag
+    assert decide(nodes_and_pods(3, 4, 3, 2), "n-plus-one-capacity")[0] == "holds"  # headroom: two per node
+
+
+def test_n_plus_one_with_zones_and_at_scale():
+    sc = nodes_and_pods(6, 4, 4, 2, faults="[zone-outage]")
+    verdict, diag = decide(sc, "n-plus-one-capacity")
+    assert verdict == "holds" and "3 single failures" in diag
+    big = nodes_and_pods(100, 4, 100, "1", templates=3)  # 100 nodes, 300 pods in 3 templates
+    assert decide(big, "n-plus-one-capacity")[0] == "holds"
+    assert decide(nodes_and_pods(100, 3, 100, "1", templates=3), "n-plus-one-capacity")[0] == "violated"
