@@ -71,7 +71,7 @@ def deployment_converges(sc: Scenario):
         return not deployment_problems(s)
 
     def diagnose(s: ClusterState) -> str:
-        return "; ".join(deployment_problems(s))
+        return "; ".join(deployment_problems(s)) + placement_diagnosis(s)
 
     return Convergence("deployment-converges", goal, diagnose, deployment_converges.__doc__)
 
@@ -183,3 +183,24 @@ def stable_reconciliation(sc: Scenario):
         return "; ".join(problems(s))
 
     return Convergence("stable-reconciliation", goal, diagnose, stable_reconciliation.__doc__)
+
+
+def placement_diagnosis(s: ClusterState) -> str:
+    """Why pods stay unscheduled: no placement exists at all, or one exists and the greedy order is the cause."""
+    from .placement import placement_exists
+    unscheduled = [p for p in s.store.pods if p.active and not p.spec.node_name]
+    if not unscheduled:
+        return ""
+    up = {h.name for h in s.hosts if h.up}
+    nodes = [n for n in s.store.nodes if n.meta.name in up]
+    templates = [(f"Deployment {d.meta.key}", d.template.spec, d.replicas) for d in s.store.deployments
+                 if not d.meta.deleting and d.replicas]
+    bare = [(f"Pod {p.meta.key}", p.spec, 1) for p in s.store.pods
+            if p.active and not p.meta.owner_references and not p.spec.node_name]
+    if placement_exists(nodes, templates + bare):
+        return (" (a placement of all these pods on the machines that are up exists: the scheduler's greedy, "
+                "one-pod-at-a-time order is the cause)")
+    need = sum(spec.requests.cpu * c for _, spec, c in templates + bare)
+    have = sum(n.allocatable.cpu for n in nodes)
+    return (f" (no placement exists on the machines that are up: a capacity shortfall; cpu requested {need}m, "
+            f"allocatable {have}m, taints and nodeSelectors counted)")

@@ -15,6 +15,8 @@ from explorer.smt import Claim, ClaimResult, find
 from model.scenario import Scenario
 from model.topology import etcd_members, quorum
 
+from .placement import placement_exists
+
 from .catalog import always, register
 
 MEMBER_FAULTS = ("etcd-member-crash", "zone-outage", "node-crash", "vm-deleted")
@@ -229,32 +231,6 @@ def _node_failures_allowed(sc: Scenario) -> Optional[str]:
     if not _workload_templates(sc):
         return "no pods to place"
     return None
-
-
-def placement_exists(nodes, templates):
-    """Z3: integer counts x[t][n] of each template's pods per node, every constraint of the scheduler's
-    filters (resources, taints, nodeSelector); None if a placement exists, else the unsat reason."""
-    from model.components.scheduler import untolerated_taints
-    from model.objects import Pod, ObjectMeta, labels_match
-    solver = z3.Solver()
-    x = {}
-    for ti, (name, spec, count) in enumerate(templates):
-        pod = Pod(ObjectMeta("default", name), spec)
-        row = []
-        for n in nodes:
-            v = z3.Int(f"x_{ti}_{n.meta.name}")
-            ok = (not n.unschedulable and labels_match(spec.node_selector, n.meta.labels)
-                  and not untolerated_taints(n, pod))
-            solver.add(v >= 0, v <= (count if ok else 0))
-            row.append(v)
-            x[(ti, n.meta.name)] = v
-        solver.add(z3.Sum(row) == count)
-    for n in nodes:
-        cap = n.allocatable
-        for field in ("cpu", "memory", "pods"):
-            solver.add(z3.Sum([x[(ti, n.meta.name)] * getattr(spec.requests, field)
-                               for ti, (_, spec, _) in enumerate(templates)]) <= getattr(cap, field))
-    return solver.check() == z3.sat
 
 
 @register("n-plus-one-capacity", "ha", _node_failures_allowed)

@@ -28,6 +28,9 @@ GC = {"deployment-converges": "holds", "garbage-collected": "holds", "node-capac
       "taints-respected": "holds", "pod-single-node": "holds", "replicas-bounded": "holds"}
 JOB = {"node-capacity": "holds", "taints-respected": "holds", "pod-single-node": "holds"}
 PINNED = {
+    "greedy-scheduling": (882, 1913, {"deployment-converges": "violated", "node-capacity": "holds",
+                                      "taints-respected": "holds", "pod-single-node": "holds",
+                                      "replicas-bounded": "holds"}),
     "job-tracking-finalizers": (393, 1076, dict(JOB, **{"job-completes": "holds",
                                                         "job-completions-not-exceeded": "holds"})),
     "job-legacy-tracking": (445, 1275, dict(JOB, **{"job-completes": "violated",
@@ -76,6 +79,7 @@ def run(name):
 
 # stable-reconciliation (Anvil's ESR), where a controller has objects to reconcile.
 STABLE = {
+    "greedy-scheduling": "violated",
     "delete-deployment-background": "holds", "delete-deployment-foreground": "holds", "delete-deployment-orphan": "holds",
     "etcd-quorum-lost": "violated", "job-legacy-tracking": "violated", "job-tracking-finalizers": "holds",
     "leader-crash": "holds", "leader-paused": "holds", "rolling-update": "holds", "rolling-update-node-crash": "holds",
@@ -430,3 +434,13 @@ def test_stable_reconciliation_catches_a_replicaset_that_stops_short():
     comp.system.rules = [Rule(r.name, short) if r is real else r for r in comp.system.rules]
     v = {x.prop: x for x in check(comp.system).verdicts}["stable-reconciliation"]
     assert v.verdict == "violated" and "ReplicaSet default/web wants 2 pods, 1 Running and Ready" in v.diagnosis
+
+
+def test_placement_oracle_tells_greedy_order_from_shortfall():
+    sc, comp, res = run("greedy-scheduling")
+    v = next(v for v in res.verdicts if v.prop == "deployment-converges")
+    assert "a placement of all these pods on the machines that are up exists" in v.diagnosis
+    assert "greedy" in v.diagnosis
+    sc, comp, res = run("web-two-nodes-crash")
+    v = next(v for v in res.verdicts if v.prop == "deployment-converges")
+    assert "no placement exists on the machines that are up: a capacity shortfall" in v.diagnosis
