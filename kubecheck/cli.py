@@ -63,7 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("scenarios", nargs="+", metavar="SCENARIO")
     v.add_argument("--property", action="append", default=[], metavar="NAME",
                    help="check only this property (repeatable); default: the scenario's list")
-    v.add_argument("--strategy", choices=["bfs"], default="bfs", help="search strategy (bfs: exhaustive)")
+    v.add_argument("--strategy", choices=["bfs", "random"], default="bfs",
+                   help="bfs: exhaustive search; random: Hypothesis runs, for scenarios too large to exhaust")
+    v.add_argument("--seed", type=_nonneg, default=0, metavar="N", help="random: the seed (same seed, same result)")
+    v.add_argument("--max-examples", type=_nonneg, default=200, metavar="N", help="random: behaviours per search")
+    v.add_argument("--max-steps", type=_nonneg, default=60, metavar="N",
+                   help="random: steps per behaviour (then as many fair steps, faults stopped)")
     v.add_argument("--max-depth", type=_nonneg, metavar="N")
     v.add_argument("--max-states", type=_nonneg, metavar="N")
     v.add_argument("--timeout", type=_seconds, metavar="S")
@@ -124,9 +129,17 @@ def verify_one(path: str, args) -> ScenarioReport:
     max_depth = args.max_depth if args.max_depth is not None else sc.max_depth
     max_states = args.max_states if args.max_states is not None else sc.max_states
     progress, done = (None, lambda: None) if args.quiet else _progress_printer(sys.stderr, sc.name)
-    res = check(comp.system, max_depth=max_depth, max_states=max_states, timeout=args.timeout,
-                symmetry=not args.no_symmetry, progress=progress)
-    done()
+    if getattr(args, "strategy", "bfs") == "random":
+        from explorer.randomized import random_check
+        res, cov = random_check(comp.system, seed=args.seed, max_examples=args.max_examples,
+                                max_steps=args.max_steps)
+        done()
+        print(f"{sc.name}: random exploration: {cov.runs} runs, {cov.steps} steps, {cov.distinct_states} distinct "
+              f"states; rules never fired: {', '.join(cov.rules_never_fired) or 'none'}", file=sys.stderr)
+    else:
+        res = check(comp.system, max_depth=max_depth, max_states=max_states, timeout=args.timeout,
+                    symmetry=not args.no_symmetry, progress=progress)
+        done()
     results: List[Result] = []
     by_name = {v.prop: v for v in res.verdicts}
     decided = {}
