@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Set
+from typing import Dict, List, Set
 
 from hypothesis import HealthCheck, Phase, given, seed as hseed, settings, strategies as st
 
