@@ -66,6 +66,16 @@ def main() -> None:
 
     from kubecheck.compose import compose
     from model.scenario import load_scenario
+    from explorer.randomized import random_check
+    large = load_scenario(os.path.join(ROOT, "bench", "large-cluster.yaml"))
+    comp = compose(large)
+    res = check(comp.system, max_states=50_000)
+    row("large-cluster, BFS to 50,000 states", res.stats, f"depth reached {res.stats.depth}: far from the end")
+    t = time.perf_counter()
+    rres, cov = random_check(comp.system, seed=0, max_examples=50, max_steps=120)
+    verdicts = ", ".join(f"{v.prop}={v.verdict}" for v in rres.verdicts if v.verdict != "holds")
+    print(f"{'large-cluster, random':<34} {cov.distinct_states:>10,} {cov.steps:>11,} {time.perf_counter() - t:>8.2f} "
+          f"{'':>10}  {cov.runs} runs; {verdicts}", flush=True)
     for path in sorted(glob.glob(os.path.join(ROOT, "scenarios", "*.yaml"))):
         sc = load_scenario(path)
         comp = compose(sc)
