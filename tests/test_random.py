@@ -61,3 +61,31 @@ def test_random_is_deterministic_for_a_seed(tmp_path):
         d["stats"].pop("states_per_second")
         outs.append(d)
     assert outs[0] == outs[1]
+
+
+# Violations that 200 random runs of seed 0 do not reach: the pod-single-node race of issue 59848 needs a
+# long, specific interleaving (the restart, onto the most lagging cache, between two user changes).
+RANDOM_MISSES = {("kubelet-relist-cache", "pod-single-node")}
+SLOW = {"rolling-update", "rolling-update-node-crash"}
+
+
+def test_random_finds_what_exhaustive_search_finds():
+    """Every violation the exhaustive search finds in a built-in scenario, except lassos (a fair cycle is
+    not something random runs can show), is found by the random strategy too."""
+    from explorer import check
+    compared = 0
+    for f in sorted(os.listdir(SCENARIOS)):
+        name = f[:-5]
+        if name in SLOW:
+            continue
+        sc = load_scenario(os.path.join(SCENARIOS, f))
+        comp = compose(sc)
+        res = check(comp.system, max_depth=sc.max_depth)
+        wanted = {v.prop for v in res.verdicts if v.verdict == "violated" and v.trace.loop is None}
+        if not wanted:
+            continue
+        rres, _ = random_check(comp.system, seed=0, max_examples=200, max_steps=60)
+        found = {v.prop for v in rres.verdicts if v.verdict == "violated"}
+        assert wanted - found == {p for n, p in RANDOM_MISSES if n == name}, name
+        compared += 1
+    assert compared >= 10
