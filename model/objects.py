@@ -104,6 +104,38 @@ def tolerated(tolerations: Tuple[Toleration, ...], taint: Taint) -> bool:
 
 
 @frozen
+class NodeSelectorRequirement:
+    """One matchExpressions entry of required node affinity: key In/NotIn/Exists/DoesNotExist values."""
+
+    key: str
+    operator: str
+    values: Tuple[str, ...] = ()
+
+    def matches(self, labels: Labels) -> bool:
+        have = dict(labels)
+        if self.operator == "Exists":
+            return self.key in have
+        if self.operator == "DoesNotExist":
+            return self.key not in have
+        if self.operator == "In":
+            return have.get(self.key) in self.values
+        return have.get(self.key) not in self.values  # NotIn
+
+
+@frozen
+class AntiAffinityTerm:
+    """A required pod anti-affinity term: no pod matching `selector` in the same `topology_key` domain."""
+
+    selector: Labels
+    topology_key: str
+
+
+def node_affinity_matches(terms, labels: Labels) -> bool:
+    """requiredDuringScheduling nodeSelectorTerms: any term whose expressions all match (none: all nodes)."""
+    return not terms or any(all(r.matches(labels) for r in term) for term in terms)
+
+
+@frozen
 class Container:
     name: str
     image: str
@@ -118,6 +150,8 @@ class PodSpec:
     node_selector: Labels = ()
     tolerations: Tuple[Toleration, ...] = ()
     restart_policy: str = "Always"    # Always | OnFailure | Never (Job pods run to completion)
+    node_affinity: Tuple[Tuple["NodeSelectorRequirement", ...], ...] = ()   # required nodeSelectorTerms (ORed)
+    anti_affinity: Tuple["AntiAffinityTerm", ...] = ()                       # required pod anti-affinity
 
 
 @frozen

@@ -16,7 +16,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import yaml
 
-from .objects import (Container, Deployment, Job, Namespace, Node, ObjectMeta, Pod, PodSpec, PodTemplate,
+from .objects import (AntiAffinityTerm, Container, Deployment, Job, Namespace, NodeSelectorRequirement, Node, ObjectMeta, Pod, PodSpec, PodTemplate,
                       ReplicaSet, Resources, RollingUpdate, Taint, Toleration, labels_match)
 from .quantity import QuantityError, cpu_millis, whole
 
@@ -227,14 +227,48 @@ def _pod_spec(doc: _Doc, spec: dict, fpath: str) -> PodSpec:
         if eff not in ("", "NoSchedule", "PreferNoSchedule", "NoExecute"):
             raise doc.error(f"{tp}.effect", f"expected NoSchedule, PreferNoSchedule or NoExecute, got {eff!r}")
         tols.append(Toleration(doc.get(t, "key", tp, str, ""), op, str(t.get("value", "") or ""), eff))
+    node_affinity, anti_affinity = _affinity(doc, spec, fpath)
     policy = doc.get(spec, "restartPolicy", fpath, str, "Always")
     if policy not in ("Always", "OnFailure", "Never"):
         raise doc.error(f"{fpath}.restartPolicy", f"expected Always, OnFailure or Never, got {policy!r}")
-    return PodSpec(containers=tuple(cs), requests=total, restart_policy=policy,
+    return PodSpec(containers=tuple(cs), requests=total, restart_policy=policy, node_affinity=node_affinity,
+                   anti_affinity=anti_affinity,
                    node_name=doc.get(spec, "nodeName", fpath, str, ""),
                    scheduler_name=doc.get(spec, "schedulerName", fpath, str, "default-scheduler"),
                    node_selector=doc.labels(spec, "nodeSelector", fpath),
                    tolerations=tuple(tols))
+
+
+def _affinity(doc: _Doc, spec: dict, fpath: str):
+    """Required node affinity (nodeSelectorTerms) and required pod anti-affinity; preferred terms are scoring,
+    which the model abstracts (every feasible node is explored)."""
+    aff = doc.get(spec, "affinity", fpath, dict, {})
+    ap = f"{fpath}.affinity"
+    terms = []
+    na = doc.get(aff, "nodeAffinity", ap, dict, {})
+    req = doc.get(na, "requiredDuringSchedulingIgnoredDuringExecution", f"{ap}.nodeAffinity", dict, {})
+    rp = f"{ap}.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution"
+    for i, term in enumerate(doc.get(req, "nodeSelectorTerms", rp, list, [])):
+        reqs = []
+        for j, e in enumerate(doc.get(term, "matchExpressions", f"{rp}.nodeSelectorTerms[{i}]", list, [])):
+            ep = f"{rp}.nodeSelectorTerms[{i}].matchExpressions[{j}]"
+            op = doc.get(e, "operator", ep, str, required=True)
+            if op not in ("In", "NotIn", "Exists", "DoesNotExist"):
+                raise doc.error(f"{ep}.operator", f"expected In, NotIn, Exists or DoesNotExist, got {op!r}")
+            values = tuple(str(v) for v in doc.get(e, "values", ep, list, []))
+            reqs.append(NodeSelectorRequirement(doc.get(e, "key", ep, str, required=True), op, values))
+        terms.append(tuple(reqs))
+    anti = []
+    pa = doc.get(aff, "podAntiAffinity", ap, dict, {})
+    pp = f"{ap}.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution"
+    for i, t in enumerate(doc.get(pa, "requiredDuringSchedulingIgnoredDuringExecution", f"{ap}.podAntiAffinity",
+                                  list, [])):
+        sel = doc.get(t, "labelSelector", f"{pp}[{i}]", dict, {})
+        anti.append(AntiAffinityTerm(doc.labels(sel, "matchLabels", f"{pp}[{i}].labelSelector"),
+                                     doc.get(t, "topologyKey", f"{pp}[{i}]", str, required=True)))
+    if "podAffinity" in aff:
+        doc.warn(f"{ap}.podAffinity", "pod affinity is not modelled yet, ignored")
+    return tuple(terms), tuple(anti)
 
 
 def _template(doc: _Doc, spec: dict, selector) -> PodTemplate:

@@ -193,14 +193,14 @@ def placement_diagnosis(s: ClusterState) -> str:
         return ""
     up = {h.name for h in s.hosts if h.up}
     nodes = [n for n in s.store.nodes if n.meta.name in up]
-    templates = [(f"Deployment {d.meta.key}", d.template.spec, d.replicas) for d in s.store.deployments
-                 if not d.meta.deleting and d.replicas]
-    bare = [(f"Pod {p.meta.key}", p.spec, 1) for p in s.store.pods
+    templates = [(f"Deployment {d.meta.key}", d.template.spec, d.replicas, d.template.labels)
+                 for d in s.store.deployments if not d.meta.deleting and d.replicas]
+    bare = [(f"Pod {p.meta.key}", p.spec, 1, p.meta.labels) for p in s.store.pods
             if p.active and not p.meta.owner_references and not p.spec.node_name]
     if placement_exists(nodes, templates + bare):
         return (" (a placement of all these pods on the machines that are up exists: the scheduler's greedy, "
                 "one-pod-at-a-time order is the cause)")
-    need = sum(spec.requests.cpu * c for _, spec, c in templates + bare)
+    need = sum(t[1].requests.cpu * t[2] for t in templates + bare)
     have = sum(n.allocatable.cpu for n in nodes)
     return (f" (no placement exists on the machines that are up: a capacity shortfall; cpu requested {need}m, "
-            f"allocatable {have}m, taints and nodeSelectors counted)")
+            f"allocatable {have}m, every scheduling constraint counted)")

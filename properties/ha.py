@@ -216,11 +216,11 @@ def _workload_templates(sc: Scenario):
     out = []
     for o in sc.objects:
         if o.kind in ("Deployment", "ReplicaSet"):
-            out.append((f"{o.kind} {o.meta.key}", o.template.spec, o.replicas))
+            out.append((f"{o.kind} {o.meta.key}", o.template.spec, o.replicas, o.template.labels))
         elif o.kind == "Job":
-            out.append((f"Job {o.meta.key}", o.template.spec, min(o.parallelism, o.completions)))
+            out.append((f"Job {o.meta.key}", o.template.spec, min(o.parallelism, o.completions), o.template.labels))
         elif o.kind == "Pod" and not o.spec.node_name:
-            out.append((f"Pod {o.meta.key}", o.spec, 1))
+            out.append((f"Pod {o.meta.key}", o.spec, 1, o.meta.labels))
     return [t for t in out if t[2] > 0]
 
 
@@ -258,9 +258,9 @@ def n_plus_one_capacity(sc: Scenario):
         for what, gone in failures:
             left = [n for n in sc.nodes if n.meta.name not in gone]
             if not placement_exists(left, templates):
-                need = sum(spec.requests.cpu * c for _, spec, c in templates)
+                need = sum(t[1].requests.cpu * t[2] for t in templates)
                 have = sum(n.allocatable.cpu for n in left)
-                pods = ", ".join(f"{c} x {name}" for name, _, c in templates)
+                pods = ", ".join(f"{t[2]} x {t[0]}" for t in templates)
                 return ClaimResult(False, f"if {what}, no placement of {pods} exists on "
                                           f"{', '.join(n.meta.name for n in left) or 'no node'} "
                                           f"(cpu requested {need}m, left {have}m)", {"failure": what})

@@ -13,19 +13,21 @@ import z3
 
 
 def placement_exists(nodes, templates):
-    """Z3: integer counts x[t][n] of each template's pods per node, every constraint of the scheduler's
-    filters (resources, taints, nodeSelector); None if a placement exists, else the unsat reason."""
+    """Z3: integer counts x[t][n] of each template's pods per node, under every constraint of the scheduler's
+    filters (resources, taints, nodeSelector, required node affinity, required pod anti-affinity by
+    topologyKey); True when a placement exists.  A template is (name, pod spec, count[, labels])."""
     from model.components.scheduler import untolerated_taints
-    from model.objects import ObjectMeta, Pod, labels_match
+    from model.objects import ObjectMeta, Pod, labels_match, node_affinity_matches
     solver = z3.Solver()
     x = {}
-    for ti, (name, spec, count) in enumerate(templates):
+    for ti, tpl in enumerate(templates):
+        name, spec, count = tpl[:3]
         pod = Pod(ObjectMeta("default", name), spec)
         row = []
         for n in nodes:
             v = z3.Int(f"x_{ti}_{n.meta.name}")
             ok = (not n.unschedulable and labels_match(spec.node_selector, n.meta.labels)
-                  and not untolerated_taints(n, pod))
+                  and node_affinity_matches(spec.node_affinity, n.meta.labels) and not untolerated_taints(n, pod))
             solver.add(v >= 0, v <= (count if ok else 0))
             row.append(v)
             x[(ti, n.meta.name)] = v
@@ -33,8 +35,22 @@ def placement_exists(nodes, templates):
     for n in nodes:
         cap = n.allocatable
         for field in ("cpu", "memory", "pods"):
-            solver.add(z3.Sum([x[(ti, n.meta.name)] * getattr(spec.requests, field)
-                               for ti, (_, spec, _) in enumerate(templates)]) <= getattr(cap, field))
+            solver.add(z3.Sum([x[(ti, n.meta.name)] * getattr(tpl[1].requests, field)
+                               for ti, tpl in enumerate(templates)]) <= getattr(cap, field))
+    # Required anti-affinity: per topology domain, a template's pods exclude the pods its term selects.
+    for ti, tpl in enumerate(templates):
+        for term in tpl[1].anti_affinity:
+            domains = {}
+            for n in nodes:
+                value = dict(n.meta.labels).get(term.topology_key)
+                if value is not None:
+                    domains.setdefault(value, []).append(n.meta.name)
+            for ui, other in enumerate(templates):
+                labels = other[3] if len(other) > 3 else ()
+                if not labels_match(term.selector, labels):
+                    continue
+                for members in domains.values():
+                    mine = z3.Sum([x[(ti, m)] for m in members])
+                    theirs = z3.Sum([x[(ui, m)] for m in members])
+                    solver.add(mine <= 1 if ui == ti else z3.Implies(mine > 0, theirs == 0))
     return solver.check() == z3.sat
-
-

@@ -23,6 +23,7 @@ PINNED_HA = {
     "leader-crash": {"leader-lease-safe": ("holds", "margin 3 s")},
     "partitioned-node": {"etcd-quorum-survives": ("holds", "no fault that can stop an etcd member")},
     "web-three-nodes": {"n-plus-one-capacity": ("holds", "after each of 3 single failures")},
+    "anti-affinity-spread": {"n-plus-one-capacity": ("violated", "cpu requested 3000m, left 16000m")},
     "web-two-nodes-crash": {"n-plus-one-capacity": ("violated", "if node n1 fails, no placement of 3 x Deployment")},
     "zone-outage-stacked": {"etcd-quorum-survives": ("violated", "etcd-1 on cp-1, etcd-2 on cp-2"),
                             "n-plus-one-capacity": ("violated", "if zone c fails")},

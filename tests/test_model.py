@@ -131,7 +131,7 @@ def test_taints_respected_catches_a_scheduler_that_ignores_taints(monkeypatch):
 
 
 def test_node_capacity_catches_overbooking(monkeypatch):
-    monkeypatch.setattr(scheduler, "feasible", lambda node, pod, used: True)
+    monkeypatch.setattr(scheduler, "feasible", lambda node, pod, used, *rest: True)
     monkeypatch.setattr(kubelet, "admission_failure", lambda node, host, pod: None)
     comp = composed("web-two-nodes-crash", ["node-capacity"])
     v = verdicts(comp.system)["node-capacity"]

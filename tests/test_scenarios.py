@@ -28,6 +28,9 @@ GC = {"deployment-converges": "holds", "garbage-collected": "holds", "node-capac
       "taints-respected": "holds", "pod-single-node": "holds", "replicas-bounded": "holds"}
 JOB = {"node-capacity": "holds", "taints-respected": "holds", "pod-single-node": "holds"}
 PINNED = {
+    "anti-affinity-spread": (368, 1309, {"deployment-converges": "violated", "node-capacity": "holds",
+                                         "taints-respected": "holds", "pod-single-node": "holds",
+                                         "replicas-bounded": "holds"}),
     "greedy-scheduling": (882, 1913, {"deployment-converges": "violated", "node-capacity": "holds",
                                       "taints-respected": "holds", "pod-single-node": "holds",
                                       "replicas-bounded": "holds"}),
@@ -79,6 +82,7 @@ def run(name):
 
 # stable-reconciliation (Anvil's ESR), where a controller has objects to reconcile.
 STABLE = {
+    "anti-affinity-spread": "violated",
     "greedy-scheduling": "violated",
     "delete-deployment-background": "holds", "delete-deployment-foreground": "holds", "delete-deployment-orphan": "holds",
     "etcd-quorum-lost": "violated", "job-legacy-tracking": "violated", "job-tracking-finalizers": "holds",
@@ -444,3 +448,12 @@ def test_placement_oracle_tells_greedy_order_from_shortfall():
     sc, comp, res = run("web-two-nodes-crash")
     v = next(v for v in res.verdicts if v.prop == "deployment-converges")
     assert "no placement exists on the machines that are up: a capacity shortfall" in v.diagnosis
+
+
+def test_the_scheduler_keeps_anti_affine_pods_apart():
+    sc, comp, res = run("anti-affinity-spread")
+    for s in res.search.graph.states:
+        nodes = [p.spec.node_name for p in s.store.pods if p.spec.node_name and p.active]
+        assert len(nodes) == len(set(nodes)), "two db pods bound to one node"
+    v = next(v for v in res.verdicts if v.prop == "deployment-converges")
+    assert "no placement exists" in v.diagnosis

@@ -48,7 +48,10 @@ def safe_encode(s: str) -> str:
 @functools.lru_cache(maxsize=4096)
 def template_hash(t: PodTemplate) -> str:
     """controller.ComputeHash: FNV-32a of the pod template, safe-encoded."""
-    data = json.dumps(attrs.asdict(t), sort_keys=True, separators=(",", ":")).encode()
+    # Fields left at their default are omitted, so that a field the model gains later does not
+    # change the hash (and the ReplicaSet names) of templates that do not use it.
+    fields = attrs.asdict(t, filter=lambda a, v: not (a.default is not attrs.NOTHING and v == a.default))
+    data = json.dumps(fields, sort_keys=True, separators=(",", ":")).encode()
     h = 0x811C9DC5
     for b in data:
         h = ((h ^ b) * 0x01000193) & 0xFFFFFFFF

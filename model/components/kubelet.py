@@ -36,7 +36,7 @@ from typing import Iterator, List, Optional
 
 from explorer import Rule, label
 
-from ..objects import Node, Pod, Resources, evolve, labels_match
+from ..objects import Node, Pod, Resources, evolve, labels_match, node_affinity_matches
 from ..state import ClusterState, Host, RunningPod
 from . import apiserver
 from .scheduler import untolerated_taints
@@ -59,7 +59,8 @@ def admission_failure(node: Node, host: Host, pod: Pod) -> Optional[str]:
         return "OutOfmemory"
     if total.pods > cap.pods:
         return "OutOfpods"
-    if not labels_match(pod.spec.node_selector, node.meta.labels):
+    if not labels_match(pod.spec.node_selector, node.meta.labels) or not node_affinity_matches(
+            pod.spec.node_affinity, node.meta.labels):
         return "NodeAffinity"
     if untolerated_taints(node, pod, effects=("NoExecute",)):
         return "Taint"

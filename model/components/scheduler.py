@@ -3,7 +3,8 @@
 Modelled (pkg/scheduler/framework/plugins): the NodeResourcesFit filter
 (requests of the pods assigned to the node, plus this one, within the node's
 allocatable cpu, memory and pod count), NodeName/NodeUnschedulable,
-NodeAffinity (nodeSelector), and TaintToleration (every NoSchedule and
+NodeAffinity (nodeSelector and required node affinity), InterPodAffinity
+(required pod anti-affinity, both ways, by topologyKey), and TaintToleration (every NoSchedule and
 NoExecute taint of the node tolerated).  A pod whose `spec.nodeName` is set
 skips the scheduler entirely; a pod is only taken by the scheduler named in
 its `schedulerName`.  A bind is one write of the pod's nodeName (the Binding
@@ -22,7 +23,7 @@ from typing import Dict, Iterator, List
 
 from explorer import Rule, label
 
-from ..objects import Node, Pod, Resources, evolve, labels_match, tolerated
+from ..objects import Node, Pod, Resources, evolve, labels_match, node_affinity_matches, tolerated
 from ..state import ClusterState
 from . import apiserver, leaderelection
 
@@ -43,12 +44,36 @@ def untolerated_taints(node: Node, pod: Pod, effects=("NoSchedule", "NoExecute")
     return [str(t) for t in node.taints if t.effect in effects and not tolerated(pod.spec.tolerations, t)]
 
 
-def feasible(node: Node, pod: Pod, used: Resources) -> bool:
-    """Does `node` pass the filters for `pod`, given the requests already on it?"""
+def anti_affinity_conflict(node: Node, pod: Pod, nodes, pods) -> bool:
+    """InterPodAffinity filter, required anti-affinity both ways: a pod already assigned in the same
+    topology domain (same value of the term's topologyKey) matches the pod's term, or the pod matches
+    an assigned pod's term."""
+    labels_of = {n.meta.name: dict(n.meta.labels) for n in nodes}
+    here = dict(node.meta.labels)
+    for other in pods:
+        m = other.spec.node_name
+        if not m or other.phase in ("Succeeded", "Failed") or other.meta.uid == pod.meta.uid or m not in labels_of:
+            continue
+        for term, subject, target in [(t, other, pod) for t in pod.spec.anti_affinity] + \
+                                     [(t, pod, other) for t in other.spec.anti_affinity]:
+            key = term.topology_key
+            if key in here and labels_of[m].get(key) == here[key] and labels_match(term.selector, subject.meta.labels):
+                if target.meta.namespace == subject.meta.namespace:
+                    return True
+    return False
+
+
+def feasible(node: Node, pod: Pod, used: Resources, nodes=(), pods=()) -> bool:
+    """Does `node` pass the filters for `pod`, given the requests already on it (and the pods assigned)?"""
     if node.unschedulable or node.meta.deleting:
         return False
     if not labels_match(pod.spec.node_selector, node.meta.labels):
         return False
+    if not node_affinity_matches(pod.spec.node_affinity, node.meta.labels):
+        return False
+    if pod.spec.anti_affinity or any(p.spec.anti_affinity for p in pods):
+        if anti_affinity_conflict(node, pod, nodes, pods):
+            return False
     if untolerated_taints(node, pod):
         return False
     return (used + pod.spec.requests).fits_in(node.allocatable)
@@ -75,7 +100,7 @@ def bind_rule(name: str) -> Rule:
         for pod in pending:
             args = (("pod", pod.meta.key),) + by
             for node in view.nodes:
-                if feasible(node, pod, used.get(node.meta.name, zero)):
+                if feasible(node, pod, used.get(node.meta.name, zero), view.nodes, view.pods):
                     bound = evolve(pod, spec=evolve(pod.spec, node_name=node.meta.name))
                     nxt = apiserver.update(s, bound, pod.meta.resource_version, spec_changed=False)
                     if nxt is not None:
