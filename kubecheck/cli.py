@@ -173,6 +173,16 @@ def verify_one(path: str, args) -> ScenarioReport:
     return ScenarioReport(sc.name, path, results, res.stats, comp.model.left_out, list(sc.warnings))
 
 
+def _write_json(dest: str, data) -> None:
+    """--json: to standard output for "-", else to the file."""
+    text = json.dumps(data, indent=2)
+    if dest == "-":
+        print(text)
+    else:
+        with open(dest, "w", encoding="utf-8") as f:
+            f.write(text + "\n")
+
+
 def cmd_verify(args) -> int:
     for flag, value in (("--json", args.json), ("--junit", args.junit), ("--report", args.report)):
         if value and value != "-" and os.path.isdir(value):
@@ -184,13 +194,7 @@ def cmd_verify(args) -> int:
         if args.json != "-":
             print(format_table(rep))
     if args.json:
-        data = reports[0].as_dict() if len(reports) == 1 else [r.as_dict() for r in reports]
-        text = json.dumps(data, indent=2)
-        if args.json == "-":
-            print(text)
-        else:
-            with open(args.json, "w", encoding="utf-8") as f:
-                f.write(text + "\n")
+        _write_json(args.json, reports[0].as_dict() if len(reports) == 1 else [r.as_dict() for r in reports])
     if args.report:
         from .htmlreport import html_report
         with open(args.report, "w", encoding="utf-8") as f:
@@ -245,12 +249,7 @@ def cmd_review(args) -> int:
     data = {"a": ra.scenario, "b": rb.scenario, "properties": rows,
             "differ": [r["property"] for r in rows if r["differs"]]}
     if args.json:
-        text = json.dumps(data, indent=2)
-        if args.json == "-":
-            print(text)
-        else:
-            with open(args.json, "w", encoding="utf-8") as f:
-                f.write(text + "\n")
+        _write_json(args.json, data)
     if args.json != "-":
         width = max(len(r["property"]) for r in rows)
         wa = max(len(ra.scenario), 14)

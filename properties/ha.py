@@ -16,6 +16,7 @@ from model.scenario import Scenario
 from model.topology import etcd_members, quorum
 
 from .placement import placement_exists
+from .safety import leader_elected
 
 from .catalog import always, register
 
@@ -88,19 +89,12 @@ def etcd_quorum_survives(sc: Scenario):
     return Claim("etcd-quorum-survives", decide, etcd_quorum_survives.__doc__)
 
 
-def _leader_elected(sc: Scenario) -> Optional[str]:
-    cp = sc.control_plane
-    if cp.controller_managers > 1 or cp.schedulers > 1:
-        return None
-    return "one controller-manager and one scheduler: no leader election among instances"
-
-
 def _secs(x) -> str:
     f = float(x)
     return f"{f:.3f}".rstrip("0").rstrip(".") + " s"
 
 
-@register("leader-lease-safe", "ha", _leader_elected)
+@register("leader-lease-safe", "ha", leader_elected)
 def leader_lease_safe(sc: Scenario):
     """With the scenario's lease timings, clock-rate ratio and pause bound, two instances can never both act as leader at the same real time.
 
