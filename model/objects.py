@@ -130,6 +130,20 @@ class AntiAffinityTerm:
     topology_key: str
 
 
+@frozen
+class TopologySpreadConstraint:
+    """A `whenUnsatisfiable: DoNotSchedule` topology spread constraint: placing the pod must not make the
+    number of pods matching `selector` in its `topology_key` domain exceed the smallest domain's by more
+    than `max_skew`.  `honor_taints` is nodeTaintsPolicy: Honor (default Ignore: tainted nodes count as
+    domains); nodeAffinityPolicy is always Honor, the default."""
+
+    max_skew: int
+    topology_key: str
+    selector: Labels
+    min_domains: int = 1
+    honor_taints: bool = False
+
+
 def node_affinity_matches(terms, labels: Labels) -> bool:
     """requiredDuringScheduling nodeSelectorTerms: any term whose expressions all match (none: all nodes)."""
     return not terms or any(all(r.matches(labels) for r in term) for term in terms)
@@ -152,6 +166,7 @@ class PodSpec:
     restart_policy: str = "Always"    # Always | OnFailure | Never (Job pods run to completion)
     node_affinity: Tuple[Tuple["NodeSelectorRequirement", ...], ...] = ()   # required nodeSelectorTerms (ORed)
     anti_affinity: Tuple["AntiAffinityTerm", ...] = ()                       # required pod anti-affinity
+    topology_spread: Tuple["TopologySpreadConstraint", ...] = ()             # DoNotSchedule constraints
 
 
 @frozen

@@ -16,7 +16,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import yaml
 
-from .objects import (AntiAffinityTerm, Container, Deployment, Job, Namespace, NodeSelectorRequirement, Node, ObjectMeta, Pod, PodSpec, PodTemplate,
+from .objects import (AntiAffinityTerm, TopologySpreadConstraint, Container, Deployment, Job, Namespace, NodeSelectorRequirement, Node, ObjectMeta, Pod, PodSpec, PodTemplate,
                       ReplicaSet, Resources, RollingUpdate, Taint, Toleration, labels_match)
 from .quantity import QuantityError, cpu_millis, whole
 
@@ -232,7 +232,7 @@ def _pod_spec(doc: _Doc, spec: dict, fpath: str) -> PodSpec:
     if policy not in ("Always", "OnFailure", "Never"):
         raise doc.error(f"{fpath}.restartPolicy", f"expected Always, OnFailure or Never, got {policy!r}")
     return PodSpec(containers=tuple(cs), requests=total, restart_policy=policy, node_affinity=node_affinity,
-                   anti_affinity=anti_affinity,
+                   anti_affinity=anti_affinity, topology_spread=_topology_spread(doc, spec, fpath),
                    node_name=doc.get(spec, "nodeName", fpath, str, ""),
                    scheduler_name=doc.get(spec, "schedulerName", fpath, str, "default-scheduler"),
                    node_selector=doc.labels(spec, "nodeSelector", fpath),
@@ -269,6 +269,36 @@ def _affinity(doc: _Doc, spec: dict, fpath: str):
     if "podAffinity" in aff:
         doc.warn(f"{ap}.podAffinity", "pod affinity is not modelled yet, ignored")
     return tuple(terms), tuple(anti)
+
+
+def _topology_spread(doc: _Doc, spec: dict, fpath: str):
+    """spec.topologySpreadConstraints.  `ScheduleAnyway` constraints are scoring, which the model abstracts
+    (every feasible node is explored), so only `DoNotSchedule` ones are kept."""
+    out = []
+    for i, c in enumerate(doc.get(spec, "topologySpreadConstraints", fpath, list, [])):
+        cp = f"{fpath}.topologySpreadConstraints[{i}]"
+        if not isinstance(c, dict):
+            raise doc.error(cp, f"expected a mapping, got {type(c).__name__}")
+        skew = doc.get(c, "maxSkew", cp, int, required=True)
+        if skew < 1:
+            raise doc.error(f"{cp}.maxSkew", f"must be at least 1, got {skew}")
+        when = doc.get(c, "whenUnsatisfiable", cp, str, required=True)
+        if when not in ("DoNotSchedule", "ScheduleAnyway"):
+            raise doc.error(f"{cp}.whenUnsatisfiable", f"expected DoNotSchedule or ScheduleAnyway, got {when!r}")
+        key = doc.get(c, "topologyKey", cp, str, required=True)
+        sel = doc.get(c, "labelSelector", cp, dict, {})
+        min_domains = doc.get(c, "minDomains", cp, int, 1)
+        if min_domains < 1:
+            raise doc.error(f"{cp}.minDomains", f"must be at least 1, got {min_domains}")
+        taints = doc.get(c, "nodeTaintsPolicy", cp, str, "Ignore")
+        if taints not in ("Honor", "Ignore"):
+            raise doc.error(f"{cp}.nodeTaintsPolicy", f"expected Honor or Ignore, got {taints!r}")
+        if doc.get(c, "nodeAffinityPolicy", cp, str, "Honor") != "Honor":
+            doc.warn(f"{cp}.nodeAffinityPolicy", "only Honor (the default) is modelled")
+        if when == "DoNotSchedule":
+            out.append(TopologySpreadConstraint(skew, key, doc.labels(sel, "matchLabels", f"{cp}.labelSelector"),
+                                                min_domains, taints == "Honor"))
+    return tuple(out)
 
 
 def _template(doc: _Doc, spec: dict, selector) -> PodTemplate:

@@ -186,21 +186,31 @@ def stable_reconciliation(sc: Scenario):
 
 
 def placement_diagnosis(s: ClusterState) -> str:
-    """Why pods stay unscheduled: no placement exists at all, or one exists and the greedy order is the cause."""
+    """Why pods stay unscheduled: kube-scheduler's own message for one of them, then whether any placement
+    exists at all (a capacity shortfall), exists on the machines that are up but not once the Nodes of
+    machines that are down count as topology spread domains, or exists and the greedy order is the cause."""
+    from model.components.scheduler import unschedulable_message
     from .placement import placement_exists
     unscheduled = [p for p in s.store.pods if p.active and not p.spec.node_name]
     if not unscheduled:
         return ""
+    why = f"; kube-scheduler on Pod {unscheduled[0].meta.key}: {unschedulable_message(unscheduled[0], s.store.nodes, s.store.pods)}"
     up = {h.name for h in s.hosts if h.up}
     nodes = [n for n in s.store.nodes if n.meta.name in up]
+    down = [n.meta.name for n in s.store.nodes if n.meta.name not in up]
     templates = [(f"Deployment {d.meta.key}", d.template.spec, d.replicas, d.template.labels)
                  for d in s.store.deployments if not d.meta.deleting and d.replicas]
     bare = [(f"Pod {p.meta.key}", p.spec, 1, p.meta.labels) for p in s.store.pods
             if p.active and not p.meta.owner_references and not p.spec.node_name]
     if placement_exists(nodes, templates + bare):
-        return (" (a placement of all these pods on the machines that are up exists: the scheduler's greedy, "
+        if down and any(t[1].topology_spread for t in templates + bare) and \
+                not placement_exists(s.store.nodes, templates + bare, down=down):
+            return (why + " (a placement of all these pods on the machines that are up exists, but not while "
+                    f"{'the Nodes ' + ', '.join(down) + ', whose machines are down, still count' if len(down) > 1 else 'the Node ' + down[0] + ', whose machine is down, still counts'}"
+                    " as a topology spread domain: the spread constraint blocks the replacements)")
+        return (why + " (a placement of all these pods on the machines that are up exists: the scheduler's greedy, "
                 "one-pod-at-a-time order is the cause)")
     need = sum(t[1].requests.cpu * t[2] for t in templates + bare)
     have = sum(n.allocatable.cpu for n in nodes)
-    return (f" (no placement exists on the machines that are up: a capacity shortfall; cpu requested {need}m, "
+    return (why + f" (no placement exists on the machines that are up: a capacity shortfall; cpu requested {need}m, "
             f"allocatable {have}m, every scheduling constraint counted)")

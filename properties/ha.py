@@ -13,6 +13,8 @@ import z3
 
 from explorer.smt import Claim, ClaimResult, find
 from model.scenario import Scenario
+from model.components.environment import UNREACHABLE_TAINTS
+from model.objects import evolve
 from model.topology import etcd_members, quorum
 
 from .placement import placement_exists
@@ -234,8 +236,11 @@ def n_plus_one_capacity(sc: Scenario):
     Seed document: "a cluster usually runs multiple nodes, providing fault
     tolerance".  Decided by Z3 as bin packing: integer counts of each
     template's pods per node, each node's cpu, memory and pod count, taints
-    and nodeSelector, for each single node failure (node-crash, vm-deleted)
-    and each zone failure (zone-outage).  The counterexample names the
+    and nodeSelector, node affinity, pod anti-affinity and topology spread,
+    for each single node failure (node-crash, vm-deleted) and each zone
+    failure (zone-outage).  A crashed machine's Node stays, tainted
+    unreachable, and still counts as a topology spread domain (as it does for
+    kube-scheduler); a deleted VM's Node goes.  The counterexample names the
     failure and shows the requests against the capacity left.
     """
     templates = _workload_templates(sc)
@@ -249,14 +254,20 @@ def n_plus_one_capacity(sc: Scenario):
             zones = sorted({sc.zone_of(n.meta.name) for n in sc.nodes} - {""})
             failures += [(f"zone {z} fails", {n.meta.name for n in sc.nodes if sc.zone_of(n.meta.name) == z})
                          for z in zones]
+        stays = bool({"node-crash", "zone-outage"} & kinds)   # the Node object outlives its machine
         for what, gone in failures:
             left = [n for n in sc.nodes if n.meta.name not in gone]
-            if not placement_exists(left, templates):
+            dead = [evolve(n, ready="Unknown", taints=n.taints + tuple(t for t in UNREACHABLE_TAINTS
+                                                                       if t not in n.taints))
+                    for n in sc.nodes if n.meta.name in gone] if stays else []
+            if not placement_exists(left + dead, templates, down={n.meta.name for n in dead}):
                 need = sum(t[1].requests.cpu * t[2] for t in templates)
                 have = sum(n.allocatable.cpu for n in left)
                 pods = ", ".join(f"{t[2]} x {t[0]}" for t in templates)
+                spread = (" while the failed Nodes still count as topology spread domains"
+                          if dead and placement_exists(left, templates) else "")
                 return ClaimResult(False, f"if {what}, no placement of {pods} exists on "
-                                          f"{', '.join(n.meta.name for n in left) or 'no node'} "
+                                          f"{', '.join(n.meta.name for n in left) or 'no node'}{spread} "
                                           f"(cpu requested {need}m, left {have}m)", {"failure": what})
         return ClaimResult(True, f"a placement of every pod exists after each of {len(failures)} single failures")
 

@@ -12,10 +12,17 @@ from __future__ import annotations
 import z3
 
 
-def placement_exists(nodes, templates):
+def placement_exists(nodes, templates, down=()):
     """Z3: integer counts x[t][n] of each template's pods per node, under every constraint of the scheduler's
     filters (resources, taints, nodeSelector, required node affinity, required pod anti-affinity by
-    topologyKey); True when a placement exists.  A template is (name, pod spec, count[, labels])."""
+    topologyKey, topology spread); True when a placement exists.  A template is
+    (name, pod spec, count[, labels]).  Nodes named in `down` take no pods but still count as topology
+    spread domains, as a Node object whose machine is down does for kube-scheduler.
+
+    Topology spread is encoded on the final placement: in the domains a template's constraint considers,
+    the matching pods differ by at most maxSkew (min and max within maxSkew of one variable m).  When the
+    pods match their own selector this is exactly what a sequence of binds can reach: bind each next pod
+    into the emptiest domain that still needs pods."""
     from model.components.scheduler import untolerated_taints
     from model.objects import ObjectMeta, Pod, labels_match, node_affinity_matches
     solver = z3.Solver()
@@ -26,7 +33,7 @@ def placement_exists(nodes, templates):
         row = []
         for n in nodes:
             v = z3.Int(f"x_{ti}_{n.meta.name}")
-            ok = (not n.unschedulable and labels_match(spec.node_selector, n.meta.labels)
+            ok = (n.meta.name not in down and not n.unschedulable and labels_match(spec.node_selector, n.meta.labels)
                   and node_affinity_matches(spec.node_affinity, n.meta.labels) and not untolerated_taints(n, pod))
             solver.add(v >= 0, v <= (count if ok else 0))
             row.append(v)
@@ -53,4 +60,26 @@ def placement_exists(nodes, templates):
                     mine = z3.Sum([x[(ti, m)] for m in members])
                     theirs = z3.Sum([x[(ui, m)] for m in members])
                     solver.add(mine <= 1 if ui == ti else z3.Implies(mine > 0, theirs == 0))
+    for ti, tpl in enumerate(templates):
+        spec = tpl[1]
+        pod = Pod(ObjectMeta("default", tpl[0]), spec)
+        keys = [c.topology_key for c in spec.topology_spread]
+        for ci, c in enumerate(spec.topology_spread):
+            domains = {}
+            for n in nodes:
+                labels = dict(n.meta.labels)
+                if (all(k in labels for k in keys) and labels_match(spec.node_selector, n.meta.labels)
+                        and node_affinity_matches(spec.node_affinity, n.meta.labels)
+                        and not (c.honor_taints and untolerated_taints(n, pod))):
+                    domains.setdefault(labels[c.topology_key], []).append(n.meta.name)
+            matching = [ui for ui, other in enumerate(templates)
+                        if labels_match(c.selector, other[3] if len(other) > 3 else ())]
+            if not domains or not matching:
+                continue
+            counts = [z3.Sum([x[(ui, m)] for ui in matching for m in members]) for members in domains.values()]
+            if len(domains) < c.min_domains:
+                solver.add(*[k <= c.max_skew for k in counts])
+            else:
+                low = z3.Int(f"min_{ti}_{ci}")
+                solver.add(*[z3.And(low <= k, k <= low + c.max_skew) for k in counts])
     return solver.check() == z3.sat

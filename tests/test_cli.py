@@ -83,6 +83,11 @@ def test_not_applicable_is_listed(tmp_path):
      "document 3 (Deployment web): spec.template.spec.containers[0].name: required field is missing"),
     (GOOD_HEAD + "---\napiVersion: v1\nkind: Node\nmetadata: {name: n2}\nstatus: {allocatable: {cpu: lots, memory: 1Gi}}\n",
      "document 3 (Node n2): status.allocatable.cpu: 'lots' is not a quantity"),
+    (GOOD_HEAD + "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\n"
+     "spec: {selector: {matchLabels: {app: web}}, template: {metadata: {labels: {app: web}}, spec: {"
+     "topologySpreadConstraints: [{maxSkew: 0, topologyKey: zone, whenUnsatisfiable: DoNotSchedule}], "
+     "containers: [{name: c, image: x}]}}}\n",
+     "document 3 (Deployment web): spec.template.spec.topologySpreadConstraints[0].maxSkew: must be at least 1, got 0"),
     ("a: [1, 2\n", "not valid YAML"),
     (GOOD_HEAD.replace("kind: Cluster", "kind: Clutser"), "no Cluster document"),
 ])

@@ -24,6 +24,8 @@ PINNED_HA = {
     "partitioned-node": {"etcd-quorum-survives": ("holds", "no fault that can stop an etcd member")},
     "web-three-nodes": {"n-plus-one-capacity": ("holds", "after each of 3 single failures")},
     "anti-affinity-spread": {"n-plus-one-capacity": ("violated", "cpu requested 3000m, left 16000m")},
+    "topology-spread-zone-down": {"n-plus-one-capacity": ("violated", "while the failed Nodes still count as topology spread domains")},
+    "topology-spread-honor-taints": {"n-plus-one-capacity": ("holds", "after each of 3 single failures")},
     "web-two-nodes-crash": {"n-plus-one-capacity": ("violated", "if node n1 fails, no placement of 3 x Deployment")},
     "zone-outage-stacked": {"etcd-quorum-survives": ("violated", "etcd-1 on cp-1, etcd-2 on cp-2"),
                             "n-plus-one-capacity": ("violated", "if zone c fails")},
@@ -200,3 +202,32 @@ def test_n_plus_one_with_zones_and_at_scale():
     big = nodes_and_pods(100, 4, 100, "1", templates=3)  # 100 nodes, 300 pods in 3 templates
     assert decide(big, "n-plus-one-capacity")[0] == "holds"
     assert decide(nodes_and_pods(100, 3, 100, "1", templates=3), "n-plus-one-capacity")[0] == "violated"
+
+
+def test_placement_oracle_honours_topology_spread():
+    """Four pods spread by zone with maxSkew 1 over zones a (two roomy nodes) and b (one node that fits one
+    pod): capacity fits 4 pods, but zone b can hold only 1, so a (3) - b (1) = 2 > maxSkew and no placement
+    exists; with maxSkew 2, or minDomains above the two zones (minimum taken as 0, so at most maxSkew per
+    zone), the answer follows the constraint."""
+    from model.objects import Node, ObjectMeta, PodSpec, Resources, TopologySpreadConstraint
+    from properties.placement import placement_exists
+
+    def node(name, zone, cpu):
+        return Node(ObjectMeta("", name, labels=(("topology.kubernetes.io/zone", zone),)), Resources(cpu * 1000, 1 << 40, 110))
+
+    nodes = [node("a1", "a", 4), node("a2", "a", 4), node("b1", "b", 1)]
+    labels = (("app", "web"),)
+
+    def spec(skew, min_domains=1):
+        c = TopologySpreadConstraint(skew, "topology.kubernetes.io/zone", labels, min_domains)
+        return PodSpec(requests=Resources(1000, 0, 1), topology_spread=(c,))
+
+    assert placement_exists(nodes, [("web", PodSpec(requests=Resources(1000, 0, 1)), 4, labels)])
+    assert not placement_exists(nodes, [("web", spec(1), 4, labels)])
+    assert placement_exists(nodes, [("web", spec(2), 4, labels)])
+    assert not placement_exists(nodes, [("web", spec(2, min_domains=3), 4, labels)])   # at most 2 per zone, b fits 1
+    assert placement_exists(nodes, [("web", spec(3, min_domains=3), 4, labels)])
+    # A Node that is down takes no pods but is a domain: with it, zones a and b must stay within 1 of zone c's 0.
+    nodes.append(node("c1", "c", 4))
+    assert placement_exists(nodes, [("web", spec(1), 3, labels)])
+    assert not placement_exists(nodes, [("web", spec(1), 3, labels)], down={"c1"})

@@ -31,6 +31,12 @@ PINNED = {
     "anti-affinity-spread": (368, 1309, {"deployment-converges": "violated", "node-capacity": "holds",
                                          "taints-respected": "holds", "pod-single-node": "holds",
                                          "replicas-bounded": "holds"}),
+    "topology-spread-zone-down": (368, 1309, {"deployment-converges": "violated", "node-capacity": "holds",
+                                              "taints-respected": "holds", "pod-single-node": "holds",
+                                              "replicas-bounded": "holds"}),
+    "topology-spread-honor-taints": (512, 1669, {"deployment-converges": "holds", "node-capacity": "holds",
+                                                 "taints-respected": "holds", "pod-single-node": "holds",
+                                                 "replicas-bounded": "holds"}),
     "greedy-scheduling": (882, 1913, {"deployment-converges": "violated", "node-capacity": "holds",
                                       "taints-respected": "holds", "pod-single-node": "holds",
                                       "replicas-bounded": "holds"}),
@@ -84,6 +90,7 @@ def run(name):
 STABLE = {
     "anti-affinity-spread": "violated",
     "greedy-scheduling": "violated",
+    "topology-spread-zone-down": "violated", "topology-spread-honor-taints": "holds",
     "delete-deployment-background": "holds", "delete-deployment-foreground": "holds", "delete-deployment-orphan": "holds",
     "etcd-quorum-lost": "violated", "job-legacy-tracking": "violated", "job-tracking-finalizers": "holds",
     "leader-crash": "holds", "leader-paused": "holds", "rolling-update": "holds", "rolling-update-node-crash": "holds",
@@ -448,6 +455,37 @@ def test_placement_oracle_tells_greedy_order_from_shortfall():
     sc, comp, res = run("web-two-nodes-crash")
     v = next(v for v in res.verdicts if v.prop == "deployment-converges")
     assert "no placement exists on the machines that are up: a capacity shortfall" in v.diagnosis
+
+
+def skews(s, zone_of):
+    """Pods of app=web per zone, counting only active pods on Nodes that exist."""
+    counts = dict.fromkeys(set(zone_of.values()), 0)
+    for p in s.store.pods:
+        if p.spec.node_name and p.active:
+            counts[zone_of[p.spec.node_name]] += 1
+    return counts
+
+
+def test_the_scheduler_never_binds_beyond_max_skew():
+    """In every reachable state of the zone-down scenario the web pods per zone (the crashed machine's zone
+    included: its Node stays) differ by at most maxSkew 1; a scheduler without the PodTopologySpread
+    filter binds two pods into one zone first in some order."""
+    sc, comp, res = run("topology-spread-zone-down")
+    zone_of = {n.meta.name: sc.zone_of(n.meta.name) for n in sc.nodes}
+    seen = set()
+    for s in res.search.graph.states:
+        c = skews(s, zone_of)
+        assert max(c.values()) - min(c.values()) <= 1, c
+        seen.add(tuple(sorted(c.values())))
+    assert (1, 1, 1) in seen and (0, 1, 1) in seen
+
+
+def test_topology_spread_diagnosis_quotes_the_scheduler_and_names_the_dead_domain():
+    sc, comp, res = run("topology-spread-zone-down")
+    v = next(v for v in res.verdicts if v.prop == "deployment-converges")
+    assert "0/3 nodes are available: 2 node(s) didn't match pod topology spread constraints" in v.diagnosis
+    assert "whose machine is down, still counts as a topology spread domain" in v.diagnosis
+    assert any(lab and lab[1] == "node_crash" for lab in v.trace.labels)
 
 
 def test_the_scheduler_keeps_anti_affine_pods_apart():

@@ -4,8 +4,10 @@ Modelled (pkg/scheduler/framework/plugins): the NodeResourcesFit filter
 (requests of the pods assigned to the node, plus this one, within the node's
 allocatable cpu, memory and pod count), NodeName/NodeUnschedulable,
 NodeAffinity (nodeSelector and required node affinity), InterPodAffinity
-(required pod anti-affinity, both ways, by topologyKey), and TaintToleration (every NoSchedule and
-NoExecute taint of the node tolerated).  A pod whose `spec.nodeName` is set
+(required pod anti-affinity, both ways, by topologyKey), TaintToleration (every NoSchedule and
+NoExecute taint of the node tolerated) and PodTopologySpread (DoNotSchedule constraints: maxSkew,
+minDomains, nodeTaintsPolicy; a Node whose machine is down still counts as a domain, as it does in
+kube-scheduler until the Node object goes).  A pod whose `spec.nodeName` is set
 skips the scheduler entirely; a pod is only taken by the scheduler named in
 its `schedulerName`.  A bind is one write of the pod's nodeName (the Binding
 subresource), which fails if nodeName is already set.
@@ -18,7 +20,7 @@ assume-then-bind cache and its loss on restart (one atomic step for now).
 
 from __future__ import annotations
 
-from typing import Dict, Iterator, List
+from typing import Dict, Iterator, List, Optional
 
 
 from explorer import Rule, label
@@ -63,20 +65,103 @@ def anti_affinity_conflict(node: Node, pod: Pod, nodes, pods) -> bool:
     return False
 
 
-def feasible(node: Node, pod: Pod, used: Resources, nodes=(), pods=()) -> bool:
-    """Does `node` pass the filters for `pod`, given the requests already on it (and the pods assigned)?"""
+def spread_prefilter(pod: Pod, nodes, pods):
+    """PodTopologySpread's PreFilter: for each DoNotSchedule constraint, the matching pods per topology domain
+    and the global minimum.  Domains come from the nodes that carry every constraint's topologyKey and pass
+    the pod's node affinity and nodeSelector (nodeAffinityPolicy Honor), and, with nodeTaintsPolicy Honor,
+    whose NoSchedule/NoExecute taints it tolerates; a Node whose machine is down still counts.  Counted pods
+    are assigned, non-terminal, not terminating, in the pod's namespace (countPodsMatchSelector)."""
+    keys = [c.topology_key for c in pod.spec.topology_spread]
+    out = []
+    for c in pod.spec.topology_spread:
+        domain_of = {}
+        for n in nodes:
+            labels = dict(n.meta.labels)
+            if not all(k in labels for k in keys):
+                continue
+            if not (labels_match(pod.spec.node_selector, n.meta.labels)
+                    and node_affinity_matches(pod.spec.node_affinity, n.meta.labels)):
+                continue
+            if c.honor_taints and untolerated_taints(n, pod):
+                continue
+            domain_of[n.meta.name] = labels[c.topology_key]
+        counts = dict.fromkeys(domain_of.values(), 0)
+        for p in pods:
+            d = domain_of.get(p.spec.node_name)
+            if (d is not None and not p.meta.deleting and p.phase not in ("Succeeded", "Failed")
+                    and p.meta.namespace == pod.meta.namespace and labels_match(c.selector, p.meta.labels)):
+                counts[d] += 1
+        if len(counts) < c.min_domains:
+            low = 0
+        else:
+            low = min(counts.values()) if counts else None
+        out.append((counts, low))
+    return out
+
+
+def spread_failure(node: Node, pod: Pod, prefilter) -> Optional[str]:
+    """PodTopologySpread's Filter: existing matching pods in the node's domain, plus one if the pod matches
+    its own selector, minus the global minimum, must not exceed maxSkew."""
+    labels = dict(node.meta.labels)
+    for c, (counts, low) in zip(pod.spec.topology_spread, prefilter):
+        if c.topology_key not in labels:
+            return "node(s) didn't match pod topology spread constraints (missing required label)"
+        if low is None:
+            continue
+        own = 1 if labels_match(c.selector, pod.meta.labels) else 0
+        if counts.get(labels[c.topology_key], 0) + own - low > c.max_skew:
+            return "node(s) didn't match pod topology spread constraints"
+    return None
+
+
+def filter_failure(node: Node, pod: Pod, used: Resources, nodes=(), pods=(), prefilter=None) -> Optional[str]:
+    """The first of the scheduler's filters that rejects `node` for `pod`, in kube-scheduler's words
+    (as its FailedScheduling event reports them), or None when the node is feasible.  `used` is the
+    requests already on the node; `prefilter` is `spread_prefilter(pod, nodes, pods)`, computed once per pod."""
     if node.unschedulable or node.meta.deleting:
-        return False
-    if not labels_match(pod.spec.node_selector, node.meta.labels):
-        return False
-    if not node_affinity_matches(pod.spec.node_affinity, node.meta.labels):
-        return False
+        return "node(s) were unschedulable"
+    if not labels_match(pod.spec.node_selector, node.meta.labels) or \
+            not node_affinity_matches(pod.spec.node_affinity, node.meta.labels):
+        return "node(s) didn't match Pod's node affinity/selector"
     if pod.spec.anti_affinity or any(p.spec.anti_affinity for p in pods):
         if anti_affinity_conflict(node, pod, nodes, pods):
-            return False
-    if untolerated_taints(node, pod):
-        return False
-    return (used + pod.spec.requests).fits_in(node.allocatable)
+            return "node(s) didn't match pod anti-affinity rules"
+    taints = untolerated_taints(node, pod)
+    if taints:
+        return f"node(s) had untolerated taint {taints[0]}"
+    if pod.spec.topology_spread:
+        why = spread_failure(node, pod, prefilter if prefilter is not None else spread_prefilter(pod, nodes, pods))
+        if why:
+            return why
+    total, cap = used + pod.spec.requests, node.allocatable
+    if total.cpu > cap.cpu:
+        return "Insufficient cpu"
+    if total.memory > cap.memory:
+        return "Insufficient memory"
+    if total.pods > cap.pods:
+        return "Too many pods"
+    return None
+
+
+def feasible(node: Node, pod: Pod, used: Resources, nodes=(), pods=(), prefilter=None) -> bool:
+    """Does `node` pass the filters for `pod`, given the requests already on it (and the pods assigned)?"""
+    return filter_failure(node, pod, used, nodes, pods, prefilter) is None
+
+
+def unschedulable_message(pod: Pod, nodes, pods) -> str:
+    """kube-scheduler's FailedScheduling message: `0/3 nodes are available: 2 Insufficient cpu, 1 node(s) ...`."""
+    used = requested_on_nodes(pods)
+    pre = spread_prefilter(pod, nodes, pods) if pod.spec.topology_spread else None
+    reasons: Dict[str, int] = {}
+    ok = 0
+    for n in nodes:
+        why = filter_failure(n, pod, used.get(n.meta.name, Resources()), nodes, pods, pre)
+        if why is None:
+            ok += 1
+        else:
+            reasons[why] = reasons.get(why, 0) + 1
+    detail = ", ".join(f"{v} {k}" for k, v in sorted(reasons.items()))
+    return f"{ok}/{len(nodes)} nodes are available" + (f": {detail}" if detail else "")
 
 
 def bind_rule(name: str) -> Rule:
@@ -99,8 +184,9 @@ def bind_rule(name: str) -> Rule:
         zero = Resources()
         for pod in pending:
             args = (("pod", pod.meta.key),) + by
+            pre = spread_prefilter(pod, view.nodes, view.pods) if pod.spec.topology_spread else None
             for node in view.nodes:
-                if feasible(node, pod, used.get(node.meta.name, zero), view.nodes, view.pods):
+                if feasible(node, pod, used.get(node.meta.name, zero), view.nodes, view.pods, pre):
                     bound = evolve(pod, spec=evolve(pod.spec, node_name=node.meta.name))
                     nxt = apiserver.update(s, bound, pod.meta.resource_version, spec_changed=False)
                     if nxt is not None:
