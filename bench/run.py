@@ -67,7 +67,7 @@ def main() -> None:
     from kubecheck.compose import compose
     from model.scenario import load_scenario
     from explorer.randomized import random_check
-    large = load_scenario(os.path.join(ROOT, "bench", "large-cluster.yaml"))
+    large = load_scenario(os.path.join(ROOT, "scenarios", "large-cluster.yaml"))
     comp = compose(large)
     res = check(comp.system, max_states=50_000)
     row("large-cluster, BFS to 50,000 states", res.stats, f"depth reached {res.stats.depth}: far from the end")

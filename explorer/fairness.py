@@ -107,9 +107,10 @@ def check_convergence(graph: Graph, goal: Callable[[object], bool]) -> Tuple[Opt
         return best is None or graph.depth[i] < graph.depth[best.state] or (
             graph.depth[i] == graph.depth[best.state] and i < best.state)
 
+    cut = graph.truncated   # states whose successors were partly dropped count as unexpanded
     # Stuck states: fully expanded, outside the goal, no fair step.
     for i in range(min(expanded, n)):
-        if outside[i] and not graph.fair_edges[i] and better(i):
+        if outside[i] and not graph.fair_edges[i] and i not in cut and better(i):
             best = ConvergenceViolation("stuck", i)
 
     # Fair lassos, per SCC of the explored (expanded) part.
@@ -119,7 +120,7 @@ def check_convergence(graph: Graph, goal: Callable[[object], bool]) -> Tuple[Opt
         bad = [v for v in comp if outside[v]]
         if not bad:
             continue
-        if any(v >= expanded for v in comp):
+        if any(v >= expanded or v in cut for v in comp):
             continue
         members = set(comp)
         if len(comp) == 1:
@@ -140,7 +141,7 @@ def check_convergence(graph: Graph, goal: Callable[[object], bool]) -> Tuple[Opt
             if better(start):
                 cycle = _fair_cycle(graph, start, members, always)
                 best = ConvergenceViolation("lasso", start, cycle)
-    decided = best is not None or expanded >= n
+    decided = best is not None or (expanded >= n and not cut)
     return best, decided
 
 

@@ -1,29 +1,42 @@
 """Random exploration with Hypothesis, for systems too large to search exhaustively.
 
 Each Hypothesis example is one behaviour: from an initial state, it draws one
-of the enabled steps at a time (Hypothesis' own choice sequence, so failing
-behaviours shrink to short ones), checking the invariants and action
-properties at every step.  After `max_steps` steps, faults stop and only fair
-steps are drawn for up to `max_steps` more: a state outside a convergence
-goal where no fair step is enabled is a violation (stuck); a goal not reached
-by then is `unknown`, never `holds` (DESIGN section 2.1).
+of the enabled rules, then one group of its steps (a fairness instance, where
+the rule offers `groups`), then one step, at a time, checking the invariants
+and action properties at every step.  After `max_steps` steps, faults stop and
+only fair steps are drawn for up to `max_steps` more: a state outside a
+convergence goal where no fair step is enabled is a violation (stuck); a goal
+not reached by then is `unknown`, never `holds` (DESIGN section 2.1).
 
-Deterministic for a given seed: no example database, no deadline, and the
-seed fixes Hypothesis' generation.  A violation found becomes an ordinary
-Trace, shrunk, which replays like any other.
+The first behaviour that violates a property is kept and the runs go on for
+the other properties; then each kept behaviour is shrunk by `shrink`: steps
+are removed (halves, quarters, ... single steps, delta-debugging style) for as
+long as replaying what is left, label by label, still violates the property.
+A label whose generated names (`web-7`) moved because an earlier create was
+removed is matched by its name stem.  Shrinking is ours rather than
+Hypothesis' because Hypothesis stops shrinking after a wall-clock limit,
+which would make the trace depend on the machine's speed.
+
+Deterministic for a given seed: no example database, no deadline, the seed
+fixes Hypothesis' generation, and shrinking is bounded by a count of replays,
+never by time.  A violation found becomes an ordinary Trace, which replays
+like any other.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
-from typing import Dict, List, Set
+from typing import Callable, Dict, List, Optional, Set, Tuple
 
 from hypothesis import HealthCheck, Phase, given, seed as hseed, settings, strategies as st
 
 from .check import CheckResult, Trace, Verdict
 from .search import Stats
 from .system import System
+
+SHRINK_REPLAYS = 600   # replays one shrink may spend
 
 
 @dataclass
@@ -32,87 +45,119 @@ class Coverage:
     steps: int = 0
     distinct_states: int = 0
     rules_never_fired: List[str] = field(default_factory=list)
+    shrink_replays: int = 0
 
 
-class _Found(Exception):
-    pass
+@dataclass
+class _Found:
+    prop: str
+    kind: str             # "invariant" | "action" | "stuck"
+    diagnosis: str
+    states: list
+    labels: list
+    rules: list           # the index of the rule behind each step (None for the initial state)
+
+
+def enabled(system: System, s, fair_only: bool):
+    """The rules enabled in `s`, each with its groups of steps: for each group its first step and the rest,
+    not yet computed."""
+    out = []
+    for ri, rule in enumerate(system.rules):
+        if fair_only and not rule.fair:
+            continue
+        if rule.groups is not None:
+            groups = []
+            for g in rule.groups(s):
+                steps = iter(g())
+                first = next(steps, None)
+                if first is not None:
+                    groups.append((first, steps))
+            if groups:
+                out.append((ri, groups))
+            continue
+        steps = iter(rule.fn(s))
+        first = next(steps, None)
+        if first is not None:
+            out.append((ri, [(first, steps)]))
+    return out
+
+
+def stuck(system: System, s) -> bool:
+    """No weakly fair rule is enabled in `s`."""
+    for rule in system.rules:
+        if rule.fair and next(iter(rule.fn(s)), None) is not None:
+            return False
+    return True
 
 
 def random_check(system: System, *, seed: int = 0, max_examples: int = 200, max_steps: int = 60):
     canon = system.canonical or (lambda s: s)
-    props_left = {p.name for p in list(system.invariants) + list(system.actions) + list(system.convergences)}
-    violations: Dict[str, Verdict] = {}
+    found: Dict[str, _Found] = {}
     seen: Set = set()
     fired: Set[str] = set()
     cov = Coverage()
     start = time.perf_counter()
+    conv_names = {c.name for c in system.convergences}
 
-    def enabled(s, fair_only: bool):
-        out = []
-        for rule in system.rules:
-            if fair_only and not rule.fair:
-                continue
-            for lab, nxt in rule.fn(s):
-                out.append((rule, lab, canon(nxt)))
-        return out
+    def draw(data, n: int) -> int:
+        return data.draw(st.integers(0, n - 1)) if n > 1 else 0
 
-    def run_once(data, targets: Set[str], record: list):
+    def run_once(data):
         s = canon(system.init_states[0])
-        states, labels = [s], [None]
-        record.clear()
+        states, labels, rules_used = [s], [None], [None]
         cov.runs += 1
         for phase in ("any", "fair"):
             for _ in range(max_steps):
-                trans = enabled(s, fair_only=phase == "fair")
-                if not trans:
+                choices = enabled(system, s, fair_only=phase == "fair")
+                if not choices:
                     if phase == "fair":
                         for c in system.convergences:
-                            if c.name in targets and not c.goal(s):
-                                record[:] = [c.name, f"stuck outside the goal, no component can act: {c.diagnose(s)}",
-                                             list(states), list(labels)]
-                                raise _Found()
+                            if c.name not in found and not c.goal(s):
+                                found[c.name] = _Found(c.name, "stuck", f"stuck outside the goal, no component can "
+                                                       f"act: {c.diagnose(s)}", list(states), list(labels),
+                                                       list(rules_used))
                     break
-                rule, lab, nxt = trans[data.draw(st.integers(0, len(trans) - 1))]
-                fired.add(rule.name)
+                # A rule, then a group of its steps, then a step: every enabled component gets an even chance
+                # however many steps another one offers, and only the drawn group's steps are computed.
+                ri, groups = choices[draw(data, len(choices))]
+                first, rest = groups[draw(data, len(groups))]
+                steps = [first] + list(rest)
+                lab, nxt = steps[draw(data, len(steps))]
+                nxt = canon(nxt)
+                fired.add(system.rules[ri].name)
                 cov.steps += 1
                 for ap in system.actions:
-                    if ap.name in targets and (ap.watches is None or (lab[0], lab[1]) in ap.watches):
+                    if ap.name not in found and (ap.watches is None or (lab[0], lab[1]) in ap.watches):
                         d = ap.check(s, lab, nxt)
                         if d is not None:
-                            record[:] = [ap.name, d, states + [nxt], labels + [lab]]
-                            raise _Found()
+                            found[ap.name] = _Found(ap.name, "action", d, states + [nxt], labels + [lab],
+                                                    rules_used + [ri])
                 s = nxt
                 states.append(s)
                 labels.append(lab)
+                rules_used.append(ri)
                 seen.add(s)
                 for inv in system.invariants:
-                    if inv.name in targets:
+                    if inv.name not in found:
                         d = inv.check(s)
                         if d is not None:
-                            record[:] = [inv.name, d, list(states), list(labels)]
-                            raise _Found()
+                            found[inv.name] = _Found(inv.name, "invariant", d, list(states), list(labels),
+                                                     list(rules_used))
 
-    while props_left:
-        record: list = []
-        targets = set(props_left)
+    @settings(max_examples=max_examples, database=None, deadline=None, derandomize=False,
+              phases=(Phase.generate,), suppress_health_check=list(HealthCheck), print_blob=False)
+    @hseed(seed)
+    @given(st.data())
+    def behaviour(data):
+        run_once(data)
 
-        @settings(max_examples=max_examples, database=None, deadline=None, derandomize=False,
-                  phases=(Phase.generate, Phase.shrink), suppress_health_check=list(HealthCheck),
-                  report_multiple_bugs=False, print_blob=False)
-        @hseed(seed)
-        @given(st.data())
-        def behaviour(data):
-            run_once(data, targets, record)
+    behaviour()
 
-        try:
-            behaviour()
-            break
-        except _Found:
-            pass
-        name, diag, states, labels = record
-        kind = "convergence" if any(c.name == name for c in system.convergences) else "safety"
-        violations[name] = Verdict(name, kind, "violated", False, diag, Trace(states, labels))
-        props_left.discard(name)
+    violations: Dict[str, Verdict] = {}
+    for name in sorted(found):
+        f = shrink(system, found[name], cov)
+        kind = "convergence" if name in conv_names else "safety"
+        violations[name] = Verdict(name, kind, "violated", False, f.diagnosis, Trace(f.states, f.labels))
 
     cov.distinct_states = len(seen)
     cov.rules_never_fired = sorted(r.name for r in system.rules if r.name not in fired)
@@ -130,3 +175,92 @@ def random_check(system: System, *, seed: int = 0, max_examples: int = 200, max_
             f"no stuck state found in {cov.runs} random runs; random exploration cannot show convergence",
             states=len(seen), seconds=secs))
     return CheckResult(verdicts, stats, None), cov
+
+
+_GENERATED = re.compile(r"-\d+$")
+
+
+def _stem(lab) -> tuple:
+    """A label with the generated suffixes of its names (`default/web-7`) dropped."""
+    def strip(args):
+        return tuple((k, _GENERATED.sub("-", v) if isinstance(v, str) else v) for k, v in args)
+    return (lab[0], lab[1], strip(lab[2]), strip(lab[3]) if len(lab) > 3 else ())
+
+
+def _step_like(system: System, s, ri: int, lab):
+    """The step of rule `ri` from `s` with label `lab`, else the first one with the same name stems."""
+    rule = system.rules[ri]
+    groups = rule.groups(s) if rule.groups is not None else [lambda: rule.fn(s)]
+    stem, like = _stem(lab), None
+    for g in groups:
+        for cand, nxt in g():
+            if cand == lab:
+                return cand, nxt
+            if like is None and _stem(cand) == stem:
+                like = (cand, nxt)
+    return like
+
+
+def _replay(system: System, f: _Found, labels: list, rules: list) -> Optional[_Found]:
+    """Replay `labels` (without the initial None) from the initial state; the shortest prefix that still
+    violates `f.prop` the way `f` did, or None."""
+    canon = system.canonical or (lambda s: s)
+    s = canon(system.init_states[0])
+    states, out_labels, out_rules = [s], [None], [None]
+    inv = next((p for p in system.invariants if p.name == f.prop), None)
+    act = next((p for p in system.actions if p.name == f.prop), None)
+    conv = next((c for c in system.convergences if c.name == f.prop), None)
+    for lab, ri in zip(labels, rules):
+        step = _step_like(system, s, ri, lab)
+        if step is None:
+            return None
+        got, nxt = step
+        nxt = canon(nxt)
+        if act is not None and (act.watches is None or (got[0], got[1]) in act.watches):
+            d = act.check(s, got, nxt)
+            if d is not None:
+                return _Found(f.prop, f.kind, d, states + [nxt], out_labels + [got], out_rules + [ri])
+        s = nxt
+        states.append(s)
+        out_labels.append(got)
+        out_rules.append(ri)
+        if inv is not None:
+            d = inv.check(s)
+            if d is not None:
+                return _Found(f.prop, f.kind, d, states, out_labels, out_rules)
+    if conv is not None and not conv.goal(s) and stuck(system, s):
+        return _Found(f.prop, f.kind, f"stuck outside the goal, no component can act: {conv.diagnose(s)}",
+                      states, out_labels, out_rules)
+    return None
+
+
+def rules_of(system: System, states: list, labels: list) -> list:
+    """The index of the rule behind each step of a behaviour (None for the initial state)."""
+    out = [None]
+    for s, lab in zip(states, labels[1:]):
+        out.append(next(ri for ri, r in enumerate(system.rules) if any(l == lab for l, _ in r.fn(s))))
+    return out
+
+
+def shrink(system: System, f: _Found, cov: Optional[Coverage] = None, budget: int = SHRINK_REPLAYS) -> _Found:
+    """Remove steps from a violating behaviour while it still violates (chunks of half its length, then
+    smaller, down to single steps), within `budget` replays.  Deterministic."""
+    best = f
+    replays = 0
+    chunk = max(1, (len(best.labels) - 1) // 2)
+    while chunk >= 1 and replays < budget:
+        labels, rules = best.labels[1:], best.rules[1:]
+        i, shrunk = 0, False
+        while i < len(labels) and replays < budget:
+            replays += 1
+            r = _replay(system, best, labels[:i] + labels[i + chunk:], rules[:i] + rules[i + chunk:])
+            if r is not None and len(r.labels) < len(best.labels):
+                best, shrunk = r, True
+                labels, rules = best.labels[1:], best.rules[1:]
+            else:
+                i += chunk
+        if not shrunk:
+            chunk //= 2
+    if cov is not None:
+        cov.shrink_replays += replays
+    return best

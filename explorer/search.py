@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 from array import array
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Set
 
 from .system import Label, State, System, instance_of
 
@@ -74,6 +74,7 @@ class Graph:
     depth: array
     expanded: int                 # states[:expanded] had their successors generated
     fair_edges: Optional[List[list]] = None   # per state: [inst_id, target, inst_id, target, ...]
+    truncated: Set[int] = field(default_factory=set)   # expanded, but some successors dropped (max-states)
     instances: Optional[list] = None          # inst_id -> fairness instance
     index: Dict[State, int] = field(default_factory=dict)
 
@@ -161,6 +162,7 @@ def search(
     transitions = 0
     stop_reason = None
     full = False
+    truncated = set()   # states some of whose successors were dropped at max-states
     while head < len(states):
         i = head
         s = states[head]
@@ -198,6 +200,7 @@ def search(
                         full = True
                         stop_reason = stop_reason or "max-states"
                         j = -1
+                        truncated.add(i)
                     else:
                         j = len(states)
                         seen[nxt] = j
@@ -240,7 +243,7 @@ def search(
     stats.stop_reason = stop_reason
     stats.complete = stop_reason is None and head >= len(states)
     graph = Graph(states=states, parent=parent, depth=depth, expanded=head,
-                  fair_edges=fair_edges, instances=instances, index=seen)
+                  fair_edges=fair_edges, instances=instances, index=seen, truncated=truncated)
     return SearchResult(graph=graph, stats=stats, violations=violations, deadlocks=deadlocks)
 
 

@@ -158,3 +158,19 @@ def test_misuse_is_rejected_early():
         System(init_states=[], rules=[])
     with pytest.raises(TypeError, match="function of the state"):
         Rule("x", 3)
+
+
+def test_a_state_cut_off_at_max_states_is_not_stuck():
+    """A state whose successors were all dropped when max-states was reached has no recorded edge, yet
+    something can act in it: the verdict is unknown, not a stuck violation (nor a fair lasso)."""
+    def grow(s):
+        if s < 50:
+            yield label("c", "step", (("by", 1),)), s + 1
+            yield label("c", "jump", (("by", 10),)), s + 10
+    system = System(init_states=[0], rules=[Rule("grow", grow)],
+                    convergences=[Convergence("reaches-50", lambda s: s >= 50, lambda s: f"x={s}")])
+    res = check(system, max_states=3)
+    (v,) = res.verdicts
+    assert res.stats.stop_reason == "max-states"
+    assert v.verdict == "unknown" and v.bounded, v.diagnosis
+    assert check(system).verdicts[0].verdict == "holds"

@@ -21,12 +21,26 @@ def run(name, **kw):
     return sc, res, cov
 
 
+def assert_one_minimal(sc, v):
+    """Shrunk means 1-minimal: without any one of its steps, the behaviour no longer violates the property
+    (each step is looked up by its label, or by its names' stems where generated names moved)."""
+    from explorer.randomized import _Found, _replay, rules_of
+    system = compose(sc).system
+    rules = rules_of(system, v.trace.states, v.trace.labels)
+    f = _Found(v.prop, "", v.diagnosis, v.trace.states, v.trace.labels, rules)
+    assert _replay(system, f, f.labels[1:], f.rules[1:]) is not None, "the trace itself must violate"
+    for i in range(1, len(f.labels)):
+        assert _replay(system, f, f.labels[1:i] + f.labels[i + 1:], f.rules[1:i] + f.rules[i + 1:]) is None, \
+            f"step {i} ({render_label(f.labels[i])}) can be removed"
+
+
 def test_random_finds_the_paused_leader_and_shrinks_it(tmp_path):
     sc, res, cov = run("leader-paused", seed=0, max_examples=100)
     v = next(v for v in res.verdicts if v.prop == "single-leader")
     assert v.verdict == "violated"
     steps = [render_label(l) for l in v.trace.labels[1:]]
-    assert len(steps) == 6 and steps[1] == "environment.pause(process=kube-controller-manager-1)"
+    assert len(steps) <= 7 and steps[1].startswith("environment.pause(process=kube-controller-manager-")
+    assert_one_minimal(sc, v)
     doc = to_itf(v.trace, scenario_name=sc.name, scenario_path=sc.path, scenario_text=sc.text, prop=v.prop,
                  verdict=v.verdict, diagnosis=v.diagnosis)
     path = tmp_path / "t.itf.json"
@@ -64,9 +78,10 @@ def test_random_is_deterministic_for_a_seed(tmp_path):
 
 
 # Violations that 200 random runs of seed 0 do not reach: the pod-single-node race of issue 59848 needs a
-# long, specific interleaving (the restart, onto the most lagging cache, between two user changes).
+# long, specific interleaving (the restart, onto the most lagging cache, between two user changes, before
+# that cache catches up); no seed of 0-7 finds it in 300 runs.
 RANDOM_MISSES = {("kubelet-relist-cache", "pod-single-node")}
-SLOW = {"rolling-update", "rolling-update-node-crash"}
+SLOW = {"rolling-update", "rolling-update-node-crash", "large-cluster"}   # large-cluster: its own test
 
 
 def test_random_finds_what_exhaustive_search_finds():
@@ -80,7 +95,7 @@ def test_random_finds_what_exhaustive_search_finds():
             continue
         sc = load_scenario(os.path.join(SCENARIOS, f))
         comp = compose(sc)
-        res = check(comp.system, max_depth=sc.max_depth)
+        res = check(comp.system, max_depth=sc.max_depth, max_states=sc.max_states)
         wanted = {v.prop for v in res.verdicts if v.verdict == "violated" and v.trace.loop is None}
         if not wanted:
             continue
@@ -89,3 +104,24 @@ def test_random_finds_what_exhaustive_search_finds():
         assert wanted - found == {p for n, p in RANDOM_MISSES if n == name}, name
         compared += 1
     assert compared >= 10
+
+
+def test_random_finds_the_violation_planted_in_the_large_cluster(tmp_path):
+    """20 nodes, 40 Deployment pods and a Job tracked as before 1.26: the exhaustive search, bounded by the
+    scenario's maxStates, stays a few steps deep and finds nothing; the random strategy finds the Job's
+    extra completion, shrinks away every Deployment step, and the trace replays."""
+    from explorer import check
+    sc = load_scenario(os.path.join(SCENARIOS, "large-cluster.yaml"))
+    comp = compose(sc)
+    bfs = {v.prop: v for v in check(comp.system, max_states=sc.max_states).verdicts}
+    assert bfs["job-completions-not-exceeded"].verdict == "holds" and bfs["job-completions-not-exceeded"].bounded
+    res, cov = random_check(comp.system, seed=0, max_examples=100, max_steps=60)
+    v = next(v for v in res.verdicts if v.prop == "job-completions-not-exceeded")
+    assert v.verdict == "violated", v.diagnosis
+    assert all(l[0] != "replicaset" and "deployment=" not in render_label(l) for l in v.trace.labels[1:])
+    assert_one_minimal(sc, v)
+    doc = to_itf(v.trace, scenario_name=sc.name, scenario_path=sc.path, scenario_text=sc.text, prop=v.prop,
+                 verdict=v.verdict, diagnosis=v.diagnosis)
+    path = tmp_path / "t.itf.json"
+    path.write_text(json.dumps(doc))
+    assert replay(read_trace(str(path))).ok

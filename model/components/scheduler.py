@@ -20,6 +20,7 @@ assume-then-bind cache and its loss on restart (one atomic step for now).
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Dict, Iterator, List, Optional
 
 
@@ -171,28 +172,33 @@ def bind_rule(name: str) -> Rule:
 
     def bind(s: ClusterState) -> Iterator:
         """The scheduler binds a pending pod to a node that passes its filters."""
+        for one_pod in by_pod(s):
+            yield from one_pod()
+
+    def by_pod(s: ClusterState) -> list:
+        """The bind steps grouped by pending pod (one fairness instance each), computed on demand."""
+        out = []
         for actor, by, view in leaderelection.acting_views(s, component):
-            yield from _bind_by(s, by, view)
+            pending = [p for p in view.pods
+                       if not p.spec.node_name and not p.meta.deleting and p.phase == "Pending"
+                       and p.spec.scheduler_name == name]
+            if pending:
+                used = requested_on_nodes(view.pods)
+                out += [partial(_bind_pod, s, by, view, pod, used) for pod in pending]
+        return out
 
-    def _bind_by(s: ClusterState, by, view) -> Iterator:
-        pending = [p for p in view.pods
-                   if not p.spec.node_name and not p.meta.deleting and p.phase == "Pending"
-                   and p.spec.scheduler_name == name]
-        if not pending:
-            return
-        used = requested_on_nodes(view.pods)
+    def _bind_pod(s: ClusterState, by, view, pod: Pod, used) -> Iterator:
+        args = (("pod", pod.meta.key),) + by
         zero = Resources()
-        for pod in pending:
-            args = (("pod", pod.meta.key),) + by
-            pre = spread_prefilter(pod, view.nodes, view.pods) if pod.spec.topology_spread else None
-            for node in view.nodes:
-                if feasible(node, pod, used.get(node.meta.name, zero), view.nodes, view.pods, pre):
-                    bound = evolve(pod, spec=evolve(pod.spec, node_name=node.meta.name))
-                    nxt = apiserver.update(s, bound, pod.meta.resource_version, spec_changed=False)
-                    if nxt is not None:
-                        yield label(name, "bind", args, (("node", node.meta.name),)), nxt
+        pre = spread_prefilter(pod, view.nodes, view.pods) if pod.spec.topology_spread else None
+        for node in view.nodes:
+            if feasible(node, pod, used.get(node.meta.name, zero), view.nodes, view.pods, pre):
+                bound = evolve(pod, spec=evolve(pod.spec, node_name=node.meta.name))
+                nxt = apiserver.update(s, bound, pod.meta.resource_version, spec_changed=False)
+                if nxt is not None:
+                    yield label(name, "bind", args, (("node", node.meta.name),)), nxt
 
-    return Rule(f"{name}.bind", bind, fair=True, doc=bind.__doc__)
+    return Rule(f"{name}.bind", bind, fair=True, doc=bind.__doc__, groups=by_pod)
 
 
 def rules(scheduler_names=(DEFAULT,)) -> List[Rule]:
