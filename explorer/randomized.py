@@ -264,3 +264,69 @@ def shrink(system: System, f: _Found, cov: Optional[Coverage] = None, budget: in
     if cov is not None:
         cov.shrink_replays += replays
     return best
+
+
+def state_machine(system: System, max_steps: int = 60):
+    """A Hypothesis `RuleBasedStateMachine` generated from `system`: one Hypothesis rule per System rule
+    (enabled when the rule has a step; it draws a group and a step), the invariants as one `@invariant`,
+    action properties checked on every step, faults only during the first `max_steps` steps, and a
+    teardown that fails when a convergence goal is missed in a state where no fair rule can act.
+
+    For controller authors who want the model in their own pytest suite::
+
+        TestCluster = state_machine(compose(load_scenario("my.yaml")).system).TestCase
+
+    A failure is an AssertionError naming the property; `kubecheck verify --strategy random` drives the
+    same rules with its own deterministic shrinker and writes traces.
+    """
+    from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+    canon = system.canonical or (lambda s: s)
+
+    def init(self):
+        RuleBasedStateMachine.__init__(self)
+        self.state = canon(system.init_states[0])
+        self.steps = 0
+
+    def make(ri: int, r):
+        def enabled_here(self) -> bool:
+            if not r.fair and self.steps >= max_steps:
+                return False
+            return next(iter(r.fn(self.state)), None) is not None
+
+        def step(self, data):
+            groups = r.groups(self.state) if r.groups is not None else [lambda: r.fn(self.state)]
+            groups = [g for g in (list(g()) for g in groups) if g]
+            steps = groups[data.draw(st.integers(0, len(groups) - 1))]
+            lab, nxt = steps[data.draw(st.integers(0, len(steps) - 1))]
+            nxt = canon(nxt)
+            for ap in system.actions:
+                if ap.watches is None or (lab[0], lab[1]) in ap.watches:
+                    d = ap.check(self.state, lab, nxt)
+                    assert d is None, f"{ap.name} violated: {d}"
+            self.state, self.steps = nxt, self.steps + 1
+        step.__name__ = step.__qualname__ = r.name.replace(".", "_").replace("-", "_")
+        return precondition(enabled_here)(rule(data=st.data())(step))
+
+    def quiescent(self) -> bool:
+        return not any((r.fair or self.steps < max_steps) and next(iter(r.fn(self.state)), None) is not None
+                       for r in system.rules)
+
+    def rest(self):
+        """Nothing can act: the cluster stays as it is (so Hypothesis always has a rule to run)."""
+
+    def invariants(self):
+        for inv in system.invariants:
+            d = inv.check(self.state)
+            assert d is None, f"{inv.name} violated: {d}"
+
+    def teardown(self):
+        if stuck(system, self.state):
+            for c in system.convergences:
+                assert c.goal(self.state), f"{c.name} violated: stuck outside the goal: {c.diagnose(self.state)}"
+
+    namespace = {"__init__": init, "invariants": invariant()(invariants), "teardown": teardown,
+                 "rest": precondition(quiescent)(rule()(rest))}
+    for ri, r in enumerate(system.rules):
+        namespace[f"r{ri}_{r.name.replace('.', '_').replace('-', '_')}"] = make(ri, r)
+    return type("ClusterStateMachine", (RuleBasedStateMachine,), namespace)
