@@ -77,7 +77,7 @@ def build_model(sc: Scenario, record_views: bool = False) -> Model:
     else:
         left_out.append("Deployment controller (no Deployment)")
     if kinds & {"Deployment", "ReplicaSet"}:
-        rules += replicaset.rules(expectations=sc.expectations)
+        rules += replicaset.rules(expectations=sc.expectations, timeouts="request-timeout" in faults)
     else:
         left_out.append("ReplicaSet controller (no ReplicaSet or Deployment)")
     if "Job" in kinds:

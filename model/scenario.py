@@ -22,7 +22,7 @@ from .quantity import QuantityError, cpu_millis, whole
 
 FAULT_KINDS = ("node-crash", "node-recover", "zone-outage", "zone-recover", "etcd-member-crash",
                "etcd-member-restart", "apiserver-restart", "controller-crash", "kubelet-restart",
-               "partition", "partition-heal", "pause", "vm-deleted")
+               "partition", "partition-heal", "pause", "vm-deleted", "request-timeout")
 PLACEMENTS = ("traditional", "static-pods", "self-hosted", "managed")
 ZONE_LABEL = "topology.kubernetes.io/zone"
 CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane"

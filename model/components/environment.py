@@ -232,7 +232,8 @@ PROCESS_FAULTS = {"apiserver-restart": apiserver_crash, "controller-crash": cont
                   "kubelet-restart": kubelet_crash, "etcd-member-crash": etcd_member_crash,
                   "etcd-member-restart": etcd_member_restart}
 MODELLED = tuple(PROCESS_FAULTS) + ("node-crash", "node-recover", "zone-outage", "zone-recover", "partition",
-                                    "partition-heal")
+                                    "partition-heal",
+                                    "request-timeout")   # a rule of the client it strikes: replicaset.py
 
 
 def rules(kinds, budget: int, place: Placement) -> List[Rule]:

@@ -21,6 +21,13 @@ matches the selector is adopted (a uid-guarded patch of its ownerReferences)
 before any pod is created; an owned pod whose labels stop matching is
 released.
 
+Ambiguous failures (the `request-timeout` fault): a create commits in etcd but
+its response is lost, so the controller takes it for a failure and, as
+manageReplicas does for every pod slowStartBatch did not create, lowers its
+expectations (CreationObserved) instead of waiting for the pod: with a
+lagging view it counts too few pods and creates another.  The timeout spends
+one unit of the fault budget and is not fair.
+
 Not yet modelled: status (replicas, availableReplicas), burst limits and
 slow start, the expectations' 5-minute timeout.
 """
@@ -85,18 +92,31 @@ def _syncable(s: ClusterState, actor: str, view, expectations: bool):
         yield rs
 
 
-def rules(expectations: bool = True) -> List[Rule]:
+def _creates(s: ClusterState, expectations: bool):
+    """(actor, ReplicaSet, label args, state after the create) for each create the controller would make."""
+    for actor, by, view in leaderelection.acting_views(s, CLIENT):
+        for rs in _syncable(s, actor, view, expectations):
+            if rs.meta.deleting or orphans_to_adopt(view, rs):
+                continue
+            if len(owned_active_pods(view, rs)) < rs.replicas:
+                nxt = apiserver.create(s, new_pod(rs))
+                if nxt is not None:
+                    yield actor, rs, (("rs", rs.meta.key),) + by, nxt
+
+
+def rules(expectations: bool = True, timeouts: bool = False) -> List[Rule]:
     def create_pod(s: ClusterState) -> Iterator:
         """The controller creates a pod for a ReplicaSet that has fewer active pods than spec.replicas."""
-        for actor, by, view in leaderelection.acting_views(s, CLIENT):
-            for rs in _syncable(s, actor, view, expectations):
-                if rs.meta.deleting or orphans_to_adopt(view, rs):
-                    continue
-                if len(owned_active_pods(view, rs)) < rs.replicas:
-                    nxt = apiserver.create(s, new_pod(rs))
-                    if nxt is not None:
-                        yield (label("replicaset", "create_pod", (("rs", rs.meta.key),) + by),
-                               nxt.expect(actor, rs.meta.uid, nxt.store.revision))
+        for actor, rs, args, nxt in _creates(s, expectations):
+            yield label("replicaset", "create_pod", args), nxt.expect(actor, rs.meta.uid, nxt.store.revision)
+
+    def create_pod_timeout(s: ClusterState) -> Iterator:
+        """Fault: the controller's create commits, but its response times out; the controller counts it as
+        not created and expects nothing from it."""
+        if s.faults_left <= 0:
+            return
+        for actor, rs, args, nxt in _creates(s, expectations):
+            yield label("replicaset", "create_pod", args, (("response", "timeout"),)), evolve(nxt, faults_left=nxt.faults_left - 1)
 
     def delete_pod(s: ClusterState) -> Iterator:
         """The controller deletes one of the most deletable pods of a ReplicaSet that has too many."""
@@ -138,7 +158,9 @@ def rules(expectations: bool = True) -> List[Rule]:
                         yield (label("replicaset", "release_pod", (("rs", rs.meta.key),) + by,
                                      (("pod", p.meta.key),)), nxt)
 
+    timeout_rules = [Rule("replicaset.create_pod_timeout", create_pod_timeout, fair=False,
+                          doc=create_pod_timeout.__doc__)] if timeouts else []
     return [Rule("replicaset.create_pod", create_pod, doc=create_pod.__doc__),
             Rule("replicaset.delete_pod", delete_pod, doc=delete_pod.__doc__),
             Rule("replicaset.adopt_pod", adopt_pod, doc=adopt_pod.__doc__),
-            Rule("replicaset.release_pod", release_pod, doc=release_pod.__doc__)]
+            Rule("replicaset.release_pod", release_pod, doc=release_pod.__doc__)] + timeout_rules
