@@ -61,7 +61,7 @@ def initial_state(sc: Scenario, track_revisions: bool) -> ClusterState:
     return ClusterState(store=store, hosts=hosts, faults_left=sc.fault_budget, next_change=0, etcd_up=members, etcd_current=members,
                         max_lag=sc.max_staleness, apiservers_up=(True,) * n, cache_lag=(0,) * n,
                         connections=connections, processes=tuple(processes),
-                        track_expectations=sc.expectations and sc.max_staleness > 0)
+                        track_expectations=(sc.expectations or sc.scheduler_assume) and sc.max_staleness > 0)
 
 
 def build_model(sc: Scenario, record_views: bool = False) -> Model:
@@ -98,7 +98,7 @@ def build_model(sc: Scenario, record_views: bool = False) -> Model:
                 names.add(o.spec.scheduler_name)
             elif o.kind in ("Deployment", "ReplicaSet", "Job"):
                 names.add(o.template.spec.scheduler_name)
-        rules += scheduler.rules(sorted(names))
+        rules += scheduler.rules(sorted(names), assume=sc.scheduler_assume)
         rules += kubelet.rules(restarts="kubelet-restart" in faults, relist=sc.kubelet_relist)
     else:
         left_out.append("kube-scheduler, kubelets (no pods to run)")

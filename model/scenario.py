@@ -88,6 +88,7 @@ class Scenario:
     kubelet_relist: str
     expectations: bool
     job_tracking_with_finalizers: bool
+    scheduler_assume: bool
     fault_budget: int
     fault_kinds: Tuple[str, ...]
     changes: Tuple[Change, ...]
@@ -457,6 +458,7 @@ def _cluster(doc: _Doc, warnings) -> Dict[str, Any]:
                 network_plugin_replaces_kube_proxy=doc.get(npl, "replacesKubeProxy", "spec.addons.networkPlugin", bool, False),
                 kubelet_relist=relist, expectations=doc.get(beh, "expectations", "spec.behaviour", bool, True),
                 job_tracking_with_finalizers=doc.get(beh, "jobTrackingWithFinalizers", "spec.behaviour", bool, True),
+                scheduler_assume=doc.get(beh, "schedulerAssume", "spec.behaviour", bool, True),
                 fault_budget=budget, fault_kinds=tuple(kinds), properties=tuple(props), max_depth=max_depth,
                 max_states=max_states, max_staleness=staleness,
                 raw_changes=doc.get(spec, "changes", "spec", list, []))

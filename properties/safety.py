@@ -138,6 +138,55 @@ def replicas_bounded(sc: Scenario):
                           frozenset({("replicaset", "create_pod")}))
 
 
+def stale_scheduler_views(sc: Scenario) -> Optional[str]:
+    if sc.max_staleness == 0:
+        return "check.maxStaleness is 0: every scheduler reads a current view, so each bind fits what etcd holds"
+    if not _pod_specs(sc):
+        return "no pods to schedule"
+    return None
+
+
+def _pod_specs(sc: Scenario):
+    """The pod specs of the scenario's workloads and of the objects its changes apply."""
+    objs = list(sc.objects) + [c.obj for c in sc.changes if c.op == "apply" and c.obj is not None]
+    return [o.template.spec if hasattr(o, "template") else o.spec for o in objs
+            if hasattr(o, "template") or o.kind == "Pod"]
+
+
+@register("scheduler-binds-fit", "safety", stale_scheduler_views)
+def scheduler_binds_fit(sc: Scenario):
+    """A scheduler never binds a pod to a node whose assigned pods in etcd, this one included, request more than its allocatable cpu, memory or pod count.
+
+    Seed document: kube-scheduler ("selects a node for newly created pods").
+    Checked on every bind against etcd, not the scheduler's cache.  It holds
+    for one scheduler that assumes its binds (the assume-then-bind cache); it
+    fails where the cache misses a bind: two schedulers sharing nodes, a
+    scheduler without the assumption (`behaviour.schedulerAssume: false`),
+    or a replica that takes over (or restarts) from a lagging cache with its
+    predecessor's assumptions lost.  The kubelet's admission then rejects the
+    pod (`node-capacity` still holds).
+    """
+    from model.components.scheduler import requested_on_nodes
+
+    def check(s: ClusterState, lab, t: ClusterState) -> Optional[str]:
+        node_name = dict(lab[3])["node"]
+        node = t.store.get("Node", "", node_name)
+        if node is None:
+            return None
+        used = requested_on_nodes(t.store.pods).get(node_name)
+        if used is None or used.fits_in(node.allocatable):
+            return None
+        pod = dict(lab[2])["pod"]
+        cap = node.allocatable
+        return (f"{lab[0]} bound {pod} to {node_name}, where the pods in etcd then requested cpu "
+                f"{format_cpu(used.cpu)}, memory {format_memory(used.memory)}, {used.pods} pods, of allocatable "
+                f"cpu {format_cpu(cap.cpu)}, memory {format_memory(cap.memory)}, {cap.pods} pods")
+
+    names = {"default-scheduler"} | {spec.scheduler_name for spec in _pod_specs(sc)}
+    return ActionProperty("scheduler-binds-fit", check, scheduler_binds_fit.__doc__,
+                          frozenset((n, "bind") for n in names))
+
+
 def leader_elected(sc: Scenario) -> Optional[str]:
     cp = sc.control_plane
     if cp.controller_managers > 1 or cp.schedulers > 1:

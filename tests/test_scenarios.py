@@ -15,7 +15,7 @@ from model.scenario import load_scenario
 from conftest import ROOT, SCENARIOS
 
 # scenario -> (distinct states, transitions, {property: verdict})
-SAFE3 = {"node-capacity": "holds", "taints-respected": "holds"}
+SAFE3 = {"node-capacity": "holds", "taints-respected": "holds", "scheduler-binds-fit": "holds"}
 LEADER = {"deployment-converges": "holds", "node-capacity": "holds", "taints-respected": "holds",
           "pod-single-node": "holds", "replicas-bounded": "holds"}
 RS = {"node-capacity": "holds", "pod-single-node": "holds"}
@@ -29,6 +29,8 @@ ROLL = {"deployment-converges": "holds", "node-capacity": "holds", "taints-respe
 GC = {"deployment-converges": "holds", "garbage-collected": "holds", "node-capacity": "holds",
       "taints-respected": "holds", "pod-single-node": "holds", "replicas-bounded": "holds"}
 JOB = {"node-capacity": "holds", "taints-respected": "holds", "pod-single-node": "holds"}
+SCHED = {"node-capacity": "holds", "taints-respected": "holds", "pod-single-node": "holds",
+         "replicas-bounded": "holds", "no-time-travel": "holds"}
 PINNED = {
     "anti-affinity-spread": (368, 1309, {"deployment-converges": "violated", "node-capacity": "holds",
                                          "taints-respected": "holds", "pod-single-node": "holds",
@@ -43,6 +45,9 @@ PINNED = {
                                      "job-completions-not-exceeded": "holds", "node-capacity": "holds",
                                      "taints-respected": "holds", "pod-single-node": "holds",
                                      "replicas-bounded": "holds"}),
+    "scheduler-assume": (135, 192, dict(SCHED, **{"scheduler-binds-fit": "holds"})),
+    "scheduler-no-assume": (185, 266, dict(SCHED, **{"scheduler-binds-fit": "violated"})),
+    "scheduler-failover": (16062, 35514, dict(SCHED, **{"scheduler-binds-fit": "violated", "single-leader": "holds"})),
     "greedy-scheduling": (882, 1913, {"deployment-converges": "violated", "node-capacity": "holds",
                                       "taints-respected": "holds", "pod-single-node": "holds",
                                       "replicas-bounded": "holds"}),
@@ -50,7 +55,7 @@ PINNED = {
                                                         "job-completions-not-exceeded": "holds"})),
     "job-legacy-tracking": (445, 1275, dict(JOB, **{"job-completes": "violated",
                                                     "job-completions-not-exceeded": "violated"})),
-    "two-schedulers": (2077, 2972, {"deployment-converges": "holds", "node-capacity": "holds", "taints-respected": "holds",
+    "two-schedulers": (2077, 2972, {"deployment-converges": "holds", "scheduler-binds-fit": "violated", "node-capacity": "holds", "taints-respected": "holds",
                                     "pod-single-node": "holds", "replicas-bounded": "holds", "no-time-travel": "holds"}),
     "delete-deployment-background": (58, 141, GC),
     "delete-deployment-orphan": (55, 114, GC),
@@ -58,9 +63,11 @@ PINNED = {
     "rolling-update": (29235, 88087, ROLL),
     "rolling-update-node-crash": (123882, 506584, ROLL),
     "rs-stale-cache-expectations": (89, 117, dict(RS, **{"taints-respected": "holds", "replicas-bounded": "holds",
+                                                          "scheduler-binds-fit": "holds",
                                                           "no-time-travel": "holds"})),
     "rs-stale-cache-no-expectations": (6848, 11439, dict(RS, **{"replicas-bounded": "violated"})),
     "rs-create-timeout": (10409, 22106, dict(RS, **{"taints-respected": "holds", "replicas-bounded": "violated",
+                                                    "scheduler-binds-fit": "holds",
                                                     "no-time-travel": "holds"})),
     "rs-adopts-orphan": (15, 22, dict(RS, **{"taints-respected": "holds", "replicas-bounded": "holds"})),
     "zone-outage-stacked": (19, 25, dict(LEADER, **{"deployment-converges": "violated", "etcd-no-lost-writes": "holds",
@@ -98,6 +105,7 @@ def run(name):
 STABLE = {
     "anti-affinity-spread": "violated",
     "greedy-scheduling": "violated", "large-cluster": "unknown",
+    "scheduler-assume": "holds", "scheduler-no-assume": "holds", "scheduler-failover": "holds",
     "topology-spread-zone-down": "violated", "topology-spread-honor-taints": "holds",
     "delete-deployment-background": "holds", "delete-deployment-foreground": "holds", "delete-deployment-orphan": "holds",
     "etcd-quorum-lost": "violated", "job-legacy-tracking": "violated", "job-tracking-finalizers": "holds",

@@ -105,10 +105,14 @@ def _creates(s: ClusterState, expectations: bool):
 
 
 def rules(expectations: bool = True, timeouts: bool = False) -> List[Rule]:
+    def expect(nxt: ClusterState, actor: str, rs: ReplicaSet) -> ClusterState:
+        """ExpectCreations / ExpectDeletions: remember the revision of this write, if expectations are on."""
+        return nxt.expect(actor, rs.meta.uid, nxt.store.revision) if expectations else nxt
+
     def create_pod(s: ClusterState) -> Iterator:
         """The controller creates a pod for a ReplicaSet that has fewer active pods than spec.replicas."""
         for actor, rs, args, nxt in _creates(s, expectations):
-            yield label("replicaset", "create_pod", args), nxt.expect(actor, rs.meta.uid, nxt.store.revision)
+            yield label("replicaset", "create_pod", args), expect(nxt, actor, rs)
 
     def create_pod_timeout(s: ClusterState) -> Iterator:
         """Fault: the controller's create commits, but its response times out; the controller counts it as
@@ -132,7 +136,7 @@ def rules(expectations: bool = True, timeouts: bool = False) -> List[Rule]:
                         if nxt is not None:
                             yield (label("replicaset", "delete_pod", (("rs", rs.meta.key),) + by,
                                          (("pod", p.meta.key),)),
-                                   nxt.expect(actor, rs.meta.uid, nxt.store.revision))
+                                   expect(nxt, actor, rs))
 
     def adopt_pod(s: ClusterState) -> Iterator:
         """The controller adopts an orphan pod that matches a ReplicaSet's selector (uid-guarded patch)."""

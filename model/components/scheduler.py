@@ -12,10 +12,21 @@ skips the scheduler entirely; a pod is only taken by the scheduler named in
 its `schedulerName`.  A bind is one write of the pod's nodeName (the Binding
 subresource), which fails if nodeName is already set.
 
+Assume-then-bind (pkg/scheduler/schedule_one.go, internal/cache): the
+scheduler's cache is its informer's view plus the pods it has *assumed*: a
+pod it has just bound is counted on its node at once, before its informer
+shows the bind, and forgotten as assumed once the informer does.  The
+assumption lives in the scheduler's memory (the state's expectations, keyed by
+the pod's uid and the bind's revision): a crashed replica loses it, and a
+replica that takes over the Lease starts without any, from a view that may
+lag.  `behaviour.schedulerAssume: false` takes the assumption away, so that a
+scheduler on a lagging cache overbooks the node of its own last bind.  The
+assume and the Binding call are one step here (the real bind runs
+asynchronously; a failed bind forgets the assumption).
+
 Abstracted: scoring.  Any feasible node may be chosen, so every choice the
 real scheduler could make is explored, and the choice is the step's outcome,
-not part of its fairness instance.  Not yet modelled: the scheduler's
-assume-then-bind cache and its loss on restart (one atomic step for now).
+not part of its fairness instance.
 """
 
 from __future__ import annotations
@@ -165,7 +176,19 @@ def unschedulable_message(pod: Pod, nodes, pods) -> str:
     return f"{ok}/{len(nodes)} nodes are available" + (f": {detail}" if detail else "")
 
 
-def bind_rule(name: str) -> Rule:
+def scheduler_cache(s: ClusterState, actor: str, view):
+    """The pods in `actor`'s scheduler cache: its view, with the pods it assumed (bound, but not yet seen
+    bound by its informer) placed on their nodes as etcd has them."""
+    assumed = {u for c, u, rev in s.expectations if c == actor and rev > view.revision}
+    if not assumed:
+        return view.pods
+    now = {p.meta.uid: p for p in s.store.pods if p.meta.uid in assumed}
+    pods = [now.get(p.meta.uid, p) if p.meta.uid in assumed else p for p in view.pods]
+    seen = {p.meta.uid for p in view.pods}
+    return pods + [p for u, p in sorted(now.items()) if u not in seen]
+
+
+def bind_rule(name: str, assume: bool = True) -> Rule:
     """The `bind` rule of the scheduler called `name` (its schedulerName)."""
 
     component = "kube-scheduler" if name == DEFAULT else name  # its Lease's name
@@ -179,27 +202,30 @@ def bind_rule(name: str) -> Rule:
         """The bind steps grouped by pending pod (one fairness instance each), computed on demand."""
         out = []
         for actor, by, view in leaderelection.acting_views(s, component):
-            pending = [p for p in view.pods
+            pods = scheduler_cache(s, actor, view) if assume else view.pods
+            pending = [p for p in pods
                        if not p.spec.node_name and not p.meta.deleting and p.phase == "Pending"
                        and p.spec.scheduler_name == name]
             if pending:
-                used = requested_on_nodes(view.pods)
-                out += [partial(_bind_pod, s, by, view, pod, used) for pod in pending]
+                used = requested_on_nodes(pods)
+                out += [partial(_bind_pod, s, actor, by, view.nodes, pods, pod, used) for pod in pending]
         return out
 
-    def _bind_pod(s: ClusterState, by, view, pod: Pod, used) -> Iterator:
+    def _bind_pod(s: ClusterState, actor: str, by, nodes, pods, pod: Pod, used) -> Iterator:
         args = (("pod", pod.meta.key),) + by
         zero = Resources()
-        pre = spread_prefilter(pod, view.nodes, view.pods) if pod.spec.topology_spread else None
-        for node in view.nodes:
-            if feasible(node, pod, used.get(node.meta.name, zero), view.nodes, view.pods, pre):
+        pre = spread_prefilter(pod, nodes, pods) if pod.spec.topology_spread else None
+        for node in nodes:
+            if feasible(node, pod, used.get(node.meta.name, zero), nodes, pods, pre):
                 bound = evolve(pod, spec=evolve(pod.spec, node_name=node.meta.name))
                 nxt = apiserver.update(s, bound, pod.meta.resource_version, spec_changed=False)
                 if nxt is not None:
+                    if assume:
+                        nxt = nxt.expect(actor, pod.meta.uid, nxt.store.revision)
                     yield label(name, "bind", args, (("node", node.meta.name),)), nxt
 
     return Rule(f"{name}.bind", bind, fair=True, doc=bind.__doc__, groups=by_pod)
 
 
-def rules(scheduler_names=(DEFAULT,)) -> List[Rule]:
-    return [bind_rule(n) for n in scheduler_names]
+def rules(scheduler_names=(DEFAULT,), assume: bool = True) -> List[Rule]:
+    return [bind_rule(n, assume) for n in scheduler_names]
