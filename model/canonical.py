@@ -4,7 +4,10 @@ Applied to every state the explorer keeps (DESIGN section 2, "Finite by
 construction"):
 
 * PodGC, with its threshold abstracted: a Failed or Succeeded pod owned by a
-  ReplicaSet, which no controller counts any more, is removed.
+  ReplicaSet, which no controller counts any more, is removed.  So is a
+  ReplicaSet's pod left terminating on a machine that is down for good (no
+  fault budget left to recover it): no kubelet will finish its deletion, and
+  nothing reads it but a foreground deletion, which then must not be pending.
 * uids are renumbered densely in their order (1, 2, ...), and the names the
   apiserver generated from them with it; `next_uid` becomes one past the
   largest.  Only equality and order of uids are observable.
@@ -35,11 +38,30 @@ def _terminated_and_uncounted(pod) -> bool:
     return any(r.kind == "ReplicaSet" for r in pod.meta.owner_references)
 
 
+def _terminating_for_good(s: ClusterState):
+    """The uids of ReplicaSet pods terminating on a machine that is down and, with no fault budget left,
+    stays down: no kubelet will finish their deletion, and nothing but a foreground deletion waiting for
+    its dependents reads them (so none may be pending)."""
+    if s.faults_left > 0:
+        return ()
+    down = {h.name for h in s.hosts if not h.up}
+    if not down:
+        return ()
+    pods = s.store.pods
+    out = [p.meta.uid for p in pods
+           if p.meta.deleting and p.spec.node_name in down and not p.meta.finalizers
+           and any(r.kind == "ReplicaSet" for r in p.meta.owner_references)]
+    if out and any("foregroundDeletion" in o.meta.finalizers for o in s.store.objects()):
+        return ()
+    return out
+
+
 def collect_terminated_pods(s: ClusterState) -> ClusterState:
     pods = s.store.pods
-    if not any(_terminated_and_uncounted(p) for p in pods):
+    gone = _terminating_for_good(s)
+    if not gone and not any(_terminated_and_uncounted(p) for p in pods):
         return s
-    keep = tuple(p for p in pods if not _terminated_and_uncounted(p))
+    keep = tuple(p for p in pods if not _terminated_and_uncounted(p) and p.meta.uid not in gone)
     return evolve(s, store=evolve(s.store, pods=keep))
 
 

@@ -15,7 +15,7 @@ from explorer import Rule
 
 from .canonical import canonical, presentation
 from .observation import recording_views
-from .components import (apiserver, deployment, environment, garbagecollector, job, kubelet, leaderelection,
+from .components import (apiserver, deployment, environment, garbagecollector, job, kubelet, leaderelection, nodelifecycle,
                          podgc, replicaset, scheduler, user)
 from .components.etcd import Store
 from .scenario import Scenario
@@ -106,6 +106,10 @@ def build_model(sc: Scenario, record_views: bool = False) -> Model:
         rules += leaderelection.rules(sc.control_plane.leader_election)
     rules += apiserver.rules(watch_caches=sc.max_staleness > 0, restarts="apiserver-restart" in faults)
     rules += user.rules(sc.changes)
+    if sc.nodes and {"node-crash", "zone-outage", "partition"} & faults:
+        rules += nodelifecycle.rules()
+    else:
+        left_out.append("node lifecycle controller, taint eviction (no fault stops a kubelet's heartbeats)")
     rules += environment.rules(sc.fault_kinds, sc.fault_budget, placement(sc))
     for k in environment.unsupported(sc.fault_kinds):
         left_out.append(f"fault {k} (not modelled yet)")

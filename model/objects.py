@@ -87,6 +87,7 @@ class Toleration:
     operator: str = "Equal"
     value: str = ""
     effect: str = ""     # "" tolerates every effect
+    seconds: Optional[int] = None   # tolerationSeconds (NoExecute): how long the pod stays once tainted
 
     def tolerates(self, taint: Taint) -> bool:
         """k8s.io/api/core/v1 Toleration.ToleratesTaint."""

@@ -227,7 +227,8 @@ def _pod_spec(doc: _Doc, spec: dict, fpath: str) -> PodSpec:
         eff = doc.get(t, "effect", tp, str, "")
         if eff not in ("", "NoSchedule", "PreferNoSchedule", "NoExecute"):
             raise doc.error(f"{tp}.effect", f"expected NoSchedule, PreferNoSchedule or NoExecute, got {eff!r}")
-        tols.append(Toleration(doc.get(t, "key", tp, str, ""), op, str(t.get("value", "") or ""), eff))
+        secs = doc.get(t, "tolerationSeconds", tp, int, None)
+        tols.append(Toleration(doc.get(t, "key", tp, str, ""), op, str(t.get("value", "") or ""), eff, secs))
     node_affinity, anti_affinity = _affinity(doc, spec, fpath)
     policy = doc.get(spec, "restartPolicy", fpath, str, "Always")
     if policy not in ("Always", "OnFailure", "Never"):

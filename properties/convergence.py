@@ -76,6 +76,72 @@ def deployment_converges(sc: Scenario):
     return Convergence("deployment-converges", goal, diagnose, deployment_converges.__doc__)
 
 
+def node_failures(sc: Scenario) -> Optional[str]:
+    if not ({"node-crash", "zone-outage", "partition"} & set(sc.fault_kinds)) or sc.fault_budget == 0:
+        return "no fault stops a node (node-crash, zone-outage, partition)"
+    if not {o.kind for o in sc.objects} & {"Deployment", "ReplicaSet"}:
+        return "no Deployment or ReplicaSet whose pods could be rescheduled"
+    return None
+
+
+def stranded_problems(s: ClusterState) -> List[str]:
+    """ReplicaSets with pods still counted on failed machines, or too few pods on healthy ones."""
+    from model.components.nodelifecycle import eviction_seconds, full_disruption
+    healthy = {h.name for h in s.hosts if h.up and h.reachable}
+    hosts = {h.name: h for h in s.hosts}
+    out = []
+    for rs in s.store.replicasets:
+        if rs.meta.deleting:
+            continue
+        pods = owned_active_pods(s.store, rs)
+        stranded = [p for p in pods if p.spec.node_name and p.spec.node_name not in healthy]
+        good = [p for p in pods if p.phase == "Running" and p.ready and p.spec.node_name in healthy
+                and hosts[p.spec.node_name].running(p.meta.uid) is not None]
+        for p in stranded:
+            node = s.store.get("Node", "", p.spec.node_name)
+            why = ""
+            if node is not None and node.ready == "True":
+                why = " (its Node is still Ready: the grace period has not passed)"
+            elif node is not None and full_disruption(s.store.nodes):
+                why = " (full-disruption mode: not evicted)"
+            elif node is not None and eviction_seconds(p, node) is None:
+                why = " (it tolerates the Node's NoExecute taints for ever)"
+            out.append(f"pod {p.meta.key} of ReplicaSet {rs.meta.key} is still counted on failed node "
+                       f"{p.spec.node_name}{why}")
+        if len(good) < rs.replicas:
+            out.append(f"ReplicaSet {rs.meta.key} wants {rs.replicas} pods, {len(good)} Running and Ready on "
+                       "machines that are up and reachable")
+    if out and full_disruption(s.store.nodes):
+        out.append("the node lifecycle controller is in full-disruption mode: every Node is unready, so it "
+                   "assumes its own connectivity is at fault, taints no Node NoExecute and evicts nothing")
+    return out
+
+
+@register("pods-rescheduled-after-node-failure", "convergence", node_failures)
+def pods_rescheduled_after_node_failure(sc: Scenario):
+    """After a node fails (crash, zone outage or partition), its ReplicaSets' pods are evicted and replaced on machines that are up and reachable.
+
+    Seed document: kube-controller-manager's node controller ("noticing and
+    responding when nodes go down").  Goal: no active pod of a ReplicaSet is
+    bound to a machine that is down or cut off, and every ReplicaSet has
+    spec.replicas pods Running and Ready on machines that are up and
+    reachable.  It holds through the node lifecycle controller's
+    Ready=Unknown, its NoExecute taint and the taint-eviction controller's
+    deletion once the tolerations run out; it fails where every Node is
+    unready (full-disruption mode: nothing is evicted), where pods tolerate
+    the taint for ever, or where the machines left have no room.
+    """
+
+    def goal(s: ClusterState) -> bool:
+        return not stranded_problems(s)
+
+    def diagnose(s: ClusterState) -> str:
+        return "; ".join(stranded_problems(s)) + placement_diagnosis(s)
+
+    return Convergence("pods-rescheduled-after-node-failure", goal, diagnose,
+                       pods_rescheduled_after_node_failure.__doc__)
+
+
 def deletes_owners(sc: Scenario) -> Optional[str]:
     if any(c.op == "delete" and c.kind in ("Deployment", "ReplicaSet") for c in sc.changes):
         return None

@@ -32,22 +32,29 @@ JOB = {"node-capacity": "holds", "taints-respected": "holds", "pod-single-node":
 SCHED = {"node-capacity": "holds", "taints-respected": "holds", "pod-single-node": "holds",
          "replicas-bounded": "holds", "no-time-travel": "holds"}
 PINNED = {
-    "anti-affinity-spread": (368, 1309, {"deployment-converges": "violated", "node-capacity": "holds",
+    "anti-affinity-spread": (1295, 3850, {"deployment-converges": "violated", "node-capacity": "holds",
                                          "taints-respected": "holds", "pod-single-node": "holds",
                                          "replicas-bounded": "holds"}),
-    "topology-spread-zone-down": (368, 1309, {"deployment-converges": "violated", "node-capacity": "holds",
+    "topology-spread-zone-down": (1295, 3850, {"deployment-converges": "violated", "node-capacity": "holds",
                                               "taints-respected": "holds", "pod-single-node": "holds",
                                               "replicas-bounded": "holds"}),
-    "topology-spread-honor-taints": (512, 1669, {"deployment-converges": "holds", "node-capacity": "holds",
+    "topology-spread-honor-taints": (1439, 4210, {"deployment-converges": "holds", "node-capacity": "holds",
                                                  "taints-respected": "holds", "pod-single-node": "holds",
                                                  "replicas-bounded": "holds"}),
-    "large-cluster": (5000, 102746, {"deployment-converges": "unknown", "job-completes": "unknown",
+    "large-cluster": (5000, 100686, {"deployment-converges": "unknown", "job-completes": "unknown",
                                      "job-completions-not-exceeded": "holds", "node-capacity": "holds",
                                      "taints-respected": "holds", "pod-single-node": "holds",
                                      "replicas-bounded": "holds"}),
     "scheduler-assume": (135, 192, dict(SCHED, **{"scheduler-binds-fit": "holds"})),
     "scheduler-no-assume": (185, 266, dict(SCHED, **{"scheduler-binds-fit": "violated"})),
     "scheduler-failover": (16062, 35514, dict(SCHED, **{"scheduler-binds-fit": "violated", "single-leader": "holds"})),
+    "node-partition-eviction": (1144, 2178, {"deployment-converges": "holds", "node-capacity": "holds",
+                                             "taints-respected": "holds", "pod-single-node": "holds",
+                                             "replicas-bounded": "holds", "pods-rescheduled-after-node-failure": "holds"}),
+    "full-disruption": (96, 151, {"deployment-converges": "violated", "node-capacity": "holds",
+                                  "taints-respected": "holds", "pod-single-node": "holds", "replicas-bounded": "holds",
+                                  "pods-rescheduled-after-node-failure": "violated", "control-plane-available": "holds",
+                                  "workloads-survive-control-plane-outage": "holds"}),
     "greedy-scheduling": (882, 1913, {"deployment-converges": "violated", "node-capacity": "holds",
                                       "taints-respected": "holds", "pod-single-node": "holds",
                                       "replicas-bounded": "holds"}),
@@ -61,7 +68,7 @@ PINNED = {
     "delete-deployment-orphan": (55, 114, GC),
     "delete-deployment-foreground": (89, 249, GC),
     "rolling-update": (29235, 88087, ROLL),
-    "rolling-update-node-crash": (123882, 506584, ROLL),
+    "rolling-update-node-crash": (245181, 945871, ROLL),
     "rs-stale-cache-expectations": (89, 117, dict(RS, **{"taints-respected": "holds", "replicas-bounded": "holds",
                                                           "scheduler-binds-fit": "holds",
                                                           "no-time-travel": "holds"})),
@@ -70,23 +77,23 @@ PINNED = {
                                                     "scheduler-binds-fit": "holds",
                                                     "no-time-travel": "holds"})),
     "rs-adopts-orphan": (15, 22, dict(RS, **{"taints-respected": "holds", "replicas-bounded": "holds"})),
-    "zone-outage-stacked": (19, 25, dict(LEADER, **{"deployment-converges": "violated", "etcd-no-lost-writes": "holds",
+    "zone-outage-stacked": (34, 48, dict(LEADER, **{"deployment-converges": "violated", "etcd-no-lost-writes": "holds",
                                                    "control-plane-available": "violated",
                                                    "workloads-survive-control-plane-outage": "holds"})),
-    "partitioned-node": (160, 403, {"pod-single-node": "holds", "node-capacity": "holds", "replicas-bounded": "holds"}),
+    "partitioned-node": (2480, 6932, {"pod-single-node": "holds", "node-capacity": "holds", "replicas-bounded": "holds"}),
     "leader-paused": (84, 180, dict(LEADER, **{"single-leader": "violated"})),
     "leader-crash": (74, 150, dict(LEADER, **{"single-leader": "holds"})),
     "kubelet-relist-cache": (1755, 4324, dict(SAFE3, **{"pod-single-node": "violated", "no-time-travel": "violated"})),
     "kubelet-relist-quorum": (2536, 6071, dict(SAFE3, **{"pod-single-node": "holds", "no-time-travel": "holds"})),
     "force-delete-race": (1636, 4126, dict(SAFE3, **{"pod-single-node": "violated", "no-time-travel": "holds"})),
-    "etcd-quorum-lost": (2366, 4519, {"deployment-converges": "violated", "node-capacity": "holds", "etcd-no-lost-writes": "holds",
+    "etcd-quorum-lost": (6605, 18360, {"deployment-converges": "violated", "node-capacity": "holds", "etcd-no-lost-writes": "holds",
                                      "taints-respected": "holds", "pod-single-node": "holds",
                                      "replicas-bounded": "holds", "control-plane-available": "violated",
                                      "workloads-survive-control-plane-outage": "holds"}),
-    "web-three-nodes": (872, 3361, {"deployment-converges": "holds", "node-capacity": "holds",
+    "web-three-nodes": (2807, 8890, {"deployment-converges": "holds", "node-capacity": "holds",
                                     "taints-respected": "holds", "pod-single-node": "holds",
                                     "replicas-bounded": "holds"}),
-    "web-two-nodes-crash": (207, 726, {"deployment-converges": "violated", "node-capacity": "holds",
+    "web-two-nodes-crash": (705, 1976, {"deployment-converges": "violated", "node-capacity": "holds",
                                        "taints-respected": "holds", "pod-single-node": "holds",
                                        "replicas-bounded": "holds"}),
     "tainted-only-room": (17, 22, {"deployment-converges": "violated", "node-capacity": "holds",
@@ -101,11 +108,16 @@ def run(name):
     return sc, comp, check(comp.system, max_depth=sc.max_depth, max_states=sc.max_states)
 
 
+# pods-rescheduled-after-node-failure, where a fault stops a node under a Deployment or ReplicaSet.
+RESCHEDULED = {'anti-affinity-spread': 'violated', 'etcd-quorum-lost': 'violated', 'large-cluster': 'unknown', 'topology-spread-honor-taints': 'holds', 'topology-spread-zone-down': 'violated', 'web-three-nodes': 'holds', 'web-two-nodes-crash': 'violated', 'zone-outage-stacked': 'violated', 'rolling-update-node-crash': 'holds'}
+
+
 # stable-reconciliation (Anvil's ESR), where a controller has objects to reconcile.
 STABLE = {
     "anti-affinity-spread": "violated",
     "greedy-scheduling": "violated", "large-cluster": "unknown",
     "scheduler-assume": "holds", "scheduler-no-assume": "holds", "scheduler-failover": "holds",
+    "node-partition-eviction": "holds", "full-disruption": "violated",
     "topology-spread-zone-down": "violated", "topology-spread-honor-taints": "holds",
     "delete-deployment-background": "holds", "delete-deployment-foreground": "holds", "delete-deployment-orphan": "holds",
     "etcd-quorum-lost": "violated", "job-legacy-tracking": "violated", "job-tracking-finalizers": "holds",
@@ -135,6 +147,8 @@ def test_counts_and_verdicts(name):
     assert (res.stats.distinct_states, res.stats.transitions) == (states, transitions)
     if name in STABLE:
         verdicts = dict(verdicts, **{"stable-reconciliation": STABLE[name]})
+    if name in RESCHEDULED:
+        verdicts = dict(verdicts, **{"pods-rescheduled-after-node-failure": RESCHEDULED[name]})
     assert {v.prop: v.verdict for v in res.verdicts} == verdicts
 
 
@@ -524,3 +538,38 @@ def test_an_ambiguous_create_defeats_expectations():
     assert labels.index("replicaset.create_pod(rs=default/web, response=timeout)") < len(labels) - 1
     sc0, comp0, res0 = run("rs-stale-cache-expectations")
     assert next(v for v in res0.verdicts if v.prop == "replicas-bounded").verdict == "holds"
+
+
+def fair_instances(res):
+    return {(i[0], i[1]) for i in res.search.graph.instances}
+
+
+def test_a_partitioned_node_is_evicted_and_its_pods_replaced():
+    """node-partition-eviction: the node lifecycle controller marks the cut-off Node unreachable, the
+    taint-eviction controller deletes its pods, and a state is reachable where an evicted pod still runs on
+    the partitioned machine while its replacement runs on another one."""
+    sc, comp, res = run("node-partition-eviction")
+    assert {("nodelifecycle", "mark_unreachable"), ("taint-eviction", "evict")} <= fair_instances(res)
+    both = False
+    for s in res.search.graph.states:
+        cut = [h for h in s.hosts if not h.reachable]
+        if not cut:
+            continue
+        evicted = [p for p in s.store.pods if p.meta.deleting and p.spec.node_name == cut[0].name
+                   and cut[0].running(p.meta.uid) is not None]
+        elsewhere = [p for p in s.store.pods if not p.meta.deleting and p.phase == "Running"
+                     and p.spec.node_name != cut[0].name]
+        both = both or (evicted and len(elsewhere) == 2)
+    assert both
+
+
+def test_full_disruption_evicts_nothing():
+    """full-disruption: every Node stops heartbeating at once; the controller marks them Unknown but taints
+    none NoExecute, so no eviction step is reachable, and the diagnosis names the mode."""
+    sc, comp, res = run("full-disruption")
+    assert ("nodelifecycle", "mark_unreachable") in fair_instances(res)
+    assert not any(i[0] == "taint-eviction" for i in res.search.graph.instances)
+    for s in res.search.graph.states:
+        assert not any(t.effect == "NoExecute" for n in s.store.nodes for t in n.taints)
+    v = next(v for v in res.verdicts if v.prop == "pods-rescheduled-after-node-failure")
+    assert v.verdict == "violated" and "full-disruption mode" in v.diagnosis

@@ -24,15 +24,9 @@ Modelled so far:
   store is one logical keyspace, and a majority of members up is what lets
   writes commit).
 
-Shortcut, until the node-lifecycle controller exists: a crash also does at
-once what kube-controller-manager's node controller and the taint-eviction
-controller would do some time later: the Node becomes Ready=Unknown with the
-`node.kubernetes.io/unreachable` NoSchedule and NoExecute taints, and the
-pods bound to it become Failed (reason NodeLost, as the reference model's
-Lost), so that their owners replace them.  Recovery removes those taints and
-sets Ready=True.  The node-lifecycle work replaces this shortcut by real
-heartbeats, grace periods, tolerationSeconds and eviction.  Those writes need
-an etcd quorum like any other: without one, only the machine goes down.
+What happens to the Node objects and their pods once heartbeats stop is
+the node lifecycle controller's business (model/components/nodelifecycle.py):
+the faults only stop machines, processes and links.
 """
 
 from __future__ import annotations
@@ -47,7 +41,7 @@ from ..state import ClusterState
 from ..topology import Placement
 
 UNREACHABLE = "node.kubernetes.io/unreachable"
-UNREACHABLE_TAINTS = (Taint(UNREACHABLE, "NoSchedule"), Taint(UNREACHABLE, "NoExecute"))
+UNREACHABLE_TAINTS = (Taint(UNREACHABLE, "NoSchedule"), Taint(UNREACHABLE, "NoExecute"))   # as nodelifecycle sets them
 
 
 def _spend(s: ClusterState) -> ClusterState:
@@ -74,45 +68,20 @@ def _switch_machines(s: ClusterState, place: Placement, hosts, members, up: bool
 
 
 def machines_down(s: ClusterState, place: Placement, hosts, members=()) -> ClusterState:
-    """Machines (and the etcd members and apiservers on them) stop; their containers stop with them.
-
-    Shortcut for the node controller (see the module docstring): if a quorum
-    remains, the Nodes are tainted unreachable and their pods fail at once.
-    """
-    nxt = _switch_machines(s, place, hosts, members, False)
-    if not nxt.etcd_quorum():
-        return nxt
-    store = nxt.store
-    for name in hosts:
-        node = store.get("Node", "", name)
-        if node is not None:
-            taints = node.taints + tuple(t for t in UNREACHABLE_TAINTS if t not in node.taints)
-            store = store.put(evolve(node, ready="Unknown", taints=taints))
-        for pod in store.pods:
-            if pod.spec.node_name == name and pod.phase not in ("Succeeded", "Failed"):
-                store = store.put(evolve(pod, phase="Failed", ready=False, reason="NodeLost"))
-    return nxt.with_store(store)
+    """Machines (and the etcd members and apiservers on them) stop; their containers stop with them."""
+    return _switch_machines(s, place, hosts, members, False)
 
 
 def machines_up(s: ClusterState, place: Placement, hosts, members=()) -> ClusterState:
-    """Machines come back with their kubelets, etcd members and apiservers; (shortcut) their Nodes are Ready."""
-    nxt = _switch_machines(s, place, hosts, members, True)
-    if not nxt.etcd_quorum():
-        return nxt
-    store = nxt.store
-    for name in hosts:
-        node = store.get("Node", "", name)
-        if node is not None:
-            store = store.put(evolve(node, ready="True", taints=tuple(t for t in node.taints
-                                                                             if t.key != UNREACHABLE)))
-    return nxt.with_store(store)
+    """Machines come back with their kubelets, etcd members and apiservers, and no containers."""
+    return _switch_machines(s, place, hosts, members, True)
 
 
 def machine_faults(place: Placement) -> dict:
     """The machine-level faults, over this scenario's placement of etcd members and apiservers."""
 
     def node_crash(s: ClusterState) -> Iterator:
-        """A machine crashes: its containers stop, and (shortcut) its pods fail and its Node is tainted unreachable."""
+        """A machine crashes: its containers stop, and its kubelet's heartbeats."""
         if s.faults_left <= 0:
             return
         for host in s.hosts:
@@ -120,7 +89,7 @@ def machine_faults(place: Placement) -> dict:
                 yield label("environment", "node_crash", (("node", host.name),)), machines_down(_spend(s), place, [host.name])
 
     def node_recover(s: ClusterState) -> Iterator:
-        """A crashed machine comes back with its kubelet; (shortcut) its Node is Ready again."""
+        """A crashed machine comes back with its kubelet, which heartbeats again."""
         if s.faults_left <= 0:
             return
         for host in s.hosts:
