@@ -15,7 +15,7 @@ from explorer import Rule
 
 from .canonical import canonical, presentation
 from .observation import recording_views
-from .components import (apiserver, deployment, environment, garbagecollector, job, kubelet, leaderelection, nodelifecycle,
+from .components import (apiserver, daemonset, deployment, environment, garbagecollector, job, kubelet, leaderelection, nodelifecycle,
                          podgc, replicaset, scheduler, user)
 from .components.etcd import Store
 from .scenario import Scenario
@@ -80,6 +80,10 @@ def build_model(sc: Scenario, record_views: bool = False) -> Model:
         rules += replicaset.rules(expectations=sc.expectations, timeouts="request-timeout" in faults)
     else:
         left_out.append("ReplicaSet controller (no ReplicaSet or Deployment)")
+    if "DaemonSet" in kinds:
+        rules += daemonset.rules(expectations=sc.expectations)
+    else:
+        left_out.append("DaemonSet controller (no DaemonSet)")
     if "Job" in kinds:
         rules += job.rules(tracking=sc.job_tracking_with_finalizers)
         rules += podgc.rules()
@@ -89,14 +93,14 @@ def build_model(sc: Scenario, record_views: bool = False) -> Model:
         rules += garbagecollector.rules()
     else:
         left_out.append("garbage collector (nothing with dependents is deleted)")
-    if kinds & {"Deployment", "ReplicaSet", "Pod", "Job"}:
+    if kinds & {"Deployment", "ReplicaSet", "Pod", "Job", "DaemonSet"}:
         # The default scheduler, and any second scheduler that pods name in schedulerName (deployed
         # beside it, as the seed document's "custom schedulers" are).
         names = {scheduler.DEFAULT}
         for o in list(sc.objects) + [c.obj for c in sc.changes if c.obj is not None]:
             if o.kind == "Pod":
                 names.add(o.spec.scheduler_name)
-            elif o.kind in ("Deployment", "ReplicaSet", "Job"):
+            elif o.kind in ("Deployment", "ReplicaSet", "Job", "DaemonSet"):
                 names.add(o.template.spec.scheduler_name)
         rules += scheduler.rules(sorted(names), assume=sc.scheduler_assume)
         rules += kubelet.rules(restarts="kubelet-restart" in faults, relist=sc.kubelet_relist)

@@ -111,9 +111,10 @@ class NodeSelectorRequirement:
     key: str
     operator: str
     values: Tuple[str, ...] = ()
+    field: bool = False      # a matchFields requirement (key metadata.name), not matchExpressions
 
-    def matches(self, labels: Labels) -> bool:
-        have = dict(labels)
+    def matches(self, labels: Labels, name: str = "") -> bool:
+        have = {"metadata.name": name} if self.field else dict(labels)
         if self.operator == "Exists":
             return self.key in have
         if self.operator == "DoesNotExist":
@@ -145,9 +146,10 @@ class TopologySpreadConstraint:
     honor_taints: bool = False
 
 
-def node_affinity_matches(terms, labels: Labels) -> bool:
-    """requiredDuringScheduling nodeSelectorTerms: any term whose expressions all match (none: all nodes)."""
-    return not terms or any(all(r.matches(labels) for r in term) for term in terms)
+def node_affinity_matches(terms, labels: Labels, name: str = "") -> bool:
+    """requiredDuringScheduling nodeSelectorTerms: any term whose expressions and fields all match (none: all
+    nodes); `name` is the Node's metadata.name, for matchFields."""
+    return not terms or any(all(r.matches(labels, name) for r in term) for term in terms)
 
 
 @frozen
@@ -204,6 +206,14 @@ class ReplicaSet:
 class RollingUpdate:
     max_surge: str = "25%"
     max_unavailable: str = "25%"
+
+
+@frozen(cache_hash=True)
+class DaemonSet:
+    meta: ObjectMeta
+    selector: Labels
+    template: PodTemplate
+    kind = "DaemonSet"
 
 
 @frozen(cache_hash=True)

@@ -16,7 +16,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import yaml
 
-from .objects import (AntiAffinityTerm, TopologySpreadConstraint, Container, Deployment, Job, Namespace, NodeSelectorRequirement, Node, ObjectMeta, Pod, PodSpec, PodTemplate,
+from .objects import (AntiAffinityTerm, TopologySpreadConstraint, DaemonSet, Container, Deployment, Job, Namespace, NodeSelectorRequirement, Node, ObjectMeta, Pod, PodSpec, PodTemplate,
                       ReplicaSet, Resources, RollingUpdate, Taint, Toleration, labels_match)
 from .quantity import QuantityError, cpu_millis, whole
 
@@ -26,7 +26,7 @@ FAULT_KINDS = ("node-crash", "node-recover", "zone-outage", "zone-recover", "etc
 PLACEMENTS = ("traditional", "static-pods", "self-hosted", "managed")
 ZONE_LABEL = "topology.kubernetes.io/zone"
 CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane"
-SUPPORTED_KINDS = ("Node", "Namespace", "Pod", "Deployment", "ReplicaSet", "Job")
+SUPPORTED_KINDS = ("Node", "Namespace", "Pod", "Deployment", "ReplicaSet", "Job", "DaemonSet")
 
 
 class ScenarioError(Exception):
@@ -259,6 +259,15 @@ def _affinity(doc: _Doc, spec: dict, fpath: str):
                 raise doc.error(f"{ep}.operator", f"expected In, NotIn, Exists or DoesNotExist, got {op!r}")
             values = tuple(str(v) for v in doc.get(e, "values", ep, list, []))
             reqs.append(NodeSelectorRequirement(doc.get(e, "key", ep, str, required=True), op, values))
+        for j, e in enumerate(doc.get(term, "matchFields", f"{rp}.nodeSelectorTerms[{i}]", list, [])):
+            ep = f"{rp}.nodeSelectorTerms[{i}].matchFields[{j}]"
+            if doc.get(e, "key", ep, str, required=True) != "metadata.name":
+                raise doc.error(f"{ep}.key", "matchFields supports only metadata.name")
+            op = doc.get(e, "operator", ep, str, required=True)
+            if op not in ("In", "NotIn"):
+                raise doc.error(f"{ep}.operator", f"expected In or NotIn, got {op!r}")
+            values = tuple(str(v) for v in doc.get(e, "values", ep, list, []))
+            reqs.append(NodeSelectorRequirement("metadata.name", op, values, field=True))
         terms.append(tuple(reqs))
     anti = []
     pa = doc.get(aff, "podAntiAffinity", ap, dict, {})
@@ -364,6 +373,11 @@ def parse_object(doc: _Doc):
             raise doc.error("spec.template.spec.restartPolicy", "a Job's pods need restartPolicy Never or OnFailure")
         return Job(meta=meta, template=PodTemplate(doc.labels(tm, "labels", "spec.template.metadata"), pod_spec),
                    completions=nums["completions"], parallelism=nums["parallelism"], backoff_limit=nums["backoffLimit"])
+    if kind == "DaemonSet":
+        meta = _meta(doc, raw, True)
+        spec = doc.get(raw, "spec", "", dict, required=True)
+        sel = _selector(doc, spec)
+        return DaemonSet(meta=meta, selector=sel, template=_template(doc, spec, sel))
     if kind in ("Deployment", "ReplicaSet"):
         meta = _meta(doc, raw, True)
         spec = doc.get(raw, "spec", "", dict, required=True)
@@ -563,7 +577,7 @@ def parse_scenario(text: str, path: str = "<scenario>") -> Scenario:
     used = {o.meta.namespace for o in objects if o.meta.namespace} | {ch.namespace for ch in changes}
     for ns in sorted(used - namespaces):
         objects.append(Namespace(meta=ObjectMeta(namespace="", name=ns)))
-    order = {"Namespace": 0, "Deployment": 1, "ReplicaSet": 2, "Job": 3, "Pod": 4}
+    order = {"Namespace": 0, "Deployment": 1, "ReplicaSet": 2, "DaemonSet": 3, "Job": 4, "Pod": 5}
     objects.sort(key=lambda o: (order[o.kind], o.meta.namespace, o.meta.name))
     nodes.sort(key=lambda n: n.meta.name)
     return Scenario(path=path, text=text, changes=changes, nodes=tuple(nodes), objects=tuple(objects),

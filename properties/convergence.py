@@ -142,6 +142,58 @@ def pods_rescheduled_after_node_failure(sc: Scenario):
                        pods_rescheduled_after_node_failure.__doc__)
 
 
+def has_daemonsets(sc: Scenario) -> Optional[str]:
+    return None if any(o.kind == "DaemonSet" for o in sc.objects) else "no DaemonSet"
+
+
+def daemonset_problems(s: ClusterState) -> List[str]:
+    from model.components.daemonset import daemon_pods, should_continue, should_run, target_node
+    up = {h.name: h for h in s.hosts if h.up}
+    out = []
+    for ds in s.store.daemonsets:
+        pods = [p for p in daemon_pods(s.store, ds) if p.phase not in ("Succeeded", "Failed")]
+        for node in s.store.nodes:
+            here = [p for p in pods if target_node(p) == node.meta.name]
+            if not should_run(ds, node):
+                if here and not should_continue(ds, node):
+                    out.append(f"DaemonSet {ds.meta.key} still has a pod on {node.meta.name}, which should not run it")
+                continue
+            if node.meta.name not in up:
+                continue   # a machine that is down runs nothing; its daemon pod waits for it
+            good = [p for p in here if p.phase == "Running" and p.ready
+                    and up[node.meta.name].running(p.meta.uid) is not None]
+            if len(here) != 1 or len(good) != 1:
+                msg = (f"DaemonSet {ds.meta.key} has {len(good)} pods Running and Ready on {node.meta.name} "
+                       f"({len(here)} active), wants 1")
+                pending = [p for p in here if not p.spec.node_name]
+                if pending:
+                    from model.components.scheduler import unschedulable_message
+                    msg += (f" (its pod {pending[0].meta.key} is unscheduled; kube-scheduler: "
+                            f"{unschedulable_message(pending[0], s.store.nodes, s.store.pods)})")
+                out.append(msg)
+    return out
+
+
+@register("daemonset-converges", "convergence", has_daemonsets)
+def daemonset_converges(sc: Scenario):
+    """Every DaemonSet eventually runs exactly one pod, Running and Ready, on each Node that should run it and whose machine is up, and none elsewhere.
+
+    Seed document: the node agents of the addons (cluster-level logging,
+    resource monitoring) run as DaemonSets, one pod per node.  A Node should
+    run the pod when it matches the template's nodeSelector and node affinity
+    and tolerates its taints with the tolerations the DaemonSet controller
+    adds (unreachable and not-ready for ever, so a failed Node keeps its pod).
+    """
+
+    def goal(s: ClusterState) -> bool:
+        return not daemonset_problems(s)
+
+    def diagnose(s: ClusterState) -> str:
+        return "; ".join(daemonset_problems(s))
+
+    return Convergence("daemonset-converges", goal, diagnose, daemonset_converges.__doc__)
+
+
 def deletes_owners(sc: Scenario) -> Optional[str]:
     if any(c.op == "delete" and c.kind in ("Deployment", "ReplicaSet") for c in sc.changes):
         return None
@@ -220,7 +272,7 @@ def replicaset_problems(s: ClusterState) -> List[str]:
 
 def has_controllers(sc: Scenario) -> Optional[str]:
     kinds = {o.kind for o in sc.objects} | {c.kind for c in sc.changes}
-    if kinds & {"Deployment", "ReplicaSet", "Job"}:
+    if kinds & {"Deployment", "ReplicaSet", "Job", "DaemonSet"}:
         return None
     return "no object that a controller reconciles (Deployment, ReplicaSet, Job)"
 
@@ -238,7 +290,7 @@ def stable_reconciliation(sc: Scenario):
     """
 
     def problems(s: ClusterState) -> List[str]:
-        out = list(deployment_problems(s)) + replicaset_problems(s) + dangling_references(s)
+        out = list(deployment_problems(s)) + replicaset_problems(s) + dangling_references(s) + daemonset_problems(s)
         out += [f"Job {j.meta.key} is not finished" for j in s.store.jobs if not j.condition]
         return out
 

@@ -34,7 +34,7 @@ def placement_exists(nodes, templates, down=()):
         for n in nodes:
             v = z3.Int(f"x_{ti}_{n.meta.name}")
             ok = (n.meta.name not in down and not n.unschedulable and labels_match(spec.node_selector, n.meta.labels)
-                  and node_affinity_matches(spec.node_affinity, n.meta.labels) and not untolerated_taints(n, pod))
+                  and node_affinity_matches(spec.node_affinity, n.meta.labels, n.meta.name) and not untolerated_taints(n, pod))
             solver.add(v >= 0, v <= (count if ok else 0))
             row.append(v)
             x[(ti, n.meta.name)] = v
@@ -69,7 +69,7 @@ def placement_exists(nodes, templates, down=()):
             for n in nodes:
                 labels = dict(n.meta.labels)
                 if (all(k in labels for k in keys) and labels_match(spec.node_selector, n.meta.labels)
-                        and node_affinity_matches(spec.node_affinity, n.meta.labels)
+                        and node_affinity_matches(spec.node_affinity, n.meta.labels, n.meta.name)
                         and not (c.honor_taints and untolerated_taints(n, pod))):
                     domains.setdefault(labels[c.topology_key], []).append(n.meta.name)
             matching = [ui for ui, other in enumerate(templates)

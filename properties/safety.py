@@ -20,8 +20,8 @@ from .catalog import register
 
 
 def has_pods(sc: Scenario) -> Optional[str]:
-    if any(o.kind in ("Pod", "Deployment", "ReplicaSet", "Job") for o in sc.objects) or any(
-            c.kind in ("Pod", "Deployment", "ReplicaSet", "Job") for c in sc.changes):
+    if any(o.kind in ("Pod", "Deployment", "ReplicaSet", "Job", "DaemonSet") for o in sc.objects) or any(
+            c.kind in ("Pod", "Deployment", "ReplicaSet", "Job", "DaemonSet") for c in sc.changes):
         return None
     return "no pods, and no controller that makes them"
 

@@ -55,6 +55,10 @@ PINNED = {
                                   "taints-respected": "holds", "pod-single-node": "holds", "replicas-bounded": "holds",
                                   "pods-rescheduled-after-node-failure": "violated", "control-plane-available": "holds",
                                   "workloads-survive-control-plane-outage": "holds"}),
+    "logging-daemonset": (1582, 4017, {"node-capacity": "holds", "taints-respected": "holds",
+                                       "pod-single-node": "holds", "daemonset-converges": "holds"}),
+    "daemonset-no-room": (22, 35, {"node-capacity": "holds", "taints-respected": "holds",
+                                   "pod-single-node": "holds", "daemonset-converges": "violated"}),
     "greedy-scheduling": (882, 1913, {"deployment-converges": "violated", "node-capacity": "holds",
                                       "taints-respected": "holds", "pod-single-node": "holds",
                                       "replicas-bounded": "holds"}),
@@ -118,6 +122,7 @@ STABLE = {
     "greedy-scheduling": "violated", "large-cluster": "unknown",
     "scheduler-assume": "holds", "scheduler-no-assume": "holds", "scheduler-failover": "holds",
     "node-partition-eviction": "holds", "full-disruption": "violated",
+    "logging-daemonset": "holds", "daemonset-no-room": "violated",
     "topology-spread-zone-down": "violated", "topology-spread-honor-taints": "holds",
     "delete-deployment-background": "holds", "delete-deployment-foreground": "holds", "delete-deployment-orphan": "holds",
     "etcd-quorum-lost": "violated", "job-legacy-tracking": "violated", "job-tracking-finalizers": "holds",
@@ -573,3 +578,23 @@ def test_full_disruption_evicts_nothing():
         assert not any(t.effect == "NoExecute" for n in s.store.nodes for t in n.taints)
     v = next(v for v in res.verdicts if v.prop == "pods-rescheduled-after-node-failure")
     assert v.verdict == "violated" and "full-disruption mode" in v.diagnosis
+
+
+def test_a_daemonset_runs_one_pod_per_node_and_keeps_it_through_a_crash():
+    """logging-daemonset: every Node gets exactly one fluentd pod, bound by the default scheduler to the Node
+    its node affinity names; a crashed Node keeps its pod (it tolerates the unreachable taint for ever)."""
+    from model.components.daemonset import target_node
+    sc, comp, res = run("logging-daemonset")
+    finals = 0
+    for s in res.search.graph.states:
+        pods = [p for p in s.store.pods if not p.meta.deleting and p.phase not in ("Failed", "Succeeded")]
+        targets = [target_node(p) for p in pods]
+        assert len(targets) == len(set(targets)), "two daemon pods for one Node"
+        assert all(p.spec.node_name in ("", target_node(p)) for p in pods)
+        assert not any(p.meta.deleting for p in s.store.pods), "a daemon pod was evicted"
+        if len(pods) == 3 and all(p.phase == "Running" for p in pods):
+            finals += 1
+    assert finals
+    sc, comp, res = run("daemonset-no-room")
+    v = next(v for v in res.verdicts if v.prop == "daemonset-converges")
+    assert "on n2" in v.diagnosis and "Insufficient cpu" in v.diagnosis

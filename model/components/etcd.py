@@ -32,6 +32,7 @@ KIND_FIELDS = {
     "Pod": "pods",
     "Lease": "leases",
     "Job": "jobs",
+    "DaemonSet": "daemonsets",
 }
 
 
@@ -49,6 +50,7 @@ class Store:
     pods: tuple = ()
     leases: tuple = ()
     jobs: tuple = ()
+    daemonsets: tuple = ()
 
     def of(self, kind: str) -> tuple:
         return getattr(self, KIND_FIELDS[kind])

@@ -60,7 +60,7 @@ def admission_failure(node: Node, host: Host, pod: Pod) -> Optional[str]:
     if total.pods > cap.pods:
         return "OutOfpods"
     if not labels_match(pod.spec.node_selector, node.meta.labels) or not node_affinity_matches(
-            pod.spec.node_affinity, node.meta.labels):
+            pod.spec.node_affinity, node.meta.labels, node.meta.name):
         return "NodeAffinity"
     if untolerated_taints(node, pod, effects=("NoExecute",)):
         return "Taint"

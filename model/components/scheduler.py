@@ -92,7 +92,7 @@ def spread_prefilter(pod: Pod, nodes, pods):
             if not all(k in labels for k in keys):
                 continue
             if not (labels_match(pod.spec.node_selector, n.meta.labels)
-                    and node_affinity_matches(pod.spec.node_affinity, n.meta.labels)):
+                    and node_affinity_matches(pod.spec.node_affinity, n.meta.labels, n.meta.name)):
                 continue
             if c.honor_taints and untolerated_taints(n, pod):
                 continue
@@ -133,7 +133,7 @@ def filter_failure(node: Node, pod: Pod, used: Resources, nodes=(), pods=(), pre
     if node.unschedulable or node.meta.deleting:
         return "node(s) were unschedulable"
     if not labels_match(pod.spec.node_selector, node.meta.labels) or \
-            not node_affinity_matches(pod.spec.node_affinity, node.meta.labels):
+            not node_affinity_matches(pod.spec.node_affinity, node.meta.labels, node.meta.name):
         return "node(s) didn't match Pod's node affinity/selector"
     if pod.spec.anti_affinity or any(p.spec.anti_affinity for p in pods):
         if anti_affinity_conflict(node, pod, nodes, pods):
