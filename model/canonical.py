@@ -39,12 +39,10 @@ def _terminated_and_uncounted(pod) -> bool:
 
 
 def _terminating_for_good(s: ClusterState):
-    """The uids of ReplicaSet pods terminating on a machine that is down and, with no fault budget left,
-    stays down: no kubelet will finish their deletion, and nothing but a foreground deletion waiting for
+    """The uids of ReplicaSet pods terminating on a machine that is down and stays down (its VM deleted,
+    or no fault budget left to recover it): no kubelet will finish their deletion, and nothing but a foreground deletion waiting for
     its dependents reads them (so none may be pending)."""
-    if s.faults_left > 0:
-        return ()
-    down = {h.name for h in s.hosts if not h.up}
+    down = {h.name for h in s.hosts if not h.up and (s.faults_left == 0 or h.vm_deleted)}
     if not down:
         return ()
     pods = s.store.pods

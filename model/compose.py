@@ -15,7 +15,7 @@ from explorer import Rule
 
 from .canonical import canonical, presentation
 from .observation import recording_views
-from .components import (apiserver, daemonset, deployment, environment, garbagecollector, job, kubelet, leaderelection, nodelifecycle,
+from .components import (apiserver, cloudcontroller, daemonset, deployment, environment, garbagecollector, job, kubelet, leaderelection, nodelifecycle,
                          podgc, replicaset, scheduler, user)
 from .components.etcd import Store
 from .scenario import Scenario
@@ -86,9 +86,17 @@ def build_model(sc: Scenario, record_views: bool = False) -> Model:
         left_out.append("DaemonSet controller (no DaemonSet)")
     if "Job" in kinds:
         rules += job.rules(tracking=sc.job_tracking_with_finalizers)
-        rules += podgc.rules()
     else:
-        left_out.append("Job controller, PodGC (no Job)")
+        left_out.append("Job controller (no Job)")
+    cloud_deletes_nodes = sc.control_plane.cloud_controller_manager and "vm-deleted" in faults
+    if "Job" in kinds or cloud_deletes_nodes:
+        rules += podgc.rules(terminated="Job" in kinds, orphaned=cloud_deletes_nodes)
+    else:
+        left_out.append("PodGC (no Job, no Node the cloud deletes)")
+    if cloud_deletes_nodes:
+        rules += cloudcontroller.rules()
+    elif sc.control_plane.cloud_controller_manager:
+        left_out.append("cloud-controller-manager (no vm-deleted fault)")
     if any(c.op == "delete" and c.kind in ("Deployment", "ReplicaSet") for c in sc.changes):
         rules += garbagecollector.rules()
     else:
@@ -110,7 +118,7 @@ def build_model(sc: Scenario, record_views: bool = False) -> Model:
         rules += leaderelection.rules(sc.control_plane.leader_election)
     rules += apiserver.rules(watch_caches=sc.max_staleness > 0, restarts="apiserver-restart" in faults)
     rules += user.rules(sc.changes)
-    if sc.nodes and {"node-crash", "zone-outage", "partition"} & faults:
+    if sc.nodes and {"node-crash", "zone-outage", "partition", "vm-deleted"} & faults:
         rules += nodelifecycle.rules()
     else:
         left_out.append("node lifecycle controller, taint eviction (no fault stops a kubelet's heartbeats)")

@@ -42,6 +42,7 @@ class Host:
     kubelet_up: bool = True
     pods: Tuple[RunningPod, ...] = ()   # sorted by uid
     reachable: bool = True              # False: partitioned from the control plane
+    vm_deleted: bool = False            # its cloud VM is gone: down for good
 
     def running(self, uid: int) -> Optional[RunningPod]:
         for rp in self.pods:

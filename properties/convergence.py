@@ -77,8 +77,8 @@ def deployment_converges(sc: Scenario):
 
 
 def node_failures(sc: Scenario) -> Optional[str]:
-    if not ({"node-crash", "zone-outage", "partition"} & set(sc.fault_kinds)) or sc.fault_budget == 0:
-        return "no fault stops a node (node-crash, zone-outage, partition)"
+    if not ({"node-crash", "zone-outage", "partition", "vm-deleted"} & set(sc.fault_kinds)) or sc.fault_budget == 0:
+        return "no fault stops a node (node-crash, zone-outage, partition, vm-deleted)"
     if not {o.kind for o in sc.objects} & {"Deployment", "ReplicaSet"}:
         return "no Deployment or ReplicaSet whose pods could be rescheduled"
     return None
@@ -119,7 +119,7 @@ def stranded_problems(s: ClusterState) -> List[str]:
 
 @register("pods-rescheduled-after-node-failure", "convergence", node_failures)
 def pods_rescheduled_after_node_failure(sc: Scenario):
-    """After a node fails (crash, zone outage or partition), its ReplicaSets' pods are evicted and replaced on machines that are up and reachable.
+    """After a node fails (crash, zone outage, partition or deleted VM), its ReplicaSets' pods are evicted and replaced on machines that are up and reachable.
 
     Seed document: kube-controller-manager's node controller ("noticing and
     responding when nodes go down").  Goal: no active pod of a ReplicaSet is

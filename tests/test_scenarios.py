@@ -59,6 +59,12 @@ PINNED = {
                                        "pod-single-node": "holds", "daemonset-converges": "holds"}),
     "daemonset-no-room": (22, 35, {"node-capacity": "holds", "taints-respected": "holds",
                                    "pod-single-node": "holds", "daemonset-converges": "violated"}),
+    "vm-deleted-cloud": (580, 1455, {"deployment-converges": "holds", "node-capacity": "holds", "taints-respected": "holds",
+                                   "pod-single-node": "holds", "replicas-bounded": "holds",
+                                   "pods-rescheduled-after-node-failure": "holds"}),
+    "vm-deleted-on-prem": (406, 984, {"deployment-converges": "holds", "node-capacity": "holds", "taints-respected": "holds",
+                                   "pod-single-node": "holds", "replicas-bounded": "holds",
+                                   "pods-rescheduled-after-node-failure": "holds"}),
     "greedy-scheduling": (882, 1913, {"deployment-converges": "violated", "node-capacity": "holds",
                                       "taints-respected": "holds", "pod-single-node": "holds",
                                       "replicas-bounded": "holds"}),
@@ -123,6 +129,7 @@ STABLE = {
     "scheduler-assume": "holds", "scheduler-no-assume": "holds", "scheduler-failover": "holds",
     "node-partition-eviction": "holds", "full-disruption": "violated",
     "logging-daemonset": "holds", "daemonset-no-room": "violated",
+    "vm-deleted-cloud": "holds", "vm-deleted-on-prem": "holds",
     "topology-spread-zone-down": "violated", "topology-spread-honor-taints": "holds",
     "delete-deployment-background": "holds", "delete-deployment-foreground": "holds", "delete-deployment-orphan": "holds",
     "etcd-quorum-lost": "violated", "job-legacy-tracking": "violated", "job-tracking-finalizers": "holds",
@@ -598,3 +605,28 @@ def test_a_daemonset_runs_one_pod_per_node_and_keeps_it_through_a_crash():
     sc, comp, res = run("daemonset-no-room")
     v = next(v for v in res.verdicts if v.prop == "daemonset-converges")
     assert "on n2" in v.diagnosis and "Insufficient cpu" in v.diagnosis
+
+
+def quiescent_states(res):
+    g = res.search.graph
+    return [g.states[i] for i in range(g.expanded) if not g.fair_edges[i]]
+
+
+def test_vm_deleted_ends_differently_with_and_without_a_cloud():
+    """With a cloud-controller-manager the deleted VM's Node object is deleted and PodGC removes its pods;
+    on premises the Node stays, Unknown and tainted unreachable NoExecute.  Both reschedule the pods."""
+    for name, cloud in (("vm-deleted-cloud", True), ("vm-deleted-on-prem", False)):
+        sc, comp, res = run(name)
+        ends = [s for s in quiescent_states(res) if any(h.vm_deleted for h in s.hosts)]
+        assert ends, name
+        for s in ends:
+            gone = next(h.name for h in s.hosts if h.vm_deleted)
+            node = s.store.get("Node", "", gone)
+            assert not any(p.spec.node_name == gone and not p.meta.deleting for p in s.store.pods), name
+            if cloud:
+                assert node is None, "the cloud-controller-manager deletes the Node of a deleted VM"
+            else:
+                assert node is not None and node.ready == "Unknown"
+                assert any(t.effect == "NoExecute" for t in node.taints)
+        kinds = {(i[0], i[1]) for i in res.search.graph.instances}
+        assert (("cloud-node-lifecycle", "delete_node") in kinds) == cloud

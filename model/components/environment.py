@@ -11,6 +11,9 @@ Modelled so far:
   kubelet come back, with no containers running.
 * `zone-outage` / `zone-recover`: every machine and etcd member of a zone
   goes down / comes back at once.
+* `vm-deleted`: the cloud deletes a node's VM: the machine is down for good
+  (no recovery); with a cloud-controller-manager its Node object goes too
+  (model/components/cloudcontroller.py).
 * `partition` / `partition-heal`: a node is cut off from the control plane:
   its kubelet can neither read nor write, and its containers run on.
 * `apiserver-restart`, `kubelet-restart`: the process crashes; the restart
@@ -93,7 +96,7 @@ def machine_faults(place: Placement) -> dict:
         if s.faults_left <= 0:
             return
         for host in s.hosts:
-            if not host.up:
+            if not host.up and not host.vm_deleted:
                 yield label("environment", "node_recover", (("node", host.name),)), machines_up(_spend(s), place, [host.name])
 
     def zone_rule(up: bool):
@@ -103,7 +106,7 @@ def machine_faults(place: Placement) -> dict:
             if s.faults_left <= 0:
                 return
             for name in place.zones():
-                hosts = [h for h in place.hosts_in(name) if s.host(h).up != up]
+                hosts = [h for h in place.hosts_in(name) if s.host(h).up != up and not s.host(h).vm_deleted]
                 members = [i for i in place.members_in(name) if s.etcd_up[i] != up]
                 if hosts or members:
                     yield (label("environment", "zone_recover" if up else "zone_outage", (("zone", name),)),
@@ -111,6 +114,16 @@ def machine_faults(place: Placement) -> dict:
         zone.__doc__ = ("A zone comes back: its machines and etcd members run again." if up else
                         "Every machine and etcd member in one zone goes down at once.")
         return zone
+
+    def vm_deleted(s: ClusterState) -> Iterator:
+        """The cloud deletes a node's VM (a terminated spot instance, an operator's mistake): down for good."""
+        if s.faults_left <= 0:
+            return
+        for host in s.hosts:
+            if not host.vm_deleted:
+                nxt = machines_down(_spend(s), place, [host.name])
+                yield (label("environment", "vm_deleted", (("node", host.name),)),
+                       nxt.with_host(evolve(nxt.host(host.name), vm_deleted=True)))
 
     def partition(s: ClusterState) -> Iterator:
         """A node is cut off from the control plane: its kubelet can neither read nor write, its pods run on."""
@@ -131,7 +144,8 @@ def machine_faults(place: Placement) -> dict:
                        _spend(s).with_host(evolve(host, reachable=True)))
 
     return {"node-crash": node_crash, "node-recover": node_recover, "zone-outage": zone_rule(False),
-            "zone-recover": zone_rule(True), "partition": partition, "partition-heal": partition_heal}
+            "zone-recover": zone_rule(True), "partition": partition, "partition-heal": partition_heal,
+            "vm-deleted": vm_deleted}
 
 
 def _set_member(s: ClusterState, i: int, up: bool) -> ClusterState:
@@ -201,7 +215,7 @@ PROCESS_FAULTS = {"apiserver-restart": apiserver_crash, "controller-crash": cont
                   "kubelet-restart": kubelet_crash, "etcd-member-crash": etcd_member_crash,
                   "etcd-member-restart": etcd_member_restart}
 MODELLED = tuple(PROCESS_FAULTS) + ("node-crash", "node-recover", "zone-outage", "zone-recover", "partition",
-                                    "partition-heal",
+                                    "partition-heal", "vm-deleted",
                                     "request-timeout")   # a rule of the client it strikes: replicaset.py
 
 
