@@ -65,6 +65,9 @@ PINNED = {
     "vm-deleted-on-prem": (406, 984, {"deployment-converges": "holds", "node-capacity": "holds", "taints-respected": "holds",
                                    "pod-single-node": "holds", "replicas-bounded": "holds",
                                    "pods-rescheduled-after-node-failure": "holds"}),
+    "nodename-noexecute-loop": (3, 3, {"deployment-converges": "violated", "node-capacity": "holds",
+                                       "taints-respected": "holds", "pod-single-node": "holds",
+                                       "replicas-bounded": "holds"}),
     "greedy-scheduling": (882, 1913, {"deployment-converges": "violated", "node-capacity": "holds",
                                       "taints-respected": "holds", "pod-single-node": "holds",
                                       "replicas-bounded": "holds"}),
@@ -129,7 +132,7 @@ STABLE = {
     "scheduler-assume": "holds", "scheduler-no-assume": "holds", "scheduler-failover": "holds",
     "node-partition-eviction": "holds", "full-disruption": "violated",
     "logging-daemonset": "holds", "daemonset-no-room": "violated",
-    "vm-deleted-cloud": "holds", "vm-deleted-on-prem": "holds",
+    "vm-deleted-cloud": "holds", "vm-deleted-on-prem": "holds", "nodename-noexecute-loop": "violated",
     "topology-spread-zone-down": "violated", "topology-spread-honor-taints": "holds",
     "delete-deployment-background": "holds", "delete-deployment-foreground": "holds", "delete-deployment-orphan": "holds",
     "etcd-quorum-lost": "violated", "job-legacy-tracking": "violated", "job-tracking-finalizers": "holds",
@@ -630,3 +633,14 @@ def test_vm_deleted_ends_differently_with_and_without_a_cloud():
                 assert any(t.effect == "NoExecute" for t in node.taints)
         kinds = {(i[0], i[1]) for i in res.search.graph.instances}
         assert (("cloud-node-lifecycle", "delete_node") in kinds) == cloud
+
+
+def test_nodename_on_a_noexecute_node_loops_for_ever():
+    """nodename-noexecute-loop: the kubelet rejects every pod (reason Taint) and the ReplicaSet replaces it:
+    a fair lasso, not a stuck state."""
+    sc, comp, res = run("nodename-noexecute-loop")
+    v = next(v for v in res.verdicts if v.prop == "deployment-converges")
+    assert v.trace.loop is not None
+    labels = [render_label(l) for l in v.trace.labels[1:]]
+    assert any(l.startswith("kubelet.reject_pod(") and "reason=Taint" in l for l in labels)
+    assert any(l.startswith("replicaset.create_pod(") for l in labels[v.trace.loop:])
