@@ -155,7 +155,7 @@ def renumber(s: ClusterState) -> ClusterState:
         return s
     umap = {u: i + 1 for i, u in enumerate(uids)}
     store = _renumber_store(store, umap, rmap, next_uid)
-    history = tuple(_renumber_store(h, umap, rmap, next_uid) for h in s.history)
+    history = tuple(_renumber_store(h, umap, rmap, 0) for h in s.history)   # views allocate nothing
     hosts = []
     for h in s.hosts:
         if any(umap[rp.uid] != rp.uid for rp in h.pods):

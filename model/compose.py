@@ -85,7 +85,7 @@ def build_model(sc: Scenario, record_views: bool = False) -> Model:
     else:
         left_out.append("DaemonSet controller (no DaemonSet)")
     if "Job" in kinds:
-        rules += job.rules(tracking=sc.job_tracking_with_finalizers)
+        rules += job.rules(tracking=sc.job_tracking_with_finalizers, expectations=sc.expectations)
     else:
         left_out.append("Job controller (no Job)")
     cloud_deletes_nodes = sc.control_plane.cloud_controller_manager and "vm-deleted" in faults

@@ -251,3 +251,14 @@ spec: {nodeName: n1, containers: [{name: c, image: "a"}]}
     after = make_change(s, sc.changes[0]).store.get("Pod", "default", "p")
     assert after.phase == "Running" and after.spec.containers[0].image == "b"
     assert after.meta.generation == 2
+
+
+def test_past_keyspaces_hold_no_uid_counter():
+    """A watch cache's past keyspace never allocates uids, so the history keeps next_uid 0: otherwise two
+    states equal but for the uids allocated since would differ, and a trace re-derived in its presentation
+    form (not renumbered) could miss its next step (a Job on a lagging cache hit exactly this)."""
+    from test_scenarios import run
+    sc, comp, res = run("rs-create-timeout")
+    with_history = [s for s in res.search.graph.states if s.history]
+    assert with_history
+    assert all(h.next_uid == 0 for s in with_history for h in s.history)

@@ -45,9 +45,9 @@ PINNED = {
                                      "job-completions-not-exceeded": "holds", "node-capacity": "holds",
                                      "taints-respected": "holds", "pod-single-node": "holds",
                                      "replicas-bounded": "holds"}),
-    "scheduler-assume": (135, 192, dict(SCHED, **{"scheduler-binds-fit": "holds"})),
-    "scheduler-no-assume": (185, 266, dict(SCHED, **{"scheduler-binds-fit": "violated"})),
-    "scheduler-failover": (16062, 35514, dict(SCHED, **{"scheduler-binds-fit": "violated", "single-leader": "holds"})),
+    "scheduler-assume": (131, 186, dict(SCHED, **{"scheduler-binds-fit": "holds"})),
+    "scheduler-no-assume": (181, 260, dict(SCHED, **{"scheduler-binds-fit": "violated"})),
+    "scheduler-failover": (15824, 34994, dict(SCHED, **{"scheduler-binds-fit": "violated", "single-leader": "holds"})),
     "node-partition-eviction": (1144, 2178, {"deployment-converges": "holds", "node-capacity": "holds",
                                              "taints-respected": "holds", "pod-single-node": "holds",
                                              "replicas-bounded": "holds", "pods-rescheduled-after-node-failure": "holds"}),
@@ -75,18 +75,18 @@ PINNED = {
                                                         "job-completions-not-exceeded": "holds"})),
     "job-legacy-tracking": (445, 1275, dict(JOB, **{"job-completes": "violated",
                                                     "job-completions-not-exceeded": "violated"})),
-    "two-schedulers": (2077, 2972, {"deployment-converges": "holds", "scheduler-binds-fit": "violated", "node-capacity": "holds", "taints-respected": "holds",
+    "two-schedulers": (2049, 2932, {"deployment-converges": "holds", "scheduler-binds-fit": "violated", "node-capacity": "holds", "taints-respected": "holds",
                                     "pod-single-node": "holds", "replicas-bounded": "holds", "no-time-travel": "holds"}),
     "delete-deployment-background": (58, 141, GC),
     "delete-deployment-orphan": (55, 114, GC),
     "delete-deployment-foreground": (89, 249, GC),
     "rolling-update": (29235, 88087, ROLL),
     "rolling-update-node-crash": (245181, 945871, ROLL),
-    "rs-stale-cache-expectations": (89, 117, dict(RS, **{"taints-respected": "holds", "replicas-bounded": "holds",
+    "rs-stale-cache-expectations": (86, 113, dict(RS, **{"taints-respected": "holds", "replicas-bounded": "holds",
                                                           "scheduler-binds-fit": "holds",
                                                           "no-time-travel": "holds"})),
-    "rs-stale-cache-no-expectations": (6848, 11439, dict(RS, **{"replicas-bounded": "violated"})),
-    "rs-create-timeout": (10409, 22106, dict(RS, **{"taints-respected": "holds", "replicas-bounded": "violated",
+    "rs-stale-cache-no-expectations": (6834, 11408, dict(RS, **{"replicas-bounded": "violated"})),
+    "rs-create-timeout": (10390, 22073, dict(RS, **{"taints-respected": "holds", "replicas-bounded": "violated",
                                                     "scheduler-binds-fit": "holds",
                                                     "no-time-travel": "holds"})),
     "rs-adopts-orphan": (15, 22, dict(RS, **{"taints-respected": "holds", "replicas-bounded": "holds"})),
@@ -96,9 +96,9 @@ PINNED = {
     "partitioned-node": (2480, 6932, {"pod-single-node": "holds", "node-capacity": "holds", "replicas-bounded": "holds"}),
     "leader-paused": (84, 180, dict(LEADER, **{"single-leader": "violated"})),
     "leader-crash": (74, 150, dict(LEADER, **{"single-leader": "holds"})),
-    "kubelet-relist-cache": (1755, 4324, dict(SAFE3, **{"pod-single-node": "violated", "no-time-travel": "violated"})),
-    "kubelet-relist-quorum": (2536, 6071, dict(SAFE3, **{"pod-single-node": "holds", "no-time-travel": "holds"})),
-    "force-delete-race": (1636, 4126, dict(SAFE3, **{"pod-single-node": "violated", "no-time-travel": "holds"})),
+    "kubelet-relist-cache": (1504, 3761, dict(SAFE3, **{"pod-single-node": "violated", "no-time-travel": "violated"})),
+    "kubelet-relist-quorum": (2192, 5330, dict(SAFE3, **{"pod-single-node": "holds", "no-time-travel": "holds"})),
+    "force-delete-race": (1288, 3276, dict(SAFE3, **{"pod-single-node": "violated", "no-time-travel": "holds"})),
     "etcd-quorum-lost": (6605, 18360, {"deployment-converges": "violated", "node-capacity": "holds", "etcd-no-lost-writes": "holds",
                                      "taints-respected": "holds", "pod-single-node": "holds",
                                      "replicas-bounded": "holds", "control-plane-available": "violated",
@@ -333,7 +333,7 @@ def test_time_travel_is_the_restart_onto_a_lagging_cache():
 def test_without_the_property_no_history_variable_is_kept():
     sc = load_scenario(os.path.join(SCENARIOS, "kubelet-relist-cache.yaml"))
     res = check(compose(sc, ["pod-single-node"]).system)
-    assert res.stats.distinct_states == 1125
+    assert res.stats.distinct_states == 956
     assert {v.prop: v.verdict for v in res.verdicts} == {"pod-single-node": "violated"}
 
 

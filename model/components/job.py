@@ -18,8 +18,11 @@ Kubernetes version (`behaviour.jobTrackingWithFinalizers`):
 
 Abstracted: the exponential back-off between failed pods (a failure is
 retried at once); pod failure policy, indexed Jobs, suspend,
-activeDeadlineSeconds, TTL after finished; expectations (the Job controller
-has them upstream; here it reads its view directly).
+activeDeadlineSeconds, TTL after finished.  Expectations
+(`behaviour.expectations`): after creating a pod, a controller replica does
+not sync that Job again until its informer has seen the create, as upstream
+(ControllerExpectations); they live in the replica's memory and are lost when
+it crashes.  The finalizer-removal expectations are not modelled.
 """
 
 from __future__ import annotations
@@ -58,13 +61,15 @@ def new_pod(job: Job, tracking: bool) -> Pod:
     return Pod(meta=meta, spec=job.template.spec)
 
 
-def rules(tracking: bool) -> List[Rule]:
+def rules(tracking: bool, expectations: bool = True) -> List[Rule]:
     def create_pod(s: ClusterState) -> Iterator:
         """The controller creates a pod for a Job that has fewer active pods than it still needs."""
         for actor, by, view in leaderelection.acting_views(s, CLIENT):
             for job in view.jobs:
                 if job.condition or job.meta.deleting:
                     continue
+                if expectations and view.revision < s.expectation(actor, job.meta.uid):
+                    continue  # its informer has not yet seen its own last create
                 succeeded, failed = counts(view, job, tracking)
                 if failed > job.backoff_limit:
                     continue
@@ -72,6 +77,8 @@ def rules(tracking: bool) -> List[Rule]:
                 if active < min(job.parallelism, job.completions - succeeded):
                     nxt = apiserver.create(s, new_pod(job, tracking))
                     if nxt is not None:
+                        if expectations:
+                            nxt = nxt.expect(actor, job.meta.uid, nxt.store.revision)
                         yield label("job", "create_pod", (("job", job.meta.key),) + by), nxt
 
     def track_finished(s: ClusterState) -> Iterator:
