@@ -35,6 +35,16 @@ class Resources:
     def fits_in(self, cap: "Resources") -> bool:
         return self.cpu <= cap.cpu and self.memory <= cap.memory and self.pods <= cap.pods
 
+    def short_of(self, cap: "Resources") -> Optional[str]:
+        """The first of cpu, memory and pods these requests exceed `cap` in, or None when they fit."""
+        if self.cpu > cap.cpu:
+            return "cpu"
+        if self.memory > cap.memory:
+            return "memory"
+        if self.pods > cap.pods:
+            return "pods"
+        return None
+
 
 ZERO = Resources()
 

@@ -21,6 +21,15 @@ def run(name, **kw):
     return sc, res, cov
 
 
+def assert_replays(tmp_path, sc, v):
+    """The verdict's trace, written as an ITF file, replays against the model."""
+    doc = to_itf(v.trace, scenario_name=sc.name, scenario_path=sc.path, scenario_text=sc.text, prop=v.prop,
+                 verdict=v.verdict, diagnosis=v.diagnosis)
+    path = tmp_path / "t.itf.json"
+    path.write_text(json.dumps(doc))
+    assert replay(read_trace(str(path))).ok
+
+
 def assert_one_minimal(sc, v):
     """Shrunk means 1-minimal: without any one of its steps, the behaviour no longer violates the property
     (each step is looked up by its label, or by its names' stems where generated names moved)."""
@@ -41,11 +50,7 @@ def test_random_finds_the_paused_leader_and_shrinks_it(tmp_path):
     steps = [render_label(l) for l in v.trace.labels[1:]]
     assert len(steps) <= 7 and steps[1].startswith("environment.pause(process=kube-controller-manager-")
     assert_one_minimal(sc, v)
-    doc = to_itf(v.trace, scenario_name=sc.name, scenario_path=sc.path, scenario_text=sc.text, prop=v.prop,
-                 verdict=v.verdict, diagnosis=v.diagnosis)
-    path = tmp_path / "t.itf.json"
-    path.write_text(json.dumps(doc))
-    assert replay(read_trace(str(path))).ok
+    assert_replays(tmp_path, sc, v)
     assert cov.runs > 0 and cov.steps > 0 and "leaderelection.acquire" not in cov.rules_never_fired
 
 
@@ -120,11 +125,7 @@ def test_random_finds_the_violation_planted_in_the_large_cluster(tmp_path):
     assert v.verdict == "violated", v.diagnosis
     assert all(l[0] != "replicaset" and "deployment=" not in render_label(l) for l in v.trace.labels[1:])
     assert_one_minimal(sc, v)
-    doc = to_itf(v.trace, scenario_name=sc.name, scenario_path=sc.path, scenario_text=sc.text, prop=v.prop,
-                 verdict=v.verdict, diagnosis=v.diagnosis)
-    path = tmp_path / "t.itf.json"
-    path.write_text(json.dumps(doc))
-    assert replay(read_trace(str(path))).ok
+    assert_replays(tmp_path, sc, v)
 
 
 def test_generated_rule_based_state_machine_finds_the_paused_leader():

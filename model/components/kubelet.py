@@ -51,14 +51,9 @@ def admission_failure(node: Node, host: Host, pod: Pod) -> Optional[str]:
     used = Resources()
     for rp in host.pods:
         used = used + rp.requests
-    total = used + pod.spec.requests
-    cap = node.allocatable
-    if total.cpu > cap.cpu:
-        return "OutOfcpu"
-    if total.memory > cap.memory:
-        return "OutOfmemory"
-    if total.pods > cap.pods:
-        return "OutOfpods"
+    short = (used + pod.spec.requests).short_of(node.allocatable)
+    if short:
+        return f"OutOf{short}"
     if not labels_match(pod.spec.node_selector, node.meta.labels) or not node_affinity_matches(
             pod.spec.node_affinity, node.meta.labels, node.meta.name):
         return "NodeAffinity"

@@ -145,13 +145,9 @@ def filter_failure(node: Node, pod: Pod, used: Resources, nodes=(), pods=(), pre
         why = spread_failure(node, pod, prefilter if prefilter is not None else spread_prefilter(pod, nodes, pods))
         if why:
             return why
-    total, cap = used + pod.spec.requests, node.allocatable
-    if total.cpu > cap.cpu:
-        return "Insufficient cpu"
-    if total.memory > cap.memory:
-        return "Insufficient memory"
-    if total.pods > cap.pods:
-        return "Too many pods"
+    short = (used + pod.spec.requests).short_of(node.allocatable)
+    if short:
+        return "Too many pods" if short == "pods" else f"Insufficient {short}"
     return None
 
 
