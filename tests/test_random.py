@@ -86,7 +86,7 @@ def test_random_is_deterministic_for_a_seed(tmp_path):
 # long, specific interleaving (the restart, onto the most lagging cache, between two user changes, before
 # that cache catches up); no seed of 0-7 finds it in 300 runs.
 RANDOM_MISSES = {("kubelet-relist-cache", "pod-single-node")}
-SLOW = {"rolling-update", "rolling-update-node-crash", "large-cluster"}   # large-cluster: its own test
+SLOW = {"rolling-update", "rolling-update-node-crash", "large-cluster", "job-restart-lagging"}   # large-cluster: its own test
 
 
 def test_random_finds_what_exhaustive_search_finds():

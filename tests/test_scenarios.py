@@ -22,7 +22,8 @@ RS = {"node-capacity": "holds", "pod-single-node": "holds"}
 # Scenarios whose state space is infinite, explored to the scenario's maxDepth.
 BOUNDED = {"rs-stale-cache-no-expectations": "max-depth",
            # Too large to exhaust: explored to its maxStates (its planted violation is for --strategy random).
-           "large-cluster": "max-states"}
+           "large-cluster": "max-states",
+           "job-restart-lagging": "max-depth"}
 ROLL = {"deployment-converges": "holds", "node-capacity": "holds", "taints-respected": "holds",
         "pod-single-node": "holds", "replicas-bounded": "holds", "rollout-within-surge": "violated",
         "rollout-availability": "holds"}
@@ -68,6 +69,10 @@ PINNED = {
     "nodename-noexecute-loop": (3, 3, {"deployment-converges": "violated", "node-capacity": "holds",
                                        "taints-respected": "holds", "pod-single-node": "holds",
                                        "replicas-bounded": "holds"}),
+    "job-restart-lagging": (130044, 263854, {"node-capacity": "holds", "taints-respected": "holds",
+                                             "pod-single-node": "holds", "scheduler-binds-fit": "holds",
+                                             "single-leader": "holds", "no-time-travel": "holds",
+                                             "job-completions-not-exceeded": "violated", "job-completes": "unknown"}),
     "greedy-scheduling": (882, 1913, {"deployment-converges": "violated", "node-capacity": "holds",
                                       "taints-respected": "holds", "pod-single-node": "holds",
                                       "replicas-bounded": "holds"}),
@@ -133,6 +138,7 @@ STABLE = {
     "node-partition-eviction": "holds", "full-disruption": "violated",
     "logging-daemonset": "holds", "daemonset-no-room": "violated",
     "vm-deleted-cloud": "holds", "vm-deleted-on-prem": "holds", "nodename-noexecute-loop": "violated",
+    "job-restart-lagging": "unknown",
     "topology-spread-zone-down": "violated", "topology-spread-honor-taints": "holds",
     "delete-deployment-background": "holds", "delete-deployment-foreground": "holds", "delete-deployment-orphan": "holds",
     "etcd-quorum-lost": "violated", "job-legacy-tracking": "violated", "job-tracking-finalizers": "holds",
@@ -644,3 +650,15 @@ def test_nodename_on_a_noexecute_node_loops_for_ever():
     labels = [render_label(l) for l in v.trace.labels[1:]]
     assert any(l.startswith("kubelet.reject_pod(") and "reason=Taint" in l for l in labels)
     assert any(l.startswith("replicaset.create_pod(") for l in labels[v.trace.loop:])
+
+
+def test_a_new_job_leader_on_a_stale_cache_runs_a_third_pod():
+    """job-restart-lagging: the Job's third pod is created by the replica that took over, after the crash."""
+    sc, comp, res = run("job-restart-lagging")
+    v = next(v for v in res.verdicts if v.prop == "job-completions-not-exceeded")
+    labels = [render_label(l) for l in v.trace.labels[1:]]
+    crash = next(i for i, l in enumerate(labels) if l.startswith("environment.controller_crash("))
+    creates = [i for i, l in enumerate(labels) if l.startswith("job.create_pod(")]
+    assert len(creates) == 3 and creates[-1] > crash
+    assert "by=kube-controller-manager-2" in labels[creates[-1]] or "by=kube-controller-manager-1" in labels[creates[-1]]
+    assert labels[creates[0]].split("by=")[1] != labels[creates[-1]].split("by=")[1]
