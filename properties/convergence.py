@@ -8,7 +8,7 @@ changes are weakly fair and made in order; faults are not fair and stop.
 from __future__ import annotations
 
 import functools
-from typing import List, Optional
+from typing import Callable, List, Optional, Sequence
 
 from explorer import Convergence
 from model.components.deployment import new_replicaset_of, owned_replicasets
@@ -18,6 +18,13 @@ from model.state import ClusterState
 
 from .catalog import register
 from .safety import has_jobs
+
+
+def from_problems(name: str, problems: Callable[[ClusterState], Sequence[str]], doc: str,
+                  more: Callable[[ClusterState], str] = lambda s: "") -> Convergence:
+    """The convergence property whose goal is that `problems` finds none; its diagnosis lists them (then
+    whatever `more` adds, such as the placement diagnosis)."""
+    return Convergence(name, lambda s: not problems(s), lambda s: "; ".join(problems(s)) + more(s), doc)
 
 
 def has_deployments(sc: Scenario) -> Optional[str]:
@@ -67,13 +74,8 @@ def deployment_converges(sc: Scenario):
     terminating on dead machines do not count.
     """
 
-    def goal(s: ClusterState) -> bool:
-        return not deployment_problems(s)
-
-    def diagnose(s: ClusterState) -> str:
-        return "; ".join(deployment_problems(s)) + placement_diagnosis(s)
-
-    return Convergence("deployment-converges", goal, diagnose, deployment_converges.__doc__)
+    return from_problems("deployment-converges", deployment_problems, deployment_converges.__doc__,
+                         placement_diagnosis)
 
 
 def node_failures(sc: Scenario) -> Optional[str]:
@@ -132,14 +134,8 @@ def pods_rescheduled_after_node_failure(sc: Scenario):
     the taint for ever, or where the machines left have no room.
     """
 
-    def goal(s: ClusterState) -> bool:
-        return not stranded_problems(s)
-
-    def diagnose(s: ClusterState) -> str:
-        return "; ".join(stranded_problems(s)) + placement_diagnosis(s)
-
-    return Convergence("pods-rescheduled-after-node-failure", goal, diagnose,
-                       pods_rescheduled_after_node_failure.__doc__)
+    return from_problems("pods-rescheduled-after-node-failure", stranded_problems,
+                         pods_rescheduled_after_node_failure.__doc__, placement_diagnosis)
 
 
 def has_daemonsets(sc: Scenario) -> Optional[str]:
@@ -185,13 +181,7 @@ def daemonset_converges(sc: Scenario):
     adds (unreachable and not-ready for ever, so a failed Node keeps its pod).
     """
 
-    def goal(s: ClusterState) -> bool:
-        return not daemonset_problems(s)
-
-    def diagnose(s: ClusterState) -> str:
-        return "; ".join(daemonset_problems(s))
-
-    return Convergence("daemonset-converges", goal, diagnose, daemonset_converges.__doc__)
+    return from_problems("daemonset-converges", daemonset_problems, daemonset_converges.__doc__)
 
 
 def deletes_owners(sc: Scenario) -> Optional[str]:
@@ -225,13 +215,7 @@ def garbage_collected(sc: Scenario):
     the collector's finalizers.
     """
 
-    def goal(s: ClusterState) -> bool:
-        return not dangling_references(s)
-
-    def diagnose(s: ClusterState) -> str:
-        return "; ".join(dangling_references(s))
-
-    return Convergence("garbage-collected", goal, diagnose, garbage_collected.__doc__)
+    return from_problems("garbage-collected", dangling_references, garbage_collected.__doc__)
 
 
 @register("job-completes", "convergence", has_jobs)
@@ -246,13 +230,7 @@ def job_completes(sc: Scenario):
         return [f"Job {j.meta.key} has neither Complete nor Failed (succeeded {j.succeeded}, failed {j.failed})"
                 for j in s.store.jobs if not j.condition]
 
-    def goal(s: ClusterState) -> bool:
-        return not unfinished(s)
-
-    def diagnose(s: ClusterState) -> str:
-        return "; ".join(unfinished(s))
-
-    return Convergence("job-completes", goal, diagnose, job_completes.__doc__)
+    return from_problems("job-completes", unfinished, job_completes.__doc__)
 
 
 def replicaset_problems(s: ClusterState) -> List[str]:
@@ -294,13 +272,7 @@ def stable_reconciliation(sc: Scenario):
         out += [f"Job {j.meta.key} is not finished" for j in s.store.jobs if not j.condition]
         return out
 
-    def goal(s: ClusterState) -> bool:
-        return not problems(s)
-
-    def diagnose(s: ClusterState) -> str:
-        return "; ".join(problems(s))
-
-    return Convergence("stable-reconciliation", goal, diagnose, stable_reconciliation.__doc__)
+    return from_problems("stable-reconciliation", problems, stable_reconciliation.__doc__)
 
 
 def placement_diagnosis(s: ClusterState) -> str:

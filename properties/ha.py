@@ -13,7 +13,7 @@ import z3
 
 from explorer.smt import Claim, ClaimResult, find
 from model.scenario import Scenario
-from model.components.environment import UNREACHABLE_TAINTS
+from model.components.nodelifecycle import UNREACHABLE_TAINTS
 from model.objects import evolve
 from model.topology import etcd_members, quorum
 

@@ -39,12 +39,10 @@ from typing import Iterator, List
 
 from explorer import Rule, label
 
-from ..objects import Taint, evolve
+from ..objects import evolve
 from ..state import ClusterState
 from ..topology import Placement
 
-UNREACHABLE = "node.kubernetes.io/unreachable"
-UNREACHABLE_TAINTS = (Taint(UNREACHABLE, "NoSchedule"), Taint(UNREACHABLE, "NoExecute"))   # as nodelifecycle sets them
 
 
 def _spend(s: ClusterState) -> ClusterState:

@@ -58,6 +58,7 @@ CLIENT = "kube-controller-manager"
 UNREACHABLE = "node.kubernetes.io/unreachable"
 NO_SCHEDULE = Taint(UNREACHABLE, "NoSchedule")
 NO_EXECUTE = Taint(UNREACHABLE, "NoExecute")
+UNREACHABLE_TAINTS = (NO_SCHEDULE, NO_EXECUTE)
 
 
 def heartbeats(s: ClusterState, node_name: str) -> bool:
