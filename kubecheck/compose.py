@@ -42,7 +42,7 @@ def select_properties(sc: Scenario, requested: Sequence[str] = ()) -> List[str]:
 
 def compose(sc: Scenario, requested: Sequence[str] = ()) -> Composed:
     selected = select_properties(sc, requested)
-    model = build_model(sc, record_views="no-time-travel" in selected)
+    model = build_model(sc, record_views="no-time-travel" in selected, checked=set(selected))
     invariants, actions, convergences, claims = [], [], [], []
     na: List[Tuple[str, str, str]] = []
     kinds = {}

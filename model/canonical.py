@@ -75,6 +75,9 @@ def _uids(s: ClusterState) -> set:
             uids.add(obj.meta.uid)
             for r in obj.meta.owner_references:
                 uids.add(r.uid)
+        for es in store.endpointslices:
+            for e in es.endpoints:
+                uids.add(e.pod_uid)
     for h in s.hosts:
         for rp in h.pods:
             uids.add(rp.uid)
@@ -114,6 +117,8 @@ def _dense_uids(s: ClusterState) -> bool:
                 top = r.uid
     if top != n or store.next_uid != n + 1:
         return False
+    if any(e.pod_uid > n for es in store.endpointslices for e in es.endpoints):
+        return False
     if any(u > n for _, u, _ in s.expectations) or any(u > n for u, _ in s.job_successes):
         return False
     for h in s.hosts:
@@ -129,7 +134,10 @@ def _renumber_store(store, umap, rmap, next_uid):
         new = []
         for o in getattr(store, f):
             m = _renumber_meta(o.meta, umap, rmap)
-            new.append(o if m is o.meta else evolve(o, meta=m))
+            o = o if m is o.meta else evolve(o, meta=m)
+            if f == "endpointslices" and any(umap[e.pod_uid] != e.pod_uid for e in o.endpoints):
+                o = evolve(o, endpoints=tuple(evolve(e, pod_uid=umap[e.pod_uid]) for e in o.endpoints))
+            new.append(o)
         fields[f] = tuple(new)
     if rmap is not None:
         fields["revision"] = rmap[store.revision]
@@ -153,8 +161,13 @@ def renumber(s: ClusterState) -> ClusterState:
         if store.next_uid != next_uid:
             return evolve(s, store=evolve(store, next_uid=next_uid))
         return s
-    umap = {u: i + 1 for i, u in enumerate(uids)}
-    store = _renumber_store(store, umap, rmap, next_uid)
+    return apply_uid_map(s, {u: i + 1 for i, u in enumerate(uids)}, rmap, next_uid)
+
+
+def apply_uid_map(s: ClusterState, umap, rmap, next_uid: int) -> ClusterState:
+    """`s` with every uid u replaced by umap[u] (and every revision r by rmap[r], where rmap is given): in
+    the objects, their references, the runtimes' pods, the expectations and the history variables."""
+    store = _renumber_store(s.store, umap, rmap, next_uid)
     history = tuple(_renumber_store(h, umap, rmap, 0) for h in s.history)   # views allocate nothing
     hosts = []
     for h in s.hosts:

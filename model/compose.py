@@ -15,8 +15,9 @@ from explorer import Rule
 
 from .canonical import canonical, presentation
 from .observation import recording_views
-from .components import (apiserver, cloudcontroller, daemonset, deployment, environment, garbagecollector, job, kubelet, leaderelection, nodelifecycle,
-                         podgc, replicaset, scheduler, user)
+from .components import (apiserver, cloudcontroller, daemonset, deployment, dns, endpointslice, environment,
+                         garbagecollector, job, kubelet, kubeproxy, leaderelection, nodelifecycle, podgc, replicaset,
+                         scheduler, user)
 from .components.etcd import Store
 from .scenario import Scenario
 from .state import ClusterState, Host, Process
@@ -35,13 +36,23 @@ class Model:
 
 
 def initial_state(sc: Scenario, track_revisions: bool) -> ClusterState:
-    """The manifests as just applied to a fresh cluster: stored in etcd, nothing scheduled or running."""
+    """The manifests as just applied to a fresh cluster: stored in etcd, nothing scheduled or running (but
+    the addons, installed and settled before them: model/bootstrap.py)."""
     store = Store(track_revisions=track_revisions)
-    for obj in list(sc.nodes) + list(sc.objects):
+    hosts = tuple(Host(n.meta.name) for n in sc.nodes)
+    objects = list(sc.nodes) + list(sc.objects)
+    dns_records = ()
+    if sc.addon_keys:
+        from .bootstrap import settle
+        booted = settle(sc)
+        store = evolve(booted.store, track_revisions=track_revisions)
+        hosts, dns_records = booted.hosts, booted.dns_records
+        done = {(o.kind, o.meta.namespace, o.meta.name) for o in store.objects()}
+        objects = [o for o in sc.objects if (o.kind, o.meta.namespace, o.meta.name) not in done]
+    for obj in objects:
         uid, store = store.allocate_uid()
         obj = evolve(obj, meta=evolve(obj.meta, uid=uid))
         store = store.put(obj)
-    hosts = tuple(Host(n.meta.name) for n in sc.nodes)
     members = tuple(True for _ in etcd_members(sc))
     cp = sc.control_plane
     # Leader-elected replicas, where a component has several; their Leases start unheld.
@@ -56,16 +67,21 @@ def initial_state(sc: Scenario, track_revisions: bool) -> ClusterState:
                                   ("kube-scheduler", cp.schedulers)) if count == 1]
     n = cp.apiservers
     # Clients spread over the apiserver instances behind the load balancer, in name order.
-    clients = sorted(singles + [p.name for p in processes] + [kubelet.client(h.name) for h in hosts])
+    clients = singles + [p.name for p in processes] + [kubelet.client(h.name) for h in hosts]
+    if any(o.kind == "Service" for o in sc.objects):
+        proxy = "network-plugin" if sc.network_plugin_replaces_kube_proxy else "kube-proxy"
+        clients += [kubeproxy.client(proxy, h.name) for h in hosts] + ([dns.CLIENT] if sc.dns else [])
+    clients = sorted(clients)
     connections = tuple((c, i % n) for i, c in enumerate(clients)) if n > 1 else ()
     return ClusterState(store=store, hosts=hosts, faults_left=sc.fault_budget, next_change=0, etcd_up=members, etcd_current=members,
                         max_lag=sc.max_staleness, apiservers_up=(True,) * n, cache_lag=(0,) * n,
-                        connections=connections, processes=tuple(processes),
+                        connections=connections, processes=tuple(processes), dns_records=dns_records,
                         track_expectations=(sc.expectations or sc.scheduler_assume) and sc.max_staleness > 0)
 
 
-def build_model(sc: Scenario, record_views: bool = False) -> Model:
-    """The model of `sc`; `record_views` keeps the history variable that `no-time-travel` reads."""
+def build_model(sc: Scenario, record_views: bool = False, checked=None) -> Model:
+    """The model of `sc`; `record_views` keeps the history variable that `no-time-travel` reads; `checked`, the
+    names of the properties to check (None: all), leaves out components only unchecked properties read."""
     left_out: List[str] = []
     faults = set(sc.fault_kinds) if sc.fault_budget > 0 else set()
     # resourceVersions are observable only where some component can read a stale object.
@@ -97,7 +113,7 @@ def build_model(sc: Scenario, record_views: bool = False) -> Model:
         rules += cloudcontroller.rules()
     elif sc.control_plane.cloud_controller_manager:
         left_out.append("cloud-controller-manager (no vm-deleted fault)")
-    if any(c.op == "delete" and c.kind in ("Deployment", "ReplicaSet") for c in sc.changes):
+    if any(c.op == "delete" and c.kind in ("Deployment", "ReplicaSet", "Service") for c in sc.changes):
         rules += garbagecollector.rules()
     else:
         left_out.append("garbage collector (nothing with dependents is deleted)")
@@ -111,12 +127,34 @@ def build_model(sc: Scenario, record_views: bool = False) -> Model:
             elif o.kind in ("Deployment", "ReplicaSet", "Job", "DaemonSet"):
                 names.add(o.template.spec.scheduler_name)
         rules += scheduler.rules(sorted(names), assume=sc.scheduler_assume)
-        rules += kubelet.rules(restarts="kubelet-restart" in faults, relist=sc.kubelet_relist)
+        rules += kubelet.rules(restarts="kubelet-restart" in faults, relist=sc.kubelet_relist,
+                               pod_ips="Service" in kinds)
     else:
         left_out.append("kube-scheduler, kubelets (no pods to run)")
+    if "Service" in kinds:
+        rules += endpointslice.rules(expectations=sc.expectations)
+        if checked is not None and "service-routing-converges" not in checked:
+            left_out.append("kube-proxy / network plugin Service rules (service-routing-converges is not checked)")
+        elif sc.network_plugin_replaces_kube_proxy:
+            rules += kubeproxy.rules("network-plugin")
+            left_out.append("kube-proxy (the network plugin replaces it)")
+        elif sc.kube_proxy:
+            rules += kubeproxy.rules("kube-proxy")
+        else:
+            left_out.append("kube-proxy (addons.kubeProxy: false, and no network plugin replaces it): "
+                            "nothing programs Service rules")
+        if sc.dns and checked is not None and "dns-converges" not in checked:
+            left_out.append("DNS records (dns-converges is not checked)")
+        elif sc.dns:
+            rules += dns.rules()
+        else:
+            left_out.append("DNS addon (addons.dns: false)")
+    else:
+        left_out.append("EndpointSlice controller, kube-proxy, pod IPs, DNS addon (no Service)")
     if init.processes:
         rules += leaderelection.rules(sc.control_plane.leader_election)
-    rules += apiserver.rules(watch_caches=sc.max_staleness > 0, restarts="apiserver-restart" in faults)
+    rules += apiserver.rules(watch_caches=sc.max_staleness > 0, restarts="apiserver-restart" in faults,
+                             place=placement(sc), failovers=len(init.apiservers_up) > 1 and bool(faults))
     rules += user.rules(sc.changes)
     if sc.nodes and {"node-crash", "zone-outage", "partition", "vm-deleted"} & faults:
         rules += nodelifecycle.rules()

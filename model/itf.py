@@ -41,6 +41,8 @@ def encode_object(o) -> Dict[str, Any]:
         rec["ready"] = o.ready
         if o.reason:
             rec["reason"] = o.reason
+        if o.ip:
+            rec["podIP"] = o.ip
     elif kind in ("ReplicaSet", "Deployment"):
         rec["replicas"] = o.replicas
         rec["generation"] = m.generation
@@ -49,6 +51,16 @@ def encode_object(o) -> Dict[str, Any]:
     elif kind == "Job":
         rec.update(completions=o.completions, parallelism=o.parallelism, succeeded=o.succeeded, failed=o.failed,
                    condition=o.condition)
+    elif kind == "Service":
+        rec.update(clusterIP=o.cluster_ip, type=o.type, selector={k: v for k, v in o.selector})
+    elif kind == "EndpointSlice":
+        rec["service"] = o.service
+        rec["endpoints"] = [{"ip": e.ip, "podUid": e.pod_uid, "nodeName": e.node, "ready": e.ready,
+                             "serving": e.serving, "terminating": e.terminating} for e in o.endpoints]
+    elif kind == "CustomResourceDefinition":
+        rec.update(group=o.group, kind=o.kind_name, plural=o.plural, scope=o.scope, versions=list(o.versions))
+    elif kind == "CustomObject":
+        rec.update(apiVersion=o.api_version, kind=o.custom_kind, spec={k: v for k, v in o.spec})
     elif kind == "Lease":
         rec["holder"] = o.holder
     elif kind == "Node":
@@ -61,9 +73,16 @@ def encode_object(o) -> Dict[str, Any]:
 def encode_state(s: ClusterState) -> Dict[str, Any]:
     etcd = {}
     for o in s.store.objects():
-        etcd[f"{o.kind} {o.meta.key}"] = encode_object(o)
-    hosts = {h.name: {"up": h.up, "kubelet": h.kubelet_up, "running": [rp.key for rp in h.pods]}
-             for h in s.hosts}
+        kind = o.custom_kind if o.kind == "CustomObject" else o.kind
+        etcd[f"{kind} {o.meta.key}"] = encode_object(o)
+    hosts = {}
+    for h in s.hosts:
+        rec = {"up": h.up, "kubelet": h.kubelet_up, "running": [rp.key for rp in h.pods]}
+        if any(rp.ip for rp in h.pods):
+            rec["podIPs"] = {rp.key: rp.ip for rp in h.pods}
+        if h.service_rules:
+            rec["serviceRules"] = {key: {"clusterIP": ip, "backends": list(b)} for key, ip, b in h.service_rules}
+        hosts[h.name] = rec
     members = {f"etcd-{i + 1}": ("up" if up else "down") for i, up in enumerate(s.etcd_up)}
     apiservers = {}
     for k, (up, lag) in enumerate(zip(s.apiservers_up, s.cache_lag)):
@@ -77,4 +96,5 @@ def encode_state(s: ClusterState) -> Dict[str, Any]:
     return {"etcd": {"revision": s.store.revision, "objects": etcd}, "hosts": hosts, "etcd_members": members, "apiservers": apiservers,
             "replicas": {p.name: {"up": p.up, "paused": p.paused, "leader": p.leader} for p in s.processes}
             | {f"lease {name}": "expired" for name in s.expired_leases},
-            "faults_left": s.faults_left, "changes_made": s.next_change}
+            "faults_left": s.faults_left, "changes_made": s.next_change} | (
+            {"dns": {key: ip for key, ip in s.dns_records}} if s.dns_records else {})

@@ -195,6 +195,7 @@ class Pod:
     phase: str = "Pending"       # Pending | Running | Succeeded | Failed
     ready: bool = False
     reason: str = ""             # why it failed (kubelet admission: OutOfcpu, ...)
+    ip: str = ""                 # status.podIP, from the network plugin when its sandbox was created
     kind = "Pod"
 
     @property
@@ -274,6 +275,71 @@ class Lease:
     meta: ObjectMeta
     holder: str = ""
     kind = "Lease"
+
+
+@frozen(cache_hash=True)
+class Service:
+    """v1 Service with a selector: a stable virtual IP (spec.clusterIP) in front of the pods it selects.
+
+    Ports are abstracted (one port, the same on pod and Service).  `type` is ClusterIP or LoadBalancer
+    (NodePort is folded into LoadBalancer's node backends)."""
+
+    meta: ObjectMeta
+    selector: Labels
+    cluster_ip: str = ""
+    type: str = "ClusterIP"
+    publish_not_ready: bool = False    # spec.publishNotReadyAddresses
+    kind = "Service"
+
+
+@frozen
+class Endpoint:
+    """One endpoint of an EndpointSlice: a pod's IP, the pod (targetRef, by uid) and its node, and the
+    conditions podToEndpoint computes (ready = serving and not terminating, unless publishNotReady)."""
+
+    pod_uid: int
+    ip: str
+    node: str
+    ready: bool
+    serving: bool
+    terminating: bool
+
+
+@frozen(cache_hash=True)
+class EndpointSlice:
+    """discovery.k8s.io/v1 EndpointSlice of one Service (label kubernetes.io/service-name), endpoints
+    sorted by pod uid.  The model keeps every endpoint of a Service in one slice (the controller's
+    limit is 100 per slice)."""
+
+    meta: ObjectMeta
+    service: str
+    endpoints: Tuple[Endpoint, ...] = ()
+    kind = "EndpointSlice"
+
+
+@frozen(cache_hash=True)
+class CustomResourceDefinition:
+    """apiextensions.k8s.io/v1 CRD: makes the apiserver store and serve objects of a new kind."""
+
+    meta: ObjectMeta
+    group: str
+    kind_name: str            # spec.names.kind
+    plural: str
+    scope: str = "Namespaced"
+    versions: Tuple[str, ...] = ("v1",)
+    kind = "CustomResourceDefinition"
+
+
+@frozen(cache_hash=True)
+class CustomObject:
+    """An object of a kind a CustomResourceDefinition defines; its spec is kept as the user wrote it
+    (a sorted tuple of (path, value) pairs), since no modelled controller reads it."""
+
+    meta: ObjectMeta
+    api_version: str
+    custom_kind: str
+    spec: Tuple[Tuple[str, str], ...] = ()
+    kind = "CustomObject"
 
 
 @frozen

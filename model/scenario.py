@@ -16,8 +16,10 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import yaml
 
-from .objects import (AntiAffinityTerm, TopologySpreadConstraint, DaemonSet, Container, Deployment, Job, Namespace, NodeSelectorRequirement, Node, ObjectMeta, Pod, PodSpec, PodTemplate,
-                      ReplicaSet, Resources, RollingUpdate, Taint, Toleration, labels_match)
+from .objects import (AntiAffinityTerm, TopologySpreadConstraint, DaemonSet, Container, CustomObject,
+                      CustomResourceDefinition, Deployment, Job, Namespace, NodeSelectorRequirement, Node, ObjectMeta,
+                      Pod, PodSpec, PodTemplate, ReplicaSet, Resources, RollingUpdate, Service, Taint, Toleration,
+                      labels_match)
 from .quantity import QuantityError, cpu_millis, whole
 
 FAULT_KINDS = ("node-crash", "node-recover", "zone-outage", "zone-recover", "etcd-member-crash",
@@ -26,7 +28,8 @@ FAULT_KINDS = ("node-crash", "node-recover", "zone-outage", "zone-recover", "etc
 PLACEMENTS = ("traditional", "static-pods", "self-hosted", "managed")
 ZONE_LABEL = "topology.kubernetes.io/zone"
 CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane"
-SUPPORTED_KINDS = ("Node", "Namespace", "Pod", "Deployment", "ReplicaSet", "Job", "DaemonSet")
+SUPPORTED_KINDS = ("Node", "Namespace", "Pod", "Deployment", "ReplicaSet", "Job", "DaemonSet", "Service",
+                   "CustomResourceDefinition")
 
 
 class ScenarioError(Exception):
@@ -53,6 +56,7 @@ class ControlPlane:
     schedulers: int = 1
     cloud_controller_manager: bool = False
     leader_election: LeaderElection = LeaderElection()
+    static_apiservers: int = 0      # self-hosted: the first N apiservers are static pods beside the others
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,8 @@ class Change:
     grace_seconds: Optional[int] = None
 
     def describe(self) -> str:
+        if self.kind == "CustomObject" and self.obj is not None:
+            return f"{self.op} {self.obj.custom_kind} {self.namespace}/{self.name}"
         if self.op == "scale":
             return f"scale {self.kind} {self.namespace}/{self.name} to {self.replicas}"
         if self.op == "delete" and self.grace_seconds == 0:
@@ -83,6 +89,7 @@ class Scenario:
     text: str
     control_plane: ControlPlane
     dns: bool
+    dns_replicas: int
     kube_proxy: bool
     network_plugin_replaces_kube_proxy: bool
     kubelet_relist: str
@@ -99,6 +106,9 @@ class Scenario:
     nodes: Tuple[Node, ...]
     objects: Tuple[Any, ...]
     warnings: Tuple[str, ...] = ()
+    # (kind, namespace, name) of the objects the addons brought (the DNS addon's Deployment and Service),
+    # installed and settled before the scenario's own manifests are applied (model/bootstrap.py).
+    addon_keys: Tuple[Tuple[str, str, str], ...] = ()
 
     def zone_of(self, node_name: str) -> str:
         for n in self.nodes:
@@ -355,6 +365,39 @@ def parse_object(doc: _Doc):
                     taints=tuple(taints), unschedulable=doc.get(spec, "unschedulable", "spec", bool, False))
     if kind == "Namespace":
         return Namespace(meta=_meta(doc, raw, False))
+    if kind == "Service":
+        meta = _meta(doc, raw, True)
+        spec = doc.get(raw, "spec", "", dict, {})
+        stype = doc.get(spec, "type", "spec", str, "ClusterIP")
+        if stype not in ("ClusterIP", "NodePort", "LoadBalancer"):
+            raise doc.error("spec.type", f"expected ClusterIP, NodePort or LoadBalancer, got {stype!r}")
+        if "selector" not in spec:
+            doc.warn("spec.selector", "a Service without a selector has no managed endpoints; modelled with none")
+        ip = doc.get(spec, "clusterIP", "spec", str, "")
+        if ip == "None":
+            raise doc.error("spec.clusterIP", "headless Services are not modelled yet")
+        return Service(meta=meta, selector=doc.labels(spec, "selector", "spec"), cluster_ip=ip,
+                       type="LoadBalancer" if stype == "LoadBalancer" else "ClusterIP",
+                       publish_not_ready=doc.get(spec, "publishNotReadyAddresses", "spec", bool, False))
+    if kind == "CustomResourceDefinition":
+        meta = _meta(doc, raw, False)
+        spec = doc.get(raw, "spec", "", dict, required=True)
+        names = doc.get(spec, "names", "spec", dict, required=True)
+        scope = doc.get(spec, "scope", "spec", str, "Namespaced")
+        if scope not in ("Namespaced", "Cluster"):
+            raise doc.error("spec.scope", f"expected Namespaced or Cluster, got {scope!r}")
+        group = doc.get(spec, "group", "spec", str, required=True)
+        plural = doc.get(names, "plural", "spec.names", str, required=True)
+        if meta.name != f"{plural}.{group}":
+            raise doc.error("metadata.name", f"must be <plural>.<group>, {plural}.{group}, got {meta.name!r}")
+        versions = doc.get(spec, "versions", "spec", list, required=True)
+        if not versions:
+            raise doc.error("spec.versions", "at least one version is required")
+        return CustomResourceDefinition(meta=meta, group=group,
+                                        kind_name=doc.get(names, "kind", "spec.names", str, required=True),
+                                        plural=plural, scope=scope,
+                                        versions=tuple(str(doc.get(v, "name", f"spec.versions[{i}]", str,
+                                                                   required=True)) for i, v in enumerate(versions)))
     if kind == "Pod":
         meta = _meta(doc, raw, True)
         return Pod(meta=meta, spec=_pod_spec(doc, doc.get(raw, "spec", "", dict, required=True), "spec"))
@@ -403,6 +446,30 @@ def parse_object(doc: _Doc):
     raise AssertionError(kind)
 
 
+def _flat(value: Any, prefix: str, out: list) -> None:
+    if isinstance(value, dict):
+        for k in sorted(value, key=str):
+            _flat(value[k], f"{prefix}.{k}" if prefix else str(k), out)
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _flat(v, f"{prefix}[{i}]", out)
+    else:
+        out.append((prefix, str(value)))
+
+
+def parse_custom_object(doc: _Doc, crd: CustomResourceDefinition) -> CustomObject:
+    """An object of a kind the scenario's CustomResourceDefinition `crd` defines."""
+    api = doc.raw["apiVersion"]
+    group, _, version = api.partition("/")
+    if group != crd.group or version not in crd.versions:
+        raise doc.error("apiVersion", f"{crd.kind_name} is served as {', '.join(crd.group + '/' + v for v in crd.versions)}"
+                        f" (CustomResourceDefinition {crd.meta.name}), got {api!r}")
+    meta = _meta(doc, doc.raw, crd.scope == "Namespaced")
+    spec: list = []
+    _flat(doc.raw.get("spec", {}), "", spec)
+    return CustomObject(meta=meta, api_version=api, custom_kind=crd.kind_name, spec=tuple(spec))
+
+
 def _cluster(doc: _Doc, warnings) -> Dict[str, Any]:
     raw = doc.raw
     doc.known(raw, "", ("apiVersion", "kind", "metadata", "spec"))
@@ -412,7 +479,7 @@ def _cluster(doc: _Doc, warnings) -> Dict[str, Any]:
     doc.known(spec, "spec", ("controlPlane", "addons", "behaviour", "faults", "changes", "check"))
     cp = doc.get(spec, "controlPlane", "spec", dict, {})
     doc.known(cp, "spec.controlPlane", ("placement", "etcd", "apiservers", "controllerManagers", "schedulers",
-                                        "cloudControllerManager", "leaderElection"))
+                                        "cloudControllerManager", "leaderElection", "staticApiservers"))
     placement = doc.get(cp, "placement", "spec.controlPlane", str, "traditional")
     if placement not in PLACEMENTS:
         raise doc.error("spec.controlPlane.placement", f"expected one of {', '.join(PLACEMENTS)}, got {placement!r}")
@@ -436,9 +503,16 @@ def _cluster(doc: _Doc, warnings) -> Dict[str, Any]:
     le = doc.get(cp, "leaderElection", "spec.controlPlane", dict, {})
     lease = LeaderElection(*(float(doc.get(le, k, "spec.controlPlane.leaderElection", float, d)) for k, d in (
         ("leaseDuration", 15), ("renewDeadline", 10), ("retryPeriod", 2), ("maxClockRateRatio", 1.0), ("maxPause", 0))))
+    static = doc.get(cp, "staticApiservers", "spec.controlPlane", int, 0)
+    if static and placement != "self-hosted":
+        raise doc.error("spec.controlPlane.staticApiservers", f"only a self-hosted control plane has static "
+                        f"apiservers beside its self-hosted ones (placement is {placement})")
+    if not 0 <= static <= counts["apiservers"]:
+        raise doc.error("spec.controlPlane.staticApiservers", f"must be between 0 and apiservers "
+                        f"({counts['apiservers']}), got {static}")
     control = ControlPlane(placement, topology, members, zones, counts["apiservers"], counts["controllerManagers"],
                            counts["schedulers"], doc.get(cp, "cloudControllerManager", "spec.controlPlane", bool, False),
-                           lease)
+                           lease, static)
     addons = doc.get(spec, "addons", "spec", dict, {})
     npl = doc.get(addons, "networkPlugin", "spec.addons", dict, {})
     beh = doc.get(spec, "behaviour", "spec", dict, {})
@@ -468,7 +542,16 @@ def _cluster(doc: _Doc, warnings) -> Dict[str, Any]:
     for key, val in (("maxDepth", max_depth), ("maxStates", max_states), ("maxStaleness", staleness)):
         if val is not None and val < 0:
             raise doc.error(f"spec.check.{key}", f"must be 0 or more, got {val}")
-    return dict(name=name, control_plane=control, dns=doc.get(addons, "dns", "spec.addons", bool, True),
+    dns = addons.get("dns", True)
+    if isinstance(dns, dict):
+        doc.known(dns, "spec.addons.dns", ("replicas",))
+        dns_replicas = doc.get(dns, "replicas", "spec.addons.dns", int, 2)
+        if dns_replicas < 1:
+            raise doc.error("spec.addons.dns.replicas", f"must be at least 1, got {dns_replicas}")
+        dns = True
+    else:
+        dns, dns_replicas = doc.get(addons, "dns", "spec.addons", bool, True), 2
+    return dict(name=name, control_plane=control, dns=dns, dns_replicas=dns_replicas,
                 kube_proxy=doc.get(addons, "kubeProxy", "spec.addons", bool, True),
                 network_plugin_replaces_kube_proxy=doc.get(npl, "replacesKubeProxy", "spec.addons.networkPlugin", bool, False),
                 kubelet_relist=relist, expectations=doc.get(beh, "expectations", "spec.behaviour", bool, True),
@@ -479,7 +562,7 @@ def _cluster(doc: _Doc, warnings) -> Dict[str, Any]:
                 raw_changes=doc.get(spec, "changes", "spec", list, []))
 
 
-def _changes(doc: _Doc, raw_changes: list, path: str, warnings) -> Tuple[Change, ...]:
+def _changes(doc: _Doc, raw_changes: list, path: str, warnings, crds=()) -> Tuple[Change, ...]:
     out = []
     for i, ch in enumerate(raw_changes):
         cp = f"spec.changes[{i}]"
@@ -497,18 +580,20 @@ def _changes(doc: _Doc, raw_changes: list, path: str, warnings) -> Tuple[Change,
         elif op == "apply":
             b = doc.get(ch, "apply", cp, dict)
             kind = doc.get(b, "kind", f"{cp}.apply", str, required=True)
-            if kind not in SUPPORTED_KINDS:
-                raise doc.error(f"{cp}.apply.kind", f"kind {kind} is not modelled yet; modelled: {', '.join(SUPPORTED_KINDS)}")
+            crd = next((c for c in crds if c.kind_name == kind), None)
+            if kind not in SUPPORTED_KINDS and crd is None:
+                raise doc.error(f"{cp}.apply.kind", f"kind {kind} is not modelled yet, and no CustomResourceDefinition "
+                                f"of the scenario defines it; modelled: {', '.join(SUPPORTED_KINDS)}")
             sub = _Doc(path, doc.index, b, warnings)
             sub.what = f"{doc.what}, {cp}.apply"
-            obj = parse_object(sub)
-            out.append(Change("apply", kind, obj.meta.namespace, obj.meta.name, obj=obj))
+            obj = parse_object(sub) if crd is None else parse_custom_object(sub, crd)
+            out.append(Change("apply", obj.kind, obj.meta.namespace, obj.meta.name, obj=obj))
         elif op == "delete":
             b = doc.get(ch, "delete", cp, dict)
             kind = doc.get(b, "kind", f"{cp}.delete", str, required=True)
             if kind not in SUPPORTED_KINDS or kind == "Node":
                 raise doc.error(f"{cp}.delete.kind", f"deleting a {kind} is not modelled; modelled: Namespace, Pod, "
-                                "Deployment, ReplicaSet")
+                                "Deployment, ReplicaSet, DaemonSet, Job, Service")
             grace = doc.get(b, "gracePeriodSeconds", f"{cp}.delete", int, None)
             policy = doc.get(b, "propagationPolicy", f"{cp}.delete", str, "Background")
             if policy not in ("Background", "Foreground", "Orphan"):
@@ -519,6 +604,23 @@ def _changes(doc: _Doc, raw_changes: list, path: str, warnings) -> Tuple[Change,
         else:
             raise doc.error(cp, f"unknown change {op!r}; expected scale, apply or delete")
     return tuple(out)
+
+
+SERVICE_CIDR_PREFIX = "10.96.0."
+
+
+def _allocate_cluster_ips(objects: list) -> None:
+    """The apiserver's ClusterIP allocator: a Service without spec.clusterIP gets the lowest free address
+    of the service CIDR (10.96.0.0/24 here; .1 is the `kubernetes` Service's, .10 by convention DNS's)."""
+    taken = {"10.96.0.1"} | {o.cluster_ip for o in objects if o.kind == "Service" and o.cluster_ip}
+    k = 2
+    for i, o in enumerate(objects):
+        if o.kind == "Service" and not o.cluster_ip:
+            while f"{SERVICE_CIDR_PREFIX}{k}" in taken or k == 10:
+                k += 1
+            taken.add(f"{SERVICE_CIDR_PREFIX}{k}")
+            objects[i] = Service(meta=o.meta, selector=o.selector, cluster_ip=f"{SERVICE_CIDR_PREFIX}{k}",
+                                 type=o.type, publish_not_ready=o.publish_not_ready)
 
 
 def load_scenario(path: str) -> Scenario:
@@ -542,6 +644,9 @@ def parse_scenario(text: str, path: str = "<scenario>") -> Scenario:
     if not docs:
         raise ScenarioError(f"{path}: empty file: a scenario needs a Cluster document")
     cluster = None
+    # CustomResourceDefinitions first: the documents of the kinds they define are parsed against them.
+    crds = [parse_object(d) for d in docs if isinstance(d.raw, dict) and d.raw.get("kind") == "CustomResourceDefinition"
+            and isinstance(d.raw.get("apiVersion"), str)]
     nodes: List[Node] = []
     objects: List[Any] = []
     seen = {}
@@ -558,9 +663,14 @@ def parse_scenario(text: str, path: str = "<scenario>") -> Scenario:
             cluster = (doc, _cluster(doc, warnings))
             continue
         if kind not in SUPPORTED_KINDS:
-            doc.warn("kind", f"kind {kind} is not modelled yet; document ignored")
-            continue
-        obj = parse_object(doc)
+            crd = next((c for c in crds if c.kind_name == kind), None)
+            if crd is None:
+                doc.warn("kind", f"kind {kind} is not modelled yet, and no CustomResourceDefinition of the "
+                         "scenario defines it; document ignored")
+                continue
+            obj = parse_custom_object(doc, crd)
+        else:
+            obj = parse_object(doc)
         key = (kind, obj.meta.namespace, obj.meta.name)
         if key in seen:
             raise doc.error("metadata.name", f"{kind} {obj.meta.key} is already defined in document {seen[key]}")
@@ -571,14 +681,32 @@ def parse_scenario(text: str, path: str = "<scenario>") -> Scenario:
     cdoc, c = cluster
     if not nodes:
         raise cdoc.error("(scenario)", "no Node manifests: a cluster needs at least one node")
-    changes = _changes(cdoc, c.pop("raw_changes"), path, warnings)
+    # A CustomResourceDefinition a change applies defines its kind for the changes after it too.
+    crds = crds + [ch for ch in _changes(cdoc, [x for x in c["raw_changes"] if isinstance(x, dict) and isinstance(
+        x.get("apply"), dict) and x["apply"].get("kind") == "CustomResourceDefinition"], path, [])]
+    crds = [ch.obj if hasattr(ch, "obj") else ch for ch in crds]
+    changes = _changes(cdoc, c.pop("raw_changes"), path, warnings, crds)
     # A namespace used by a manifest exists, as `kubectl create namespace` would have made it.
     namespaces = {o.meta.name for o in objects if o.kind == "Namespace"}
     used = {o.meta.namespace for o in objects if o.meta.namespace} | {ch.namespace for ch in changes}
     for ns in sorted(used - namespaces):
         objects.append(Namespace(meta=ObjectMeta(namespace="", name=ns)))
-    order = {"Namespace": 0, "Deployment": 1, "ReplicaSet": 2, "DaemonSet": 3, "Job": 4, "Pod": 5}
+    addon_keys = []
+    if c["dns"] and (any(o.kind == "Service" for o in objects) or any(ch.kind == "Service" for ch in changes)):
+        from .components.dns import addon_objects
+        have = {(o.kind, o.meta.namespace, o.meta.name) for o in objects}
+        for obj in addon_objects(c["dns_replicas"]):
+            key = (obj.kind, obj.meta.namespace, obj.meta.name)
+            if key in have:
+                continue   # the scenario brings its own
+            objects.append(obj)
+            addon_keys.append(key)
+        if not any(o.kind == "Namespace" and o.meta.name == "kube-system" for o in objects):
+            objects.append(Namespace(meta=ObjectMeta(namespace="", name="kube-system")))
+    _allocate_cluster_ips(objects)
+    order = {"Namespace": 0, "CustomResourceDefinition": 1, "CustomObject": 2, "Service": 3, "Deployment": 4,
+             "ReplicaSet": 5, "DaemonSet": 6, "Job": 7, "Pod": 8}
     objects.sort(key=lambda o: (order[o.kind], o.meta.namespace, o.meta.name))
     nodes.sort(key=lambda n: n.meta.name)
     return Scenario(path=path, text=text, changes=changes, nodes=tuple(nodes), objects=tuple(objects),
-                    warnings=tuple(warnings), **c)
+                    warnings=tuple(warnings), addon_keys=tuple(addon_keys), **c)

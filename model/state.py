@@ -27,6 +27,7 @@ class RunningPod:
     uid: int
     requests: Resources
     generate_name: str = ""   # the pod's name was generated from this prefix (renumbered with its uid)
+    ip: str = ""              # its sandbox's IP, from the network plugin's IPAM ("" where IPs are not modelled)
 
     @property
     def key(self) -> str:
@@ -43,6 +44,9 @@ class Host:
     pods: Tuple[RunningPod, ...] = ()   # sorted by uid
     reachable: bool = True              # False: partitioned from the control plane
     vm_deleted: bool = False            # its cloud VM is gone: down for good
+    # The Service rules kube-proxy (or the network plugin replacing it) has programmed in this machine's
+    # kernel: (Service ns/name, ClusterIP, backend pod IPs), sorted; lost when the machine goes down.
+    service_rules: Tuple[Tuple[str, str, Tuple[str, ...]], ...] = ()
 
     def running(self, uid: int) -> Optional[RunningPod]:
         for rp in self.pods:
@@ -79,6 +83,8 @@ class ClusterState:
     max_lag: int = 0
     history: Tuple[Store, ...] = ()
     apiservers_up: Tuple[bool, ...] = (True,)
+    # Self-hosted apiserver instances whose pod went with their machine: only an apiserver can give it back.
+    apiserver_pods_lost: Tuple[int, ...] = ()
     cache_lag: Tuple[int, ...] = (0,)
     # Which apiserver instance each client talks to (empty: all talk to
     # instance 0), and clients whose last list was a quorum read at a
@@ -104,6 +110,9 @@ class ClusterState:
     # Per Job uid, how many of its pods have succeeded in all (saturating one past completions),
     # for `job-completions-not-exceeded`: pods that succeeded may since have been removed.
     job_successes: Tuple[Tuple[int, int], ...] = ()
+    # The cluster DNS addon's zone, as its replicas serve it: (Service ns/name, ClusterIP), sorted
+    # (model/components/dns.py).
+    dns_records: Tuple[Tuple[str, str], ...] = ()
 
     def expectation(self, client: str, uid: int) -> int:
         for c, u, rev in self.expectations:

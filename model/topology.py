@@ -6,6 +6,20 @@ node's zone; where no node carries the label, the control plane runs on one
 machine of its own, outside the worker nodes.  With `external`, `members`
 members, the i-th in `zones[i]`.  A `managed` control plane is outside the
 scenario's failure domain.
+
+Placement variants (seed document, "control plane deployment options"):
+`traditional` runs the control plane as systemd services of its machines;
+`static-pods` (kubeadm) as static pods that the kubelet of each control-plane
+node runs from its manifest directory, so a crashed instance is restarted
+only while that kubelet runs; `self-hosted` (bootkube) as pods of the
+cluster itself, here a DaemonSet of apiservers on the control-plane nodes:
+the kubelet restarts a crashed container, but a machine that reboots has
+lost the pod and gets it back only from an apiserver, so with none left
+nothing recreates it (the bootstrapping hazard); `controlPlane.
+staticApiservers: N` keeps the first N instances as static pods beside them
+(bootkube's checkpointed bootstrap apiserver).  `managed`: outside the
+scenario's failure domain.  etcd members are supervised as in
+`traditional` in every variant (their restart is a fault of its own).
 """
 
 from __future__ import annotations
@@ -35,7 +49,7 @@ def etcd_members(sc: Scenario) -> List[EtcdMember]:
         zones = list(cp.etcd_zones) or [""] * cp.etcd_members
         return [EtcdMember(f"etcd-{i + 1}", zones[i], None) for i in range(cp.etcd_members)]
     nodes = control_plane_nodes(sc)
-    if not nodes:
+    if not nodes or cp.placement == "managed":
         return [EtcdMember("etcd-1", "", None if cp.placement == "managed" else OWN_MACHINE)]
     return [EtcdMember(f"etcd-{i + 1}", dict(next(x for x in sc.nodes if x.meta.name == n).meta.labels)
                        .get(ZONE_LABEL, ""), n) for i, n in enumerate(nodes)]
@@ -54,6 +68,11 @@ class Placement:
     members_on_host: Tuple[Tuple[str, Tuple[int, ...]], ...]
     apiservers_on_host: Tuple[Tuple[str, Tuple[int, ...]], ...]
     members_in_zone: Tuple[Tuple[str, Tuple[int, ...]], ...]
+    # Who restarts an apiserver: "systemd" (traditional), "kubelet" (static pods, self-hosted) or "provider"
+    # (managed); and the instances that are pods of the cluster itself (self-hosted, not static).
+    supervisor: str = "systemd"
+    self_hosted: Tuple[int, ...] = ()
+    apiserver_hosts: Tuple[Optional[str], ...] = ()
 
     def zones(self) -> List[str]:
         return sorted({z for _, z in self.zone_of_host if z} | {z for z, _ in self.members_in_zone})
@@ -63,6 +82,9 @@ class Placement:
 
     def members_on(self, host: str) -> Tuple[int, ...]:
         return dict(self.members_on_host).get(host, ())
+
+    def apiserver_host(self, k: int) -> Optional[str]:
+        return self.apiserver_hosts[k] if k < len(self.apiserver_hosts) else None
 
     def apiservers_on(self, host: str) -> Tuple[int, ...]:
         return dict(self.apiservers_on_host).get(host, ())
@@ -95,6 +117,11 @@ def placement(sc: Scenario) -> Placement:
     for i, m in enumerate(members):
         if m.zone:
             in_zone.setdefault(m.zone, []).append(i)
+    cp = sc.control_plane
+    hosts = apiserver_hosts(sc)
+    self_hosted = tuple(k for k in range(cp.apiservers) if cp.placement == "self-hosted" and k >= cp.static_apiservers
+                        and hosts[k] is not None)
+    supervisor = {"traditional": "systemd", "managed": "provider"}.get(cp.placement, "kubelet")
     return Placement(zone_of, tuple((h, tuple(v)) for h, v in sorted(on_host.items())),
                      tuple((h, tuple(v)) for h, v in sorted(api_on.items())),
-                     tuple((z, tuple(v)) for z, v in sorted(in_zone.items())))
+                     tuple((z, tuple(v)) for z, v in sorted(in_zone.items())), supervisor, self_hosted, tuple(hosts))

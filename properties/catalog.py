@@ -56,4 +56,4 @@ def get(name: str) -> Optional[PropertySpec]:
 
 
 def _load() -> None:
-    from . import convergence, ha, safety  # noqa: F401  (registers)
+    from . import convergence, ha, networking, safety  # noqa: F401  (registers)

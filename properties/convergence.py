@@ -185,7 +185,7 @@ def daemonset_converges(sc: Scenario):
 
 
 def deletes_owners(sc: Scenario) -> Optional[str]:
-    if any(c.op == "delete" and c.kind in ("Deployment", "ReplicaSet") for c in sc.changes):
+    if any(c.op == "delete" and c.kind in ("Deployment", "ReplicaSet", "Service") for c in sc.changes):
         return None
     return "no change deletes an object that has dependents"
 
@@ -302,5 +302,9 @@ def placement_diagnosis(s: ClusterState) -> str:
                 "one-pod-at-a-time order is the cause)")
     need = sum(t[1].requests.cpu * t[2] for t in templates + bare)
     have = sum(n.allocatable.cpu for n in nodes)
-    return (why + f" (no placement exists on the machines that are up: a capacity shortfall; cpu requested {need}m, "
-            f"allocatable {have}m, every scheduling constraint counted)")
+    if need > have:
+        return (why + f" (no placement exists on the machines that are up: a capacity shortfall; cpu requested "
+                f"{need}m, allocatable {have}m, every scheduling constraint counted)")
+    return (why + f" (no placement exists on the machines that are up: the cpu would fit, {need}m requested of "
+            f"{have}m allocatable, but the pods' constraints (taints, selectors, affinity, spread) rule every "
+            "placement out)")

@@ -171,7 +171,12 @@ def control_plane_available(sc: Scenario):
 
     def check(s: ClusterState) -> Optional[str]:
         if not any(s.apiservers_up):
-            return f"all {len(s.apiservers_up)} kube-apiserver instance(s) are down: no request can be served"
+            why = f"all {len(s.apiservers_up)} kube-apiserver instance(s) are down: no request can be served"
+            if s.apiserver_pods_lost:
+                why += (" (self-hosted: the pod of " + ", ".join(f"apiserver-{k + 1}" for k in s.apiserver_pods_lost)
+                        + " went with its machine, and only an apiserver could give it back to the kubelet: "
+                        "nothing can recreate it)")
+            return why
         if not s.etcd_quorum():
             down = [f"etcd-{i + 1}" for i, up in enumerate(s.etcd_up) if not up]
             return (f"etcd has {sum(s.etcd_up)} of {len(s.etcd_up)} members up ({', '.join(down)} down), "

@@ -262,3 +262,48 @@ def test_past_keyspaces_hold_no_uid_counter():
     with_history = [s for s in res.search.graph.states if s.history]
     assert with_history
     assert all(h.next_uid == 0 for s in with_history for h in s.history)
+
+
+def test_custom_resources_are_stored_and_served():
+    from model.components.apiserver import create, get_custom
+    from model.objects import evolve as ev
+    comp = composed("custom-resource")
+    s = comp.system.init_states[0]
+    got = get_custom(s, "kubectl", "example.com/v1", "Backup", "default", "nightly")
+    assert got is not None and dict(got.spec) == {"schedule": "0 2 * * *", "retain": "7"}
+    assert get_custom(s, "kubectl", "example.com/v2", "Backup", "default", "nightly") is None   # version not served
+    res = check(comp.system)
+    last = res.search.graph.states[-1]
+    assert dict(get_custom(last, "kubectl", "example.com/v1", "Backup", "default", "nightly").spec)["retain"] == "14"
+    assert get_custom(last, "kubectl", "example.com/v1", "Backup", "default", "weekly") is not None
+    # Without its CRD the kind is not served: reads and creates are 404.
+    (crd,) = last.store.crds
+    gone = ev(last, store=last.store.remove(crd))
+    assert get_custom(gone, "kubectl", "example.com/v1", "Backup", "default", "weekly") is None
+    (weekly,) = [o for o in last.store.custom_objects if o.meta.name == "weekly"]
+    assert create(gone, ev(weekly, meta=ev(weekly.meta, name="monthly"))) is None
+    assert create(last, ev(weekly, meta=ev(weekly.meta, name="monthly"))) is not None
+
+
+def test_custom_kind_without_its_crd():
+    from model.scenario import ScenarioError
+    text = """apiVersion: kubecheck/v1alpha1
+kind: Cluster
+metadata: {name: t}
+---
+apiVersion: v1
+kind: Node
+metadata: {name: n1}
+status: {allocatable: {cpu: "1", memory: 1Gi}}
+---
+apiVersion: example.com/v1
+kind: Backup
+metadata: {name: b}
+"""
+    sc = parse_scenario(text)
+    assert not sc.objects and any("no CustomResourceDefinition" in w for w in sc.warnings)
+    bad = text.replace("apiVersion: kubecheck/v1alpha1\nkind: Cluster\nmetadata: {name: t}",
+                       "apiVersion: kubecheck/v1alpha1\nkind: Cluster\nmetadata: {name: t}\nspec:\n  changes:\n"
+                       "    - apply: {apiVersion: example.com/v1, kind: Backup, metadata: {name: c}}")
+    with pytest.raises(ScenarioError, match="no CustomResourceDefinition"):
+        parse_scenario(bad)

@@ -19,6 +19,9 @@ SAFE3 = {"node-capacity": "holds", "taints-respected": "holds", "scheduler-binds
 LEADER = {"deployment-converges": "holds", "node-capacity": "holds", "taints-respected": "holds",
           "pod-single-node": "holds", "replicas-bounded": "holds"}
 RS = {"node-capacity": "holds", "pod-single-node": "holds"}
+NET = {"node-capacity": "holds", "pod-single-node": "holds", "pod-ip-unique": "holds", "taints-respected": "holds",
+       "replicas-bounded": "holds", "deployment-converges": "holds", "endpoints-converge": "holds",
+       "service-routing-converges": "holds", "dns-converges": "holds"}
 # Scenarios whose state space is infinite, explored to the scenario's maxDepth.
 BOUNDED = {"rs-stale-cache-no-expectations": "max-depth",
            # Too large to exhaust: explored to its maxStates (its planted violation is for --strategy random).
@@ -33,6 +36,24 @@ JOB = {"node-capacity": "holds", "taints-respected": "holds", "pod-single-node":
 SCHED = {"node-capacity": "holds", "taints-respected": "holds", "pod-single-node": "holds",
          "replicas-bounded": "holds", "no-time-travel": "holds"}
 PINNED = {
+    "service-no-proxy": (2622, 7277, dict(NET, **{"service-routing-converges": "violated"})),
+    "service-proxy-replaced": (3708, 11202, NET),
+    "dns-service": (11964, 39373, NET),
+    "dns-unschedulable": (154, 308, dict(NET, **{"deployment-converges": "violated", "dns-converges": "violated"})),
+    "custom-resource": (3, 2, {}),
+    "static-pods-single-control-plane": (20, 26, {
+        "node-capacity": "holds", "pod-single-node": "holds", "control-plane-available": "violated",
+        "taints-respected": "holds", "replicas-bounded": "holds", "workloads-survive-control-plane-outage": "holds",
+        "deployment-converges": "violated", "pods-rescheduled-after-node-failure": "violated"}),
+    "static-pods-three-control-planes": (485, 1178, {
+        "node-capacity": "holds", "pod-single-node": "holds", "etcd-no-lost-writes": "holds",
+        "control-plane-available": "holds", "taints-respected": "holds", "replicas-bounded": "holds",
+        "workloads-survive-control-plane-outage": "holds", "deployment-converges": "holds",
+        "pods-rescheduled-after-node-failure": "holds"}),
+    "self-hosted-lone-apiserver": (3, 2, {"control-plane-available": "violated",
+                                          "workloads-survive-control-plane-outage": "holds"}),
+    "self-hosted-static-beside": (8, 8, {"control-plane-available": "holds",
+                                         "workloads-survive-control-plane-outage": "holds"}),
     "anti-affinity-spread": (1295, 3850, {"deployment-converges": "violated", "node-capacity": "holds",
                                          "taints-respected": "holds", "pod-single-node": "holds",
                                          "replicas-bounded": "holds"}),
@@ -95,7 +116,7 @@ PINNED = {
                                                     "scheduler-binds-fit": "holds",
                                                     "no-time-travel": "holds"})),
     "rs-adopts-orphan": (15, 22, dict(RS, **{"taints-respected": "holds", "replicas-bounded": "holds"})),
-    "zone-outage-stacked": (34, 48, dict(LEADER, **{"deployment-converges": "violated", "etcd-no-lost-writes": "holds",
+    "zone-outage-stacked": (186, 439, dict(LEADER, **{"deployment-converges": "violated", "etcd-no-lost-writes": "holds",
                                                    "control-plane-available": "violated",
                                                    "workloads-survive-control-plane-outage": "holds"})),
     "partitioned-node": (2480, 6932, {"pod-single-node": "holds", "node-capacity": "holds", "replicas-bounded": "holds"}),
@@ -127,7 +148,7 @@ def run(name):
 
 
 # pods-rescheduled-after-node-failure, where a fault stops a node under a Deployment or ReplicaSet.
-RESCHEDULED = {'anti-affinity-spread': 'violated', 'etcd-quorum-lost': 'violated', 'large-cluster': 'unknown', 'topology-spread-honor-taints': 'holds', 'topology-spread-zone-down': 'violated', 'web-three-nodes': 'holds', 'web-two-nodes-crash': 'violated', 'zone-outage-stacked': 'violated', 'rolling-update-node-crash': 'holds'}
+RESCHEDULED = {'dns-service': 'holds', 'anti-affinity-spread': 'violated', 'etcd-quorum-lost': 'violated', 'large-cluster': 'unknown', 'topology-spread-honor-taints': 'holds', 'topology-spread-zone-down': 'violated', 'web-three-nodes': 'holds', 'web-two-nodes-crash': 'violated', 'zone-outage-stacked': 'violated', 'rolling-update-node-crash': 'holds'}
 
 
 # stable-reconciliation (Anvil's ESR), where a controller has objects to reconcile.
@@ -146,6 +167,9 @@ STABLE = {
     "rs-adopts-orphan": "holds", "rs-create-timeout": "holds", "rs-stale-cache-expectations": "holds", "tainted-only-room": "violated",
     "two-schedulers": "holds", "web-three-nodes": "holds", "web-two-nodes-crash": "violated",
     "zone-outage-stacked": "violated",
+    "service-no-proxy": "holds", "service-proxy-replaced": "holds", "dns-service": "holds",
+    "dns-unschedulable": "violated",
+    "static-pods-single-control-plane": "violated", "static-pods-three-control-planes": "holds",
 }
 
 

@@ -3,7 +3,9 @@
 Modelled (fidelity checklist items 1-5 of KUBERNETES-FACTS.md):
 * reads are served from the instance's watch cache (`view`);
 * create assigns a fresh uid and generation 1, and a name from generateName
-  (apiserver/pkg/registry/rest/create.go); a taken name is AlreadyExists;
+  (apiserver/pkg/registry/rest/create.go); a taken name is AlreadyExists; a
+  Service without a clusterIP gets the lowest free one (pkg/registry/core/
+  service/ipallocator, which picks at random: which address is not observable);
 * update is a compare-and-swap on resourceVersion (GuaranteedUpdate): a
   write based on a stale read is a 409 Conflict (`None` here); a change of
   spec bumps metadata.generation, a status write does not;
@@ -26,8 +28,16 @@ revision before serving its watch).  Writes always go to etcd, so a write
 based on a stale read fails its compare-and-swap.  An instance can crash
 (`apiserver-restart` fault) and is restarted by its supervisor (weakly
 fair); it comes back with a cache freshly listed from etcd.  Its clients are
-unavailable meanwhile (the load balancer's failover is abstracted: a
-client changes instance only when it restarts).
+unavailable until the load balancer sends them to another instance
+(`failover`, weakly fair), where their reflectors list again: since
+client-go relists from the resourceVersion it last saw, never older, the
+model reads there at etcd's current revision (the cache waits until it has
+caught up).
+
+CustomResourceDefinitions: the apiserver stores and serves objects of a kind
+a CRD defines (at the CRD's group and versions) while the CRD exists; a
+create of such an object before then is a 404.  Their spec is kept as
+written (no schema validation or conversion).
 
 Abstracted: admission plugins; 410 Gone (a cache is never further behind
 than maxStaleness, so compaction never strands a watch).
@@ -95,8 +105,43 @@ def create(s: ClusterState, obj) -> Optional[ClusterState]:
     name = generated_name(meta.generate_name, uid) if meta.generate_name else meta.name
     if store.get(obj.kind, meta.namespace, name) is not None:
         return None
+    if obj.kind == "CustomObject" and serving_crd(store, obj.api_version, obj.custom_kind) is None:
+        return None   # 404: no CustomResourceDefinition serves this kind (yet)
     meta = evolve(meta, name=name, uid=uid, generation=1, deleting=False)
+    if obj.kind == "Service" and not obj.cluster_ip:
+        obj = evolve(obj, cluster_ip=allocate_cluster_ip(store))
     return s.with_store(store.put(evolve(obj, meta=meta)))
+
+
+def serving_crd(store, api_version: str, kind: str):
+    """The CustomResourceDefinition that serves `kind` at `api_version` (group/version), or None."""
+    group, _, version = api_version.partition("/")
+    for crd in store.crds:
+        if crd.group == group and crd.kind_name == kind and version in crd.versions and not crd.meta.deleting:
+            return crd
+    return None
+
+
+def get_custom(s: ClusterState, client: str, api_version: str, kind: str, namespace: str, name: str):
+    """GET /apis/<group>/<version>/namespaces/<ns>/<plural>/<name> through `client`'s apiserver: the object,
+    or None (404) when no CustomResourceDefinition in its view serves the kind, or there is no such object."""
+    v = view(s, client)
+    if v is None or serving_crd(v, api_version, kind) is None:
+        return None
+    for o in v.custom_objects:
+        if o.custom_kind == kind and o.meta.namespace == namespace and o.meta.name == name:
+            return o
+    return None
+
+
+def allocate_cluster_ip(store) -> str:
+    """The ClusterIP allocator: the lowest free address of the service CIDR 10.96.0.0/24 (.1 is the
+    `kubernetes` Service's and .10 is kept for the DNS addon)."""
+    taken = {svc.cluster_ip for svc in store.services}
+    k = 2
+    while f"10.96.0.{k}" in taken or k == 10:
+        k += 1
+    return f"10.96.0.{k}"
 
 
 def update(s: ClusterState, obj, read_rv: int, spec_changed: bool = True) -> Optional[ClusterState]:
@@ -146,20 +191,72 @@ def watch(s: ClusterState) -> Iterator:
             yield label("apiserver", "watch", (("instance", k + 1),)), evolve(s, cache_lag=lags, pins=pins)
 
 
-def restart(s: ClusterState) -> Iterator:
-    """The supervisor restarts a crashed apiserver; it lists etcd afresh into its cache."""
-    for k, up in enumerate(s.apiservers_up):
-        if not up:
-            nxt = evolve(s, apiservers_up=s.apiservers_up[:k] + (True,) + s.apiservers_up[k + 1:],
-                               cache_lag=s.cache_lag[:k] + (0,) + s.cache_lag[k + 1:])
-            nxt = evolve(nxt, pins=tuple((c, p) for c, p in nxt.pins if p < nxt.cache_lag[nxt.instance_of(c)]))
-            yield label("apiserver", "restart", (("instance", k + 1),)), nxt
+def _restarted(s: ClusterState, k: int) -> ClusterState:
+    nxt = evolve(s, apiservers_up=s.apiservers_up[:k] + (True,) + s.apiservers_up[k + 1:],
+                 cache_lag=s.cache_lag[:k] + (0,) + s.cache_lag[k + 1:],
+                 apiserver_pods_lost=tuple(i for i in s.apiserver_pods_lost if i != k))
+    return evolve(nxt, pins=tuple((c, p) for c, p in nxt.pins if p < nxt.cache_lag[nxt.instance_of(c)]))
 
 
-def rules(watch_caches: bool, restarts: bool) -> List[Rule]:
+def restart_rules(place) -> List[Rule]:
+    """The supervisor of each apiserver instance, by control-plane placement (model/topology.py)."""
+    def supervisor_up(s: ClusterState, k: int) -> bool:
+        host = place.apiserver_host(k)
+        if host is None:
+            return True                      # its own machine, or the provider's
+        h = s.host(host)
+        return h is not None and h.up and (place.supervisor != "kubelet" or h.kubelet_up)
+
+    def restart(s: ClusterState) -> Iterator:
+        """The supervisor (systemd, or the kubelet for static and self-hosted pods) restarts a crashed apiserver;
+        it lists etcd afresh into its cache."""
+        for k, up in enumerate(s.apiservers_up):
+            if not up and k not in s.apiserver_pods_lost and supervisor_up(s, k):
+                yield label("apiserver", "restart", (("instance", k + 1),)), _restarted(s, k)
+
+    def recreate(s: ClusterState) -> Iterator:
+        """The kubelet of a rebooted control-plane node gets its self-hosted apiserver pod back from another
+        apiserver, and starts it."""
+        for k in s.apiserver_pods_lost:
+            if supervisor_up(s, k) and any(up for i, up in enumerate(s.apiservers_up) if i != k):
+                yield (label("kubelet", "start_apiserver_pod", (("node", place.apiserver_host(k)), ("instance", k + 1))),
+                       _restarted(s, k))
+
+    out = [Rule("apiserver.restart", restart, doc=restart.__doc__)]
+    if place.self_hosted:
+        out.append(Rule("kubelet.start_apiserver_pod", recreate, doc=recreate.__doc__))
+    return out
+
+
+def _client_runs(s: ClusterState, client: str) -> bool:
+    """Whether the process behind `client` runs (a kubelet or node agent on a machine that is up, a replica
+    that is up and not paused), so that it notices its apiserver is gone."""
+    if "/" in client:
+        h = s.host(client.split("/", 1)[1])
+        return h is not None and h.up and (not client.startswith("kubelet/") or h.kubelet_up)
+    p = s.process(client)
+    return p is None or (p.up and not p.paused)
+
+
+def failover(s: ClusterState) -> Iterator:
+    """A client whose apiserver is down is sent by the load balancer to one that is up, where its reflectors
+    list again."""
+    for c, k in s.connections:
+        if s.apiservers_up[k] or not _client_runs(s, c):
+            continue
+        for j, up in enumerate(s.apiservers_up):
+            if up:
+                yield (label("apiserver", "failover", (("client", c),), (("to", j + 1),)),
+                       reconnect(s, c, j, quorum_read=True))
+
+
+def rules(watch_caches: bool, restarts: bool, place=None, failovers: bool = False) -> List[Rule]:
     out = []
+    if failovers:
+        out.append(Rule("apiserver.failover", failover, doc=failover.__doc__))
     if watch_caches:
         out.append(Rule("apiserver.watch", watch, doc=watch.__doc__))
-    if restarts:
-        out.append(Rule("apiserver.restart", restart, doc=restart.__doc__))
+    if restarts or (place is not None and place.self_hosted):
+        from ..topology import Placement
+        out += restart_rules(place or Placement((), (), (), ()))
     return out

@@ -54,15 +54,22 @@ def _set(flags: tuple, indices, value: bool) -> tuple:
 
 
 def _switch_machines(s: ClusterState, place: Placement, hosts, members, up: bool) -> ClusterState:
-    """Machines, and the etcd members and apiservers on them, go down or come back (no containers either way)."""
+    """Machines, and the etcd members and apiservers on them, go down or come back (no containers either way;
+    a reboot also flushes the kernel's Service rules, which kube-proxy programs again)."""
     members = set(members)
     apis = set()
     nxt = s
     for name in hosts:
-        nxt = nxt.with_host(evolve(nxt.host(name), up=up, kubelet_up=up, pods=()))
+        nxt = nxt.with_host(evolve(nxt.host(name), up=up, kubelet_up=up, pods=(), service_rules=()))
         members |= set(place.members_on(name))
         apis |= set(place.apiservers_on(name))
-    nxt = evolve(nxt.with_members(_set(nxt.etcd_up, members, up)), apiservers_up=_set(nxt.apiservers_up, apis, up))
+    lost = set(nxt.apiserver_pods_lost)
+    if up:
+        apis -= lost        # a self-hosted apiserver's pod went with its machine: the kubelet cannot start it alone
+    else:
+        lost |= apis & set(place.self_hosted)
+    nxt = evolve(nxt.with_members(_set(nxt.etcd_up, members, up)), apiservers_up=_set(nxt.apiservers_up, apis, up),
+                 apiserver_pods_lost=tuple(sorted(lost)))
     if up:  # a restarted apiserver lists etcd afresh into its cache
         nxt = evolve(nxt, cache_lag=tuple(0 if k in apis else lag for k, lag in enumerate(nxt.cache_lag)))
     return nxt

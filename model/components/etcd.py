@@ -33,6 +33,10 @@ KIND_FIELDS = {
     "Lease": "leases",
     "Job": "jobs",
     "DaemonSet": "daemonsets",
+    "Service": "services",
+    "EndpointSlice": "endpointslices",
+    "CustomResourceDefinition": "crds",
+    "CustomObject": "custom_objects",
 }
 
 
@@ -51,6 +55,10 @@ class Store:
     leases: tuple = ()
     jobs: tuple = ()
     daemonsets: tuple = ()
+    services: tuple = ()
+    endpointslices: tuple = ()
+    crds: tuple = ()
+    custom_objects: tuple = ()
 
     def of(self, kind: str) -> tuple:
         return getattr(self, KIND_FIELDS[kind])

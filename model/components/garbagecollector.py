@@ -27,7 +27,8 @@ from ..state import ClusterState
 from . import apiserver, leaderelection
 
 CLIENT = "kube-controller-manager"
-DEPENDENT_KINDS = ("ReplicaSet", "Pod")
+DEPENDENT_KINDS = ("ReplicaSet", "Pod", "EndpointSlice")
+OWNER_KINDS = ("Deployment", "ReplicaSet", "DaemonSet", "Job", "Service")
 
 
 def dependents(store, owner) -> list:
@@ -38,7 +39,7 @@ def dependents(store, owner) -> list:
 
 def _owner_alive(s: ClusterState, ref) -> bool:
     """A live lookup (quorum read): does an object with this uid exist and not wait for its dependents?"""
-    for kind in ("Deployment", "ReplicaSet"):
+    for kind in OWNER_KINDS:
         o = s.store.by_uid(kind, ref.uid)
         if o is not None:
             return "foregroundDeletion" not in o.meta.finalizers

@@ -24,6 +24,10 @@ a quorum read, so its view never goes back in time; with `cache` (before,
 kubernetes issue 59848) it is served from that apiserver's cache, which may
 be older than what the kubelet saw before.
 
+Pod IPs, where modelled (model/components/networkplugin.py): the sandbox
+gets its IP when the runtime creates it, and the kubelet reports it as
+status.podIP with the Running status.
+
 Abstracted: image pulls, probes and container restarts (a started pod is
 Ready at once); the status manager's batching; static pods.  A kubelet or
 machine that is down does nothing.
@@ -31,6 +35,7 @@ machine that is down does nothing.
 
 from __future__ import annotations
 
+import functools
 from typing import Iterator, List, Optional
 
 
@@ -38,7 +43,7 @@ from explorer import Rule, label
 
 from ..objects import Node, Pod, Resources, evolve, labels_match, node_affinity_matches
 from ..state import ClusterState, Host, RunningPod
-from . import apiserver
+from . import apiserver, networkplugin
 from .scheduler import untolerated_taints
 
 
@@ -77,13 +82,24 @@ def _kubelets(s: ClusterState, need_pods: bool = False):
             yield host, view
 
 
+def _indexed_kubelets(s: ClusterState):
+    """(node index, host, view) for each kubelet that runs and reaches its apiserver."""
+    for index, host in enumerate(s.hosts):
+        if not _working(host):
+            continue
+        view = apiserver.view(s, client(host.name))
+        if view is not None:
+            yield index, host, view
+
+
 def _with_pods(s: ClusterState, host: Host, pods) -> ClusterState:
     return s.with_host(evolve(host, pods=tuple(sorted(pods, key=lambda r: r.uid))))
 
 
-def run_pod(s: ClusterState) -> Iterator:
-    """The kubelet admits a pod bound to its node and the runtime starts its containers."""
-    for host, view in _kubelets(s):
+def run_pod(s: ClusterState, pod_ips: bool = False) -> Iterator:
+    """The kubelet admits a pod bound to its node and the runtime starts its containers (the network plugin
+    gives the sandbox its IP)."""
+    for index, host, view in _indexed_kubelets(s):
         node = view.get("Node", "", host.name)
         if node is None:
             continue
@@ -100,10 +116,12 @@ def run_pod(s: ClusterState) -> Iterator:
                     yield label("kubelet", "reject_pod", args, (("reason", reason),)), nxt
                 continue
             nxt = None
-            if pod.phase != "Running" or not pod.ready:
-                running = evolve(pod, phase="Running", ready=True)
+            ip = networkplugin.allocate_ip(host, index) if pod_ips else ""
+            if pod.phase != "Running" or not pod.ready or pod.ip != ip:
+                running = evolve(pod, phase="Running", ready=True, ip=ip)
                 nxt = apiserver.update(s, running, pod.meta.resource_version, spec_changed=False)
-            rp = RunningPod(pod.meta.namespace, pod.meta.name, pod.meta.uid, pod.spec.requests, pod.meta.generate_name)
+            rp = RunningPod(pod.meta.namespace, pod.meta.name, pod.meta.uid, pod.spec.requests, pod.meta.generate_name,
+                            ip)
             yield label("kubelet", "run_pod", args), _with_pods(nxt or s, host, host.pods + (rp,))
 
 
@@ -146,9 +164,9 @@ def report_status(s: ClusterState) -> Iterator:
             pod = view.by_uid("Pod", rp.uid)
             if pod is None or pod.spec.node_name != host.name or pod.meta.deleting:
                 continue
-            if pod.phase in ("Succeeded", "Failed") or (pod.phase == "Running" and pod.ready):
+            if pod.phase in ("Succeeded", "Failed") or (pod.phase == "Running" and pod.ready and pod.ip == rp.ip):
                 continue
-            nxt = apiserver.update(s, evolve(pod, phase="Running", ready=True), pod.meta.resource_version,
+            nxt = apiserver.update(s, evolve(pod, phase="Running", ready=True, ip=rp.ip), pod.meta.resource_version,
                                    spec_changed=False)
             if nxt is not None:
                 yield label("kubelet", "report_status", (("node", host.name), ("pod", rp.key))), nxt
@@ -195,8 +213,9 @@ def restart_rule(relist: str) -> Rule:
     return Rule("kubelet.restart", restart, doc=restart.__doc__)
 
 
-def rules(restarts: bool = False, relist: str = "quorum") -> List[Rule]:
-    out = [Rule("kubelet.run_pod", run_pod, doc=run_pod.__doc__),
+def rules(restarts: bool = False, relist: str = "quorum", pod_ips: bool = False) -> List[Rule]:
+    run = functools.partial(run_pod, pod_ips=True) if pod_ips else run_pod
+    out = [Rule("kubelet.run_pod", run, doc=run_pod.__doc__),
            Rule("kubelet.container_exits", container_exits, doc=container_exits.__doc__),
            Rule("kubelet.report_status", report_status, doc=report_status.__doc__),
            Rule("kubelet.kill_orphan", kill_orphan, doc=kill_orphan.__doc__),

@@ -33,6 +33,11 @@ SPEC_FIELDS = {
     "Namespace": (),
     "ReplicaSet": ("replicas", "selector", "template"),
     "Deployment": ("replicas", "selector", "template", "strategy", "rolling"),
+    "DaemonSet": ("selector", "template"),
+    "Job": (),
+    "Service": ("selector", "type", "publish_not_ready"),     # spec.clusterIP is immutable
+    "CustomResourceDefinition": ("group", "kind_name", "plural", "scope", "versions"),
+    "CustomObject": ("spec",),
 }
 
 
@@ -46,6 +51,9 @@ def available_pods_of(store, d) -> int:
 def make_change(s: ClusterState, ch: Change):
     store = s.store
     cur = store.get(ch.kind, ch.namespace, ch.name)
+    if cur is not None and ch.kind == "CustomObject" and cur.custom_kind != ch.obj.custom_kind:
+        cur = next((o for o in store.custom_objects if o.custom_kind == ch.obj.custom_kind
+                    and o.meta.namespace == ch.namespace and o.meta.name == ch.name), None)
     if ch.op == "scale":
         if cur is None:
             return s  # kubectl scale of a missing object fails: nothing changes

@@ -1,0 +1,87 @@
+"""The cluster DNS addon: CoreDNS answering each Service name with its ClusterIP.
+
+Modelled (the addon as kubeadm installs it, and CoreDNS's `kubernetes`
+plugin): a Deployment `kube-system/coredns` (labels `k8s-app: kube-dns`,
+requests 100m cpu and 70Mi memory, tolerating the control-plane taint and
+CriticalAddonsOnly; 2 replicas unless `addons.dns.replicas` says otherwise)
+behind the Service `kube-system/kube-dns` at 10.96.0.10, the address every
+kubelet writes into its pods' resolv.conf.  Its pods are scheduled, run and
+fail like any other workload.  CoreDNS watches Services through its
+apiserver and serves a record `<name>.<namespace>.svc` -> ClusterIP for each
+one it has seen (`sync_records`, weakly fair while one of its pods runs).
+
+Abstracted: the replicas share one record set (`ClusterState.dns_records`):
+each really has its own informer, but they list the same Services, and only
+whether the answer is right once they have caught up is checked; a new
+replica serves what the set holds until its next sync.  Only A records of
+ClusterIP Services; pods use the DNS by the kube-dns Service, which the
+EndpointSlice controller and kube-proxy route like any other.  Composed only
+where the scenario has a Service of its own (nothing else resolves names).
+"""
+
+from __future__ import annotations
+
+from typing import Iterator, List, Tuple
+
+from explorer import Rule, label
+
+from ..objects import (Container, Deployment, ObjectMeta, PodSpec, PodTemplate, Resources, Service, Toleration,
+                       evolve)
+from ..quantity import cpu_millis, whole
+from ..state import ClusterState
+from . import apiserver
+
+NAMESPACE = "kube-system"
+LABELS = (("k8s-app", "kube-dns"),)
+CLUSTER_IP = "10.96.0.10"
+CLIENT = "coredns"
+
+
+def addon_objects(replicas: int = 2) -> Tuple[object, object]:
+    """The Deployment and Service of the DNS addon, as kubeadm's manifests define them."""
+    spec = PodSpec(containers=(Container("coredns", "registry.k8s.io/coredns/coredns:v1.11.3"),),
+                   requests=Resources(cpu_millis("100m"), whole("70Mi"), 1),
+                   tolerations=(Toleration("CriticalAddonsOnly", "Exists"),
+                                Toleration("node-role.kubernetes.io/control-plane", "Exists", "", "NoSchedule")))
+    deployment = Deployment(meta=ObjectMeta(NAMESPACE, "coredns", labels=LABELS), replicas=replicas,
+                            selector=LABELS, template=PodTemplate(LABELS, spec))
+    service = Service(meta=ObjectMeta(NAMESPACE, "kube-dns", labels=LABELS), selector=LABELS, cluster_ip=CLUSTER_IP)
+    return deployment, service
+
+
+def is_dns_pod(namespace: str, labels) -> bool:
+    return namespace == NAMESPACE and all(pair in labels for pair in LABELS)
+
+
+def serving_replicas(s: ClusterState) -> List[str]:
+    """The DNS pods whose containers run on a machine that is up (so they can answer)."""
+    out = []
+    for h in s.hosts:
+        if not h.up:
+            continue
+        for rp in h.pods:
+            pod = s.store.by_uid("Pod", rp.uid)
+            if pod is not None and is_dns_pod(pod.meta.namespace, pod.meta.labels):
+                out.append(rp.key)
+    return out
+
+
+def records_of(store) -> Tuple[Tuple[str, str], ...]:
+    """The zone CoreDNS serves for these Services: each Service's name -> its ClusterIP."""
+    return tuple(sorted((svc.meta.key, svc.cluster_ip) for svc in store.services))
+
+
+def sync_records(s: ClusterState) -> Iterator:
+    """CoreDNS's kubernetes plugin brings its records in step with the Services it has seen."""
+    if not serving_replicas(s):
+        return
+    view = apiserver.view(s, CLIENT)
+    if view is None:
+        return
+    records = records_of(view)
+    if records != s.dns_records:
+        yield label("dns", "sync_records", ()), evolve(s, dns_records=records)
+
+
+def rules() -> List[Rule]:
+    return [Rule("dns.sync_records", sync_records, doc=sync_records.__doc__)]

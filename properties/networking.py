@@ -1,0 +1,201 @@
+"""Properties of Services: endpoints, the nodes' Service rules, cluster DNS, pod IPs.
+
+They apply where the scenario has a Service (pod IPs are modelled only
+there: nothing else reads them).
+"""
+
+from __future__ import annotations
+
+from typing import Dict, List, Optional, Tuple
+
+from explorer import Invariant
+from model.scenario import Scenario
+from model.state import ClusterState
+
+from .catalog import register
+from .convergence import from_problems, placement_diagnosis
+
+
+def has_services(sc: Scenario) -> Optional[str]:
+    if any(o.kind == "Service" for o in sc.objects) or any(c.kind == "Service" for c in sc.changes):
+        return None
+    return "no Service"
+
+
+def _pod_names(store) -> Dict[int, str]:
+    return {p.meta.uid: p.meta.key for p in store.pods}
+
+
+def expected_endpoints(store, svc) -> Tuple[Tuple[int, str, str, bool], ...]:
+    """The specification, written apart from the controller: (pod uid, IP, node, ready) for each pod of the
+    Service's namespace that its selector matches, is not Succeeded or Failed and has an IP; ready when the
+    pod is Ready and not terminating (or always, with publishNotReadyAddresses)."""
+    out = []
+    for p in store.pods:
+        if p.meta.namespace != svc.meta.namespace or not p.ip or p.phase in ("Succeeded", "Failed"):
+            continue
+        if not all(pair in p.meta.labels for pair in svc.selector):
+            continue
+        out.append((p.meta.uid, p.ip, p.spec.node_name, svc.publish_not_ready or (p.ready and not p.meta.deleting)))
+    return tuple(sorted(out))
+
+
+def endpoint_problems(s: ClusterState) -> List[str]:
+    store = s.store
+    names = _pod_names(store)
+    out = []
+    for svc in store.services:
+        if not svc.selector:
+            continue
+        want = expected_endpoints(store, svc)
+        slices = [es for es in store.endpointslices if es.meta.namespace == svc.meta.namespace
+                  and es.meta.controller_uid() == svc.meta.uid]
+        if not slices:
+            out.append(f"Service {svc.meta.key} has no EndpointSlice")
+            continue
+        if len(slices) > 1:
+            out.append(f"Service {svc.meta.key} has {len(slices)} EndpointSlices "
+                       f"({', '.join(es.meta.name for es in slices)}), listing its pods more than once")
+        have = tuple(sorted((e.pod_uid, e.ip, e.node, e.ready) for e in slices[0].endpoints))
+        if have != want:
+            def show(eps) -> str:
+                return ", ".join(f"{names.get(uid, f'gone pod uid {uid}')}@{ip}{'' if ready else ' (not ready)'}"
+                                 for uid, ip, _, ready in eps) or "none"
+            out.append(f"EndpointSlice {slices[0].meta.key} of Service {svc.meta.key} lists {show(have)}; "
+                       f"its pods are {show(want)}")
+    services = {svc.meta.uid for svc in store.services}
+    for es in store.endpointslices:
+        if es.meta.controller_uid() not in services:
+            out.append(f"EndpointSlice {es.meta.key} outlives its Service {es.meta.namespace}/{es.service}")
+    return out
+
+
+@register("endpoints-converge", "convergence", has_services)
+def endpoints_converge(sc: Scenario):
+    """Each Service's EndpointSlices eventually list exactly its selected pods, ready exactly when the pod is Ready and not terminating.
+
+    Seed document: kube-controller-manager's EndpointSlice controller
+    ("populates EndpointSlice objects, to provide a link between Services and
+    Pods").  Goal: every Service with a selector has one EndpointSlice whose
+    endpoints are, for each pod of its namespace that the selector matches,
+    is not Succeeded or Failed and has an IP, that pod's IP and node, ready
+    when the pod is Ready and not terminating (serving and terminating
+    marked as podToEndpoint does); no slice outlives its Service.
+    """
+
+    return from_problems("endpoints-converge", endpoint_problems, endpoints_converge.__doc__)
+
+
+def ready_backends(store, svc) -> Tuple[str, ...]:
+    """The pod IPs a Service should route to: its selected pods that are Ready and not terminating, or, with
+    none, those Ready and terminating (as kube-proxy falls back to serving terminating endpoints)."""
+    ready = sorted({ip for _, ip, _, r in expected_endpoints(store, svc) if r})
+    if ready:
+        return tuple(ready)
+    return tuple(sorted({p.ip for p in store.pods if p.meta.namespace == svc.meta.namespace and p.ip
+                         and p.phase not in ("Succeeded", "Failed") and p.ready and p.meta.deleting
+                         and all(pair in p.meta.labels for pair in svc.selector)}))
+
+
+def routing_problems(s: ClusterState) -> List[str]:
+    store = s.store
+    want = tuple(sorted((svc.meta.key, svc.cluster_ip, ready_backends(store, svc)) for svc in store.services))
+    out = []
+    for h in s.hosts:
+        if not h.up or not h.reachable or store.get("Node", "", h.name) is None:
+            continue
+        if h.service_rules != want:
+            have = dict((k, (ip, b)) for k, ip, b in h.service_rules)
+            for key, ip, backends in want:
+                if key not in have:
+                    out.append(f"node {h.name} has no rule for Service {key} ({ip} -> {', '.join(backends) or 'reject'})")
+                elif have[key] != (ip, backends):
+                    out.append(f"node {h.name} routes Service {key} ({ip}) to {', '.join(have[key][1]) or 'nothing'}"
+                               f", not to its ready pods {', '.join(backends) or '(none)'}")
+            for key in sorted(set(have) - {k for k, _, _ in want}):
+                out.append(f"node {h.name} still routes removed Service {key}")
+    return out
+
+
+@register("service-routing-converges", "convergence", has_services)
+def service_routing_converges(sc: Scenario):
+    """On every node that is up and reachable, the rules for each Service eventually route its ClusterIP to exactly its ready pods.
+
+    Seed document: kube-proxy ("maintains network rules on nodes ... allow
+    network communication to your Pods"), or a network plugin that
+    implements packet forwarding itself in its place.  Goal: every machine
+    that is up, reachable and has its Node has, for each Service, a rule from
+    its ClusterIP to the IPs of the pods it selects that are Ready and not
+    terminating (the serving terminating ones where none is ready; a
+    rejecting rule where there are none), and no rule of a removed Service.
+    Without kube-proxy and without a network plugin that replaces it, no
+    rule is ever programmed.
+    """
+
+    return from_problems("service-routing-converges", routing_problems, service_routing_converges.__doc__)
+
+
+def has_dns(sc: Scenario) -> Optional[str]:
+    why = has_services(sc)
+    if why:
+        return why
+    return None if sc.dns else "the DNS addon is off (addons.dns: false)"
+
+
+def dns_problems(s: ClusterState) -> List[str]:
+    from model.components.dns import is_dns_pod, records_of
+    out = []
+    up = {h.name: h for h in s.hosts if h.up}
+    serving = [p for p in s.store.pods if is_dns_pod(p.meta.namespace, p.meta.labels) and p.active
+               and p.phase == "Running" and p.ready and p.spec.node_name in up
+               and up[p.spec.node_name].running(p.meta.uid) is not None]
+    if not serving:
+        out.append("no DNS pod (kube-system, k8s-app=kube-dns) is Running and Ready on a machine that is up: "
+                   "no name is answered")
+    want = dict(records_of(s.store))
+    have = dict(s.dns_records)
+    for key, ip in sorted(want.items()):
+        if have.get(key) != ip:
+            out.append(f"DNS does not answer {key} with {ip}" + (f" (it answers {have[key]})" if key in have else ""))
+    for key in sorted(set(have) - set(want)):
+        out.append(f"DNS still answers removed Service {key}")
+    return out
+
+
+@register("dns-converges", "convergence", has_dns)
+def dns_converges(sc: Scenario):
+    """The cluster DNS eventually answers each Service name with its ClusterIP, and no removed Service.
+
+    Seed document: the DNS addon ("a DNS server, in addition to the other DNS
+    servers in your environment, which serves DNS records for Kubernetes
+    services"; "containers started by Kubernetes automatically include this
+    DNS server in their DNS searches").  Goal: a DNS pod is Running and Ready
+    on a machine that is up, and the records it serves are exactly the
+    Services' name -> ClusterIP.
+    """
+
+    return from_problems("dns-converges", dns_problems, dns_converges.__doc__, placement_diagnosis)
+
+
+@register("pod-ip-unique", "safety", has_services)
+def pod_ip_unique(sc: Scenario):
+    """No two running pods share an IP.
+
+    Seed document: the network model (every pod gets its own IP address; the
+    network plugin gives it).  Checked in every reachable state over the
+    sandboxes the container runtimes run: two pods holding one address would
+    each receive the other's traffic.
+    """
+
+    def check(s: ClusterState) -> Optional[str]:
+        seen: Dict[str, str] = {}
+        for h in s.hosts:
+            for rp in h.pods:
+                if not rp.ip:
+                    continue
+                if rp.ip in seen:
+                    return f"pods {seen[rp.ip]} and {rp.key} (on {h.name}) both hold IP {rp.ip}"
+                seen[rp.ip] = f"{rp.key} (on {h.name})"
+        return None
+
+    return Invariant("pod-ip-unique", check, pod_ip_unique.__doc__)
