@@ -109,13 +109,15 @@ def random_check(system: System, *, seed: int = 0, max_examples: int = 200, max_
         for phase in ("any", "fair"):
             for _ in range(max_steps):
                 choices = enabled(system, s, fair_only=phase == "fair")
+                # No fair step enabled: a behaviour whose faults stop here is stuck (only faults could move it).
+                if (phase == "fair" and not choices) or (choices and not any(system.rules[ri].fair
+                                                                             for ri, _ in choices)):
+                    for c in system.convergences:
+                        if c.name not in found and not c.goal(s):
+                            found[c.name] = _Found(c.name, "stuck", f"stuck outside the goal, no component can "
+                                                   f"act: {c.diagnose(s)}", list(states), list(labels),
+                                                   list(rules_used))
                 if not choices:
-                    if phase == "fair":
-                        for c in system.convergences:
-                            if c.name not in found and not c.goal(s):
-                                found[c.name] = _Found(c.name, "stuck", f"stuck outside the goal, no component can "
-                                                       f"act: {c.diagnose(s)}", list(states), list(labels),
-                                                       list(rules_used))
                     break
                 # A rule, then a group of its steps, then a step: every enabled component gets an even chance
                 # however many steps another one offers, and only the drawn group's steps are computed.

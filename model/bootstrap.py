@@ -28,10 +28,11 @@ SETTLE_LIMIT = 1000
 
 
 def addon_phase(sc):
-    """The scenario with only what exists before the user's manifests: Nodes, Namespaces, the addons."""
+    """The scenario with only what exists before the user's manifests: Nodes, the addons and their Namespaces."""
     keys = set(sc.addon_keys)
+    spaces = {ns for _, ns, _ in keys}
     objects = tuple(o for o in sc.objects
-                    if o.kind == "Namespace" or (o.kind, o.meta.namespace, o.meta.name) in keys)
+                    if (o.kind == "Namespace" and o.meta.name in spaces) or (o.kind, o.meta.namespace, o.meta.name) in keys)
     cp = dataclasses.replace(sc.control_plane, apiservers=1, controller_managers=1, schedulers=1)
     return dataclasses.replace(sc, objects=objects, changes=(), fault_budget=0, fault_kinds=(), control_plane=cp,
                                max_staleness=0, addon_keys=())

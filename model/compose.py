@@ -17,7 +17,7 @@ from .canonical import canonical, presentation
 from .observation import recording_views
 from .components import (apiserver, cloudcontroller, daemonset, deployment, dns, endpointslice, environment,
                          garbagecollector, job, kubelet, kubeproxy, leaderelection, nodelifecycle, podgc, replicaset,
-                         scheduler, user)
+                         scheduler, serviceaccount, user)
 from .components.etcd import Store
 from .scenario import Scenario
 from .state import ClusterState, Host, Process
@@ -73,10 +73,19 @@ def initial_state(sc: Scenario, track_revisions: bool) -> ClusterState:
         clients += [kubeproxy.client(proxy, h.name) for h in hosts] + ([dns.CLIENT] if sc.dns else [])
     clients = sorted(clients)
     connections = tuple((c, i % n) for i, c in enumerate(clients)) if n > 1 else ()
-    return ClusterState(store=store, hosts=hosts, faults_left=sc.fault_budget, next_change=0, etcd_up=members, etcd_current=members,
+    cloud_routes = ()
+    if sc.control_plane.cloud_controller_manager:
+        cloud_routes = tuple(sorted((n.meta.name, f"10.244.{i}.0/24") for i, n in enumerate(sc.nodes)))
+    return ClusterState(sa_admission=serviceaccounts_modelled(sc), cloud_routes=cloud_routes, store=store, hosts=hosts, faults_left=sc.fault_budget, next_change=0, etcd_up=members, etcd_current=members,
                         max_lag=sc.max_staleness, apiservers_up=(True,) * n, cache_lag=(0,) * n,
                         connections=connections, processes=tuple(processes), dns_records=dns_records,
                         track_expectations=(sc.expectations or sc.scheduler_assume) and sc.max_staleness > 0)
+
+
+def serviceaccounts_modelled(sc: Scenario) -> bool:
+    """The ServiceAccount controller and admission are composed where the scenario declares a Namespace or a
+    ServiceAccount of its own (elsewhere the default ServiceAccounts are taken as made at installation)."""
+    return bool(sc.declared_namespaces) or any(o.kind == "ServiceAccount" for o in sc.objects)
 
 
 def build_model(sc: Scenario, record_views: bool = False, checked=None) -> Model:
@@ -88,6 +97,11 @@ def build_model(sc: Scenario, record_views: bool = False, checked=None) -> Model
     init = initial_state(sc, track_revisions=sc.max_staleness > 0)
     kinds = {o.kind for o in sc.objects} | {c.kind for c in sc.changes}
     rules: List[Rule] = []
+    if serviceaccounts_modelled(sc):
+        rules += serviceaccount.rules()
+    else:
+        left_out.append("ServiceAccount controller and admission (no Namespace or ServiceAccount manifest: the "
+                        "default ServiceAccounts are taken as made at installation)")
     if "Deployment" in kinds:
         rules += deployment.rules()
     else:
@@ -109,10 +123,20 @@ def build_model(sc: Scenario, record_views: bool = False, checked=None) -> Model
         rules += podgc.rules(terminated="Job" in kinds, orphaned=cloud_deletes_nodes)
     else:
         left_out.append("PodGC (no Job, no Node the cloud deletes)")
-    if cloud_deletes_nodes:
-        rules += cloudcontroller.rules()
-    elif sc.control_plane.cloud_controller_manager:
-        left_out.append("cloud-controller-manager (no vm-deleted fault)")
+    cloud = sc.control_plane.cloud_controller_manager
+    lb_services = any(o.kind == "Service" and o.type == "LoadBalancer"
+                      for o in list(sc.objects) + [c.obj for c in sc.changes if c.obj is not None])
+    routes = cloud and (checked is None or "routes-converge" in checked)
+    lbs = cloud and lb_services and (checked is None or "cloud-load-balancer-converges" in checked)
+    if cloud:
+        rules += cloudcontroller.rules(delete_nodes=cloud_deletes_nodes, routes=routes, load_balancers=lbs,
+                                       stable_node_set=sc.stable_lb_node_set)
+        if not cloud_deletes_nodes:
+            left_out.append("cloud node lifecycle controller (no vm-deleted fault)")
+        if not lbs:
+            left_out.append("cloud service controller (no LoadBalancer Service, or its property is not checked)")
+        if not routes:
+            left_out.append("cloud route controller (routes-converge is not checked)")
     if any(c.op == "delete" and c.kind in ("Deployment", "ReplicaSet", "Service") for c in sc.changes):
         rules += garbagecollector.rules()
     else:

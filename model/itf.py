@@ -3,7 +3,10 @@
 Records are JSON objects, sequences JSON arrays, integers JSON numbers.  The
 variables are chosen to be read by a person: `etcd` maps "Kind ns/name" to
 the object as stored, `hosts` maps each machine to whether it and its
-kubelet are up and which pods its runtime runs.
+kubelet are up, which pods its runtime runs (with their IPs) and its Service
+rules.  Two variables appear only where the scenario has them: `dns` (the
+DNS addon's records) and `cloud` (the cloud provider's routes and load
+balancers).
 """
 
 from __future__ import annotations
@@ -97,4 +100,6 @@ def encode_state(s: ClusterState) -> Dict[str, Any]:
             "replicas": {p.name: {"up": p.up, "paused": p.paused, "leader": p.leader} for p in s.processes}
             | {f"lease {name}": "expired" for name in s.expired_leases},
             "faults_left": s.faults_left, "changes_made": s.next_change} | (
-            {"dns": {key: ip for key, ip in s.dns_records}} if s.dns_records else {})
+            {"dns": {key: ip for key, ip in s.dns_records}} if s.dns_records else {}) | (
+            {"cloud": {"routes": {n: cidr for n, cidr in s.cloud_routes},
+                       "loadBalancers": {k: list(b) for k, b in s.cloud_lbs}}} if s.cloud_routes or s.cloud_lbs else {})

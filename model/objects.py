@@ -180,6 +180,7 @@ class PodSpec:
     node_affinity: Tuple[Tuple["NodeSelectorRequirement", ...], ...] = ()   # required nodeSelectorTerms (ORed)
     anti_affinity: Tuple["AntiAffinityTerm", ...] = ()                       # required pod anti-affinity
     topology_spread: Tuple["TopologySpreadConstraint", ...] = ()             # DoNotSchedule constraints
+    service_account: str = "default"                                         # spec.serviceAccountName
 
 
 @frozen
@@ -340,6 +341,12 @@ class CustomObject:
     custom_kind: str
     spec: Tuple[Tuple[str, str], ...] = ()
     kind = "CustomObject"
+
+
+@frozen(cache_hash=True)
+class ServiceAccount:
+    meta: ObjectMeta
+    kind = "ServiceAccount"
 
 
 @frozen

@@ -18,7 +18,8 @@ import yaml
 
 from .objects import (AntiAffinityTerm, TopologySpreadConstraint, DaemonSet, Container, CustomObject,
                       CustomResourceDefinition, Deployment, Job, Namespace, NodeSelectorRequirement, Node, ObjectMeta,
-                      Pod, PodSpec, PodTemplate, ReplicaSet, Resources, RollingUpdate, Service, Taint, Toleration,
+                      Pod, PodSpec, PodTemplate, ReplicaSet, Resources, RollingUpdate, Service, ServiceAccount, Taint,
+                      Toleration,
                       labels_match)
 from .quantity import QuantityError, cpu_millis, whole
 
@@ -29,7 +30,7 @@ PLACEMENTS = ("traditional", "static-pods", "self-hosted", "managed")
 ZONE_LABEL = "topology.kubernetes.io/zone"
 CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane"
 SUPPORTED_KINDS = ("Node", "Namespace", "Pod", "Deployment", "ReplicaSet", "Job", "DaemonSet", "Service",
-                   "CustomResourceDefinition")
+                   "CustomResourceDefinition", "ServiceAccount")
 
 
 class ScenarioError(Exception):
@@ -90,12 +91,14 @@ class Scenario:
     control_plane: ControlPlane
     dns: bool
     dns_replicas: int
+    other_addons: Tuple[str, ...]       # dashboard, monitoring, logging: those installed
     kube_proxy: bool
     network_plugin_replaces_kube_proxy: bool
     kubelet_relist: str
     expectations: bool
     job_tracking_with_finalizers: bool
     scheduler_assume: bool
+    stable_lb_node_set: bool
     fault_budget: int
     fault_kinds: Tuple[str, ...]
     changes: Tuple[Change, ...]
@@ -106,6 +109,8 @@ class Scenario:
     nodes: Tuple[Node, ...]
     objects: Tuple[Any, ...]
     warnings: Tuple[str, ...] = ()
+    # Namespaces the scenario's own manifests create (Namespace documents), not implied by their use.
+    declared_namespaces: Tuple[str, ...] = ()
     # (kind, namespace, name) of the objects the addons brought (the DNS addon's Deployment and Service),
     # installed and settled before the scenario's own manifests are applied (model/bootstrap.py).
     addon_keys: Tuple[Tuple[str, str, str], ...] = ()
@@ -247,6 +252,7 @@ def _pod_spec(doc: _Doc, spec: dict, fpath: str) -> PodSpec:
                    anti_affinity=anti_affinity, topology_spread=_topology_spread(doc, spec, fpath),
                    node_name=doc.get(spec, "nodeName", fpath, str, ""),
                    scheduler_name=doc.get(spec, "schedulerName", fpath, str, "default-scheduler"),
+                   service_account=doc.get(spec, "serviceAccountName", fpath, str, "default"),
                    node_selector=doc.labels(spec, "nodeSelector", fpath),
                    tolerations=tuple(tols))
 
@@ -365,6 +371,8 @@ def parse_object(doc: _Doc):
                     taints=tuple(taints), unschedulable=doc.get(spec, "unschedulable", "spec", bool, False))
     if kind == "Namespace":
         return Namespace(meta=_meta(doc, raw, False))
+    if kind == "ServiceAccount":
+        return ServiceAccount(meta=_meta(doc, raw, True))
     if kind == "Service":
         meta = _meta(doc, raw, True)
         spec = doc.get(raw, "spec", "", dict, {})
@@ -551,12 +559,15 @@ def _cluster(doc: _Doc, warnings) -> Dict[str, Any]:
         dns = True
     else:
         dns, dns_replicas = doc.get(addons, "dns", "spec.addons", bool, True), 2
-    return dict(name=name, control_plane=control, dns=dns, dns_replicas=dns_replicas,
+    doc.known(addons, "spec.addons", ("dns", "kubeProxy", "networkPlugin", "dashboard", "monitoring", "logging"))
+    others = tuple(k for k in ("dashboard", "monitoring", "logging") if doc.get(addons, k, "spec.addons", bool, False))
+    return dict(name=name, control_plane=control, dns=dns, dns_replicas=dns_replicas, other_addons=others,
                 kube_proxy=doc.get(addons, "kubeProxy", "spec.addons", bool, True),
                 network_plugin_replaces_kube_proxy=doc.get(npl, "replacesKubeProxy", "spec.addons.networkPlugin", bool, False),
                 kubelet_relist=relist, expectations=doc.get(beh, "expectations", "spec.behaviour", bool, True),
                 job_tracking_with_finalizers=doc.get(beh, "jobTrackingWithFinalizers", "spec.behaviour", bool, True),
                 scheduler_assume=doc.get(beh, "schedulerAssume", "spec.behaviour", bool, True),
+                stable_lb_node_set=doc.get(beh, "stableLoadBalancerNodeSet", "spec.behaviour", bool, True),
                 fault_budget=budget, fault_kinds=tuple(kinds), properties=tuple(props), max_depth=max_depth,
                 max_states=max_states, max_staleness=staleness,
                 raw_changes=doc.get(spec, "changes", "spec", list, []))
@@ -688,6 +699,7 @@ def parse_scenario(text: str, path: str = "<scenario>") -> Scenario:
     changes = _changes(cdoc, c.pop("raw_changes"), path, warnings, crds)
     # A namespace used by a manifest exists, as `kubectl create namespace` would have made it.
     namespaces = {o.meta.name for o in objects if o.kind == "Namespace"}
+    declared = tuple(sorted(namespaces))
     used = {o.meta.namespace for o in objects if o.meta.namespace} | {ch.namespace for ch in changes}
     for ns in sorted(used - namespaces):
         objects.append(Namespace(meta=ObjectMeta(namespace="", name=ns)))
@@ -703,10 +715,20 @@ def parse_scenario(text: str, path: str = "<scenario>") -> Scenario:
             addon_keys.append(key)
         if not any(o.kind == "Namespace" and o.meta.name == "kube-system" for o in objects):
             objects.append(Namespace(meta=ObjectMeta(namespace="", name="kube-system")))
+    if c["other_addons"]:
+        from .addons import addon_objects as more_addons
+        have = {(o.kind, o.meta.namespace, o.meta.name) for o in objects}
+        for obj in more_addons(*(k in c["other_addons"] for k in ("dashboard", "monitoring", "logging"))):
+            key = (obj.kind, obj.meta.namespace, obj.meta.name)
+            if key not in have:
+                objects.append(obj)
+                addon_keys.append(key)
+        if not any(o.kind == "Namespace" and o.meta.name == "kube-system" for o in objects):
+            objects.append(Namespace(meta=ObjectMeta(namespace="", name="kube-system")))
     _allocate_cluster_ips(objects)
-    order = {"Namespace": 0, "CustomResourceDefinition": 1, "CustomObject": 2, "Service": 3, "Deployment": 4,
+    order = {"Namespace": 0, "ServiceAccount": 0.5, "CustomResourceDefinition": 1, "CustomObject": 2, "Service": 3, "Deployment": 4,
              "ReplicaSet": 5, "DaemonSet": 6, "Job": 7, "Pod": 8}
     objects.sort(key=lambda o: (order[o.kind], o.meta.namespace, o.meta.name))
     nodes.sort(key=lambda n: n.meta.name)
     return Scenario(path=path, text=text, changes=changes, nodes=tuple(nodes), objects=tuple(objects),
-                    warnings=tuple(warnings), addon_keys=tuple(addon_keys), **c)
+                    warnings=tuple(warnings), addon_keys=tuple(addon_keys), declared_namespaces=declared, **c)

@@ -103,6 +103,8 @@ class ClusterState:
     # reached that revision; lost when the replica crashes.
     expectations: Tuple[Tuple[str, int, int], ...] = ()
     track_expectations: bool = False
+    # The ServiceAccount admission plugin is modelled (model/components/serviceaccount.py).
+    sa_admission: bool = False
     # History variables that properties read, set by the user's changes (e.g.
     # "rollout-from-available:default/web": a template change made while the
     # Deployment was fully available, for `rollout-availability`).
@@ -113,6 +115,10 @@ class ClusterState:
     # The cluster DNS addon's zone, as its replicas serve it: (Service ns/name, ClusterIP), sorted
     # (model/components/dns.py).
     dns_records: Tuple[Tuple[str, str], ...] = ()
+    # The cloud provider's resources (model/components/cloudcontroller.py): its routes, (node, pod CIDR), and
+    # its load balancers, (Service ns/name, backend node names), both sorted.
+    cloud_routes: Tuple[Tuple[str, str], ...] = ()
+    cloud_lbs: Tuple[Tuple[str, Tuple[str, ...]], ...] = ()
 
     def expectation(self, client: str, uid: int) -> int:
         for c, u, rev in self.expectations:

@@ -138,6 +138,43 @@ def pods_rescheduled_after_node_failure(sc: Scenario):
                          pods_rescheduled_after_node_failure.__doc__, placement_diagnosis)
 
 
+def heartbeat_faults(sc: Scenario) -> Optional[str]:
+    if sc.fault_budget > 0 and {"node-crash", "zone-outage", "partition", "vm-deleted"} & set(sc.fault_kinds):
+        return None
+    return "no fault stops a kubelet's heartbeats (node-crash, zone-outage, partition, vm-deleted)"
+
+
+def node_status_problems(s: ClusterState) -> List[str]:
+    hosts = {h.name: h for h in s.hosts}
+    out = []
+    for node in s.store.nodes:
+        h = hosts.get(node.meta.name)
+        if h is None:
+            continue
+        alive = h.up and h.reachable
+        if alive and node.ready != "True":
+            out.append(f"Node {node.meta.name} is Ready={node.ready} though its machine and kubelet are up and reachable")
+        elif not alive and node.ready == "True":
+            out.append(f"Node {node.meta.name} is still Ready though its machine is "
+                       f"{'down' if not h.up else 'cut off from the control plane'}")
+    return out
+
+
+@register("node-status-converges", "convergence", heartbeat_faults)
+def node_status_converges(sc: Scenario):
+    """Each Node object's Ready condition eventually matches whether its machine and kubelet are up and reachable.
+
+    Seed document: the node controller ("responsible for noticing and
+    responding when nodes go down") and the kubelet's status reports.  Goal:
+    a Node whose machine is up and reaches the control plane is Ready=True;
+    one whose machine is down or cut off is not (Unknown, once the grace
+    period has passed without heartbeats).  A kubelet restart is taken to be
+    shorter than the grace period (its Node stays Ready).
+    """
+
+    return from_problems("node-status-converges", node_status_problems, node_status_converges.__doc__)
+
+
 def has_daemonsets(sc: Scenario) -> Optional[str]:
     return None if any(o.kind == "DaemonSet" for o in sc.objects) else "no DaemonSet"
 

@@ -199,3 +199,96 @@ def pod_ip_unique(sc: Scenario):
         return None
 
     return Invariant("pod-ip-unique", check, pod_ip_unique.__doc__)
+
+
+def has_cloud(sc: Scenario) -> Optional[str]:
+    return None if sc.control_plane.cloud_controller_manager else "no cloud provider (cloudControllerManager: false)"
+
+
+@register("routes-converge", "convergence", has_cloud)
+def routes_converge(sc: Scenario):
+    """The cloud eventually has exactly one route per Node, to that Node's pod CIDR, and none for a Node that is gone.
+
+    Seed document: cloud-controller-manager's route controller ("for setting
+    up routes in the underlying cloud infrastructure").  Goal: the cloud's
+    routes are exactly, for each Node object, its pod CIDR.
+    """
+
+    def problems(s: ClusterState) -> List[str]:
+        from model.components.networkplugin import pod_cidr_prefix
+        index = {h.name: i for i, h in enumerate(s.hosts)}
+        want = {n.meta.name: pod_cidr_prefix(index[n.meta.name]) + "0/24" for n in s.store.nodes}
+        have = dict(s.cloud_routes)
+        out = [f"no cloud route for Node {n} ({cidr})" for n, cidr in sorted(want.items()) if have.get(n) != cidr]
+        out += [f"the cloud still routes {have[n]} to {n}, whose Node is gone" for n in sorted(set(have) - set(want))]
+        return out
+
+    return from_problems("routes-converge", problems, routes_converge.__doc__)
+
+
+def has_load_balancers(sc: Scenario) -> Optional[str]:
+    why = has_cloud(sc)
+    if why:
+        return why
+    objs = list(sc.objects) + [c.obj for c in sc.changes if c.obj is not None]
+    return None if any(o.kind == "Service" and o.type == "LoadBalancer" for o in objs) else "no LoadBalancer Service"
+
+
+@register("cloud-load-balancer-converges", "convergence", has_load_balancers)
+def cloud_load_balancer_converges(sc: Scenario):
+    """Each LoadBalancer Service eventually has a cloud load balancer whose backends are exactly the Nodes it should send to; none for removed Services.
+
+    Seed document: cloud-controller-manager's service controller ("for
+    creating, updating and deleting cloud provider load balancers").  Goal:
+    one load balancer per `type: LoadBalancer` Service, whose backends are
+    the Nodes not labelled node.kubernetes.io/exclude-from-external-load-
+    balancers — every such Node since 1.30 (StableLoadBalancerNodeSet: the
+    cloud's health checks skip unready ones), only the Ready ones with
+    `behaviour.stableLoadBalancerNodeSet: false` — and no load balancer of a
+    Service that is gone or no longer of that type.
+    """
+    stable = sc.stable_lb_node_set
+
+    def problems(s: ClusterState) -> List[str]:
+        nodes = tuple(sorted(n.meta.name for n in s.store.nodes
+                             if "node.kubernetes.io/exclude-from-external-load-balancers" not in dict(n.meta.labels)
+                             and (stable or n.ready == "True")))
+        want = {svc.meta.key: nodes for svc in s.store.services if svc.type == "LoadBalancer"}
+        have = dict(s.cloud_lbs)
+        out = []
+        for key, backends in sorted(want.items()):
+            if key not in have:
+                out.append(f"Service {key} has no cloud load balancer")
+            elif have[key] != backends:
+                out.append(f"the load balancer of Service {key} sends to {', '.join(have[key]) or 'no node'}, "
+                           f"not {', '.join(backends) or 'no node'}")
+        out += [f"the cloud still has a load balancer for Service {k}, which is gone" for k in sorted(set(have) - set(want))]
+        return out
+
+    return from_problems("cloud-load-balancer-converges", problems, cloud_load_balancer_converges.__doc__)
+
+
+def declares_namespaces(sc: Scenario) -> Optional[str]:
+    from model.compose import serviceaccounts_modelled
+    if serviceaccounts_modelled(sc):
+        return None
+    return "no Namespace or ServiceAccount manifest: the default ServiceAccounts are taken as made at installation"
+
+
+@register("default-serviceaccount", "convergence", declares_namespaces)
+def default_serviceaccount(sc: Scenario):
+    """Every namespace eventually has a `default` ServiceAccount.
+
+    Seed document: kube-controller-manager's ServiceAccount controller
+    ("create default ServiceAccounts for new namespaces").  Goal: each
+    Namespace that is not being deleted has a ServiceAccount named
+    `default`; until it has, the ServiceAccount admission plugin refuses its
+    pods.
+    """
+
+    def problems(s: ClusterState) -> List[str]:
+        have = {sa.meta.namespace for sa in s.store.serviceaccounts if sa.meta.name == "default"}
+        return [f"Namespace {ns.meta.name} has no default ServiceAccount" for ns in s.store.namespaces
+                if not ns.meta.deleting and ns.meta.name not in have]
+
+    return from_problems("default-serviceaccount", problems, default_serviceaccount.__doc__)

@@ -283,3 +283,28 @@ def test_static_pod_apiserver_waits_for_its_kubelet():
     stuck = [s for s in res.search.graph.states if not s.apiservers_up[0] and not s.host("cp-1").kubelet_up]
     assert stuck and all(not list(restart.fn(s)) for s in stuck)
     assert any(list(restart.fn(s)) for s in res.search.graph.states if not s.apiservers_up[0])
+
+
+def test_managed_control_plane_is_outside_the_failure_domain():
+    """The same single control-plane-labelled machine crashing takes a traditional control plane down, and
+    leaves a managed one (the provider's, outside the scenario's machines) up."""
+    text = """apiVersion: kubecheck/v1alpha1
+kind: Cluster
+metadata: {name: t}
+spec:
+  controlPlane: {placement: PLACEMENT}
+  faults: {budget: 1, kinds: [node-crash]}
+---
+apiVersion: v1
+kind: Node
+metadata: {name: cp-1, labels: {node-role.kubernetes.io/control-plane: ""}}
+status: {allocatable: {cpu: "2", memory: 4Gi, pods: "110"}}
+"""
+    verdicts = {}
+    for placement in ("traditional", "managed"):
+        comp, res = _explore(text.replace("PLACEMENT", placement))
+        verdicts[placement] = {v.prop: v.verdict for v in res.verdicts}["control-plane-available"]
+        if placement == "managed":
+            assert all(all(s.apiservers_up) and s.etcd_quorum() for s in res.search.graph.states)
+            assert any(not s.host("cp-1").up for s in res.search.graph.states)
+    assert verdicts == {"traditional": "violated", "managed": "holds"}

@@ -307,3 +307,46 @@ metadata: {name: b}
                        "    - apply: {apiVersion: example.com/v1, kind: Backup, metadata: {name: c}}")
     with pytest.raises(ScenarioError, match="no CustomResourceDefinition"):
         parse_scenario(bad)
+
+
+def test_pods_wait_for_their_namespace_serviceaccount():
+    comp = composed("serviceaccount-new-namespace")
+    res = check(comp.system)
+    v = {x.prop: x.verdict for x in res.verdicts}
+    assert v["default-serviceaccount"] == "holds" and v["deployment-converges"] == "holds"
+    states = res.search.graph.states
+    assert all(not s.store.pods or s.store.serviceaccounts for s in states)
+    assert any(s.store.replicasets and not s.store.serviceaccounts for s in states)   # the RS did wait
+    # Without the ServiceAccount controller, nothing is ever admitted.
+    comp = composed("serviceaccount-new-namespace")
+    comp.system.rules = [r for r in comp.system.rules if r.name != "serviceaccount.create_default"]
+    v = {x.prop: x for x in check(comp.system).verdicts}
+    assert v["default-serviceaccount"].verdict == "violated"
+    assert "Namespace team-a has no default ServiceAccount" in v["default-serviceaccount"].diagnosis
+    assert v["deployment-converges"].verdict == "violated"
+
+
+def test_node_status_follows_heartbeats():
+    comp = composed("node-partition-eviction", ("node-status-converges",))
+    (v,) = check(comp.system).verdicts
+    assert v.verdict == "holds"
+    # A node lifecycle controller that never marks a silent Node is caught.
+    comp.system.rules = [r for r in comp.system.rules if r.name != "nodelifecycle.mark_unreachable"]
+    (v,) = check(comp.system).verdicts
+    assert v.verdict == "violated" and "is still Ready though its machine is cut off" in v.diagnosis
+
+
+def test_cluster_addons_run_from_the_start_and_move_after_a_crash():
+    comp = composed("cluster-addons")
+    s = comp.system.init_states[0]
+    running = sorted(p.meta.name.rsplit("-", 2)[0] if p.meta.owner_references[0].kind == "ReplicaSet"
+                     else p.meta.name.rsplit("-", 1)[0] for p in s.store.pods if p.phase == "Running")
+    assert running == ["fluent-bit", "fluent-bit", "kubernetes-dashboard", "metrics-server"]
+    res = check(comp.system)
+    v = {x.prop: x.verdict for x in res.verdicts}
+    assert v["deployment-converges"] == "holds" and v["daemonset-converges"] == "holds"
+    # Not vacuous: after a crash, both Deployments' pods run on the machine left.
+    after = [t for t in res.search.graph.states if sum(h.up for h in t.hosts) == 1 and
+             len([p for p in t.store.pods if p.phase == "Running" and p.active and t.host(p.spec.node_name).up
+                  and p.meta.owner_references[0].kind == "ReplicaSet"]) == 2]
+    assert after

@@ -145,3 +145,42 @@ def test_renumbered_states_have_renumbered_successors():
         a = {canonical(n) for r in comp.system.rules for _, n in r.fn(s)}
         b = {canonical(n) for r in comp.system.rules for _, n in r.fn(t)}
         assert a == b
+
+
+def test_cloud_forgets_a_deleted_vm():
+    comp, res = result("cloud-load-balancer")
+    v = by_prop(res)
+    assert v["routes-converge"].verdict == "holds" and v["cloud-load-balancer-converges"].verdict == "holds"
+    init = comp.system.init_states[0]
+    assert init.cloud_routes == (("n1", "10.244.0.0/24"), ("n2", "10.244.1.0/24")) and not init.cloud_lbs
+    # Not vacuous: a reachable end has n1's VM gone, its Node, route and load-balancer backend with it.
+    ends = [s for s in res.search.graph.states if s.host("n1").vm_deleted and s.store.get("Node", "", "n1") is None
+            and s.cloud_lbs == (("default/shop", ("n2",)),) and s.cloud_routes == (("n2", "10.244.1.0/24"),)]
+    assert ends
+    assert any(s.cloud_lbs == (("default/shop", ("n1", "n2")),) for s in res.search.graph.states)
+
+
+def test_route_controller_that_never_deletes_is_caught():
+    from explorer import Rule
+    comp = composed("cloud-load-balancer", ("routes-converge",))
+    real = next(r for r in comp.system.rules if r.name == "cloud-route.reconcile_routes")
+    comp.system.rules = [Rule(r.name, lambda s, f=r.fn: ((l, n) for l, n in f(s) if l[1] != "delete_route"))
+                         if r is real else r for r in comp.system.rules]
+    v = by_prop(check(comp.system))["routes-converge"]
+    assert v.verdict == "violated" and "whose Node is gone" in v.diagnosis
+
+
+def test_load_balancer_backends_before_stable_node_set():
+    """With stableLoadBalancerNodeSet: false (before 1.30), an unready Node leaves the load balancer."""
+    from kubecheck.compose import compose
+    from model.scenario import parse_scenario
+    import os
+    from conftest import SCENARIOS
+    text = open(os.path.join(SCENARIOS, "cloud-load-balancer.yaml")).read().replace(
+        "  addons: {dns: false}", "  addons: {dns: false}\n  behaviour: {stableLoadBalancerNodeSet: false}")
+    comp = compose(parse_scenario(text), ("cloud-load-balancer-converges",))
+    res = check(comp.system)
+    assert by_prop(res)["cloud-load-balancer-converges"].verdict == "holds"
+    # The deleted VM's Node, once Unknown, is out of the load balancer while it still exists.
+    assert any(s.store.get("Node", "", "n1") is not None and s.store.get("Node", "", "n1").ready == "Unknown"
+               and s.cloud_lbs == (("default/shop", ("n2",)),) for s in res.search.graph.states)

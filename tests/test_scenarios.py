@@ -41,6 +41,15 @@ PINNED = {
     "dns-service": (11964, 39373, NET),
     "dns-unschedulable": (154, 308, dict(NET, **{"deployment-converges": "violated", "dns-converges": "violated"})),
     "custom-resource": (3, 2, {}),
+    "cluster-addons": (30, 41, {"node-capacity": "holds", "pod-single-node": "holds", "taints-respected": "holds",
+                                "replicas-bounded": "holds", "deployment-converges": "holds",
+                                "pods-rescheduled-after-node-failure": "holds", "daemonset-converges": "holds"}),
+    "cloud-load-balancer": (3124, 10642, dict({k: v for k, v in NET.items() if k != "dns-converges"},
+                                              **{"pods-rescheduled-after-node-failure": "holds",
+                                                 "routes-converge": "holds", "cloud-load-balancer-converges": "holds"})),
+    "serviceaccount-new-namespace": (29, 40, {"node-capacity": "holds", "pod-single-node": "holds",
+                                              "taints-respected": "holds", "replicas-bounded": "holds",
+                                              "deployment-converges": "holds", "default-serviceaccount": "holds"}),
     "static-pods-single-control-plane": (20, 26, {
         "node-capacity": "holds", "pod-single-node": "holds", "control-plane-available": "violated",
         "taints-respected": "holds", "replicas-bounded": "holds", "workloads-survive-control-plane-outage": "holds",
@@ -81,8 +90,8 @@ PINNED = {
                                        "pod-single-node": "holds", "daemonset-converges": "holds"}),
     "daemonset-no-room": (22, 35, {"node-capacity": "holds", "taints-respected": "holds",
                                    "pod-single-node": "holds", "daemonset-converges": "violated"}),
-    "vm-deleted-cloud": (580, 1455, {"deployment-converges": "holds", "node-capacity": "holds", "taints-respected": "holds",
-                                   "pod-single-node": "holds", "replicas-bounded": "holds",
+    "vm-deleted-cloud": (754, 1926, {"deployment-converges": "holds", "node-capacity": "holds", "taints-respected": "holds",
+                                   "pod-single-node": "holds", "replicas-bounded": "holds", "routes-converge": "holds",
                                    "pods-rescheduled-after-node-failure": "holds"}),
     "vm-deleted-on-prem": (406, 984, {"deployment-converges": "holds", "node-capacity": "holds", "taints-respected": "holds",
                                    "pod-single-node": "holds", "replicas-bounded": "holds",
@@ -151,6 +160,17 @@ def run(name):
 RESCHEDULED = {'dns-service': 'holds', 'anti-affinity-spread': 'violated', 'etcd-quorum-lost': 'violated', 'large-cluster': 'unknown', 'topology-spread-honor-taints': 'holds', 'topology-spread-zone-down': 'violated', 'web-three-nodes': 'holds', 'web-two-nodes-crash': 'violated', 'zone-outage-stacked': 'violated', 'rolling-update-node-crash': 'holds'}
 
 
+# node-status-converges, where a fault stops a kubelet's heartbeats (and the scenario checks all properties).
+NODE_STATUS = {'cluster-addons': 'holds', 'anti-affinity-spread': 'holds', 'cloud-load-balancer': 'holds', 'dns-service': 'holds',
+               'etcd-quorum-lost': 'violated', 'full-disruption': 'holds', 'large-cluster': 'unknown',
+               'logging-daemonset': 'holds', 'node-partition-eviction': 'holds', 'rolling-update-node-crash': 'holds',
+               'self-hosted-lone-apiserver': 'violated', 'self-hosted-static-beside': 'holds',
+               'static-pods-single-control-plane': 'violated', 'static-pods-three-control-planes': 'holds',
+               'topology-spread-honor-taints': 'holds', 'topology-spread-zone-down': 'holds',
+               'vm-deleted-cloud': 'holds', 'vm-deleted-on-prem': 'holds', 'web-three-nodes': 'holds',
+               'web-two-nodes-crash': 'holds', 'zone-outage-stacked': 'violated'}
+
+
 # stable-reconciliation (Anvil's ESR), where a controller has objects to reconcile.
 STABLE = {
     "anti-affinity-spread": "violated",
@@ -170,6 +190,7 @@ STABLE = {
     "service-no-proxy": "holds", "service-proxy-replaced": "holds", "dns-service": "holds",
     "dns-unschedulable": "violated",
     "static-pods-single-control-plane": "violated", "static-pods-three-control-planes": "holds",
+    "cloud-load-balancer": "holds", "serviceaccount-new-namespace": "holds", "cluster-addons": "holds",
 }
 
 
@@ -194,6 +215,8 @@ def test_counts_and_verdicts(name):
         verdicts = dict(verdicts, **{"stable-reconciliation": STABLE[name]})
     if name in RESCHEDULED:
         verdicts = dict(verdicts, **{"pods-rescheduled-after-node-failure": RESCHEDULED[name]})
+    if name in NODE_STATUS and "all" in sc.properties:
+        verdicts = dict(verdicts, **{"node-status-converges": NODE_STATUS[name]})
     assert {v.prop: v.verdict for v in res.verdicts} == verdicts
 
 

@@ -39,7 +39,10 @@ a CRD defines (at the CRD's group and versions) while the CRD exists; a
 create of such an object before then is a 404.  Their spec is kept as
 written (no schema validation or conversion).
 
-Abstracted: admission plugins; 410 Gone (a cache is never further behind
+Admission: the ServiceAccount plugin, where composed (model/components/
+serviceaccount.py); no other admission plugin.
+
+Abstracted: 410 Gone (a cache is never further behind
 than maxStaleness, so compaction never strands a watch).
 """
 
@@ -107,6 +110,10 @@ def create(s: ClusterState, obj) -> Optional[ClusterState]:
         return None
     if obj.kind == "CustomObject" and serving_crd(store, obj.api_version, obj.custom_kind) is None:
         return None   # 404: no CustomResourceDefinition serves this kind (yet)
+    if obj.kind == "Pod" and s.sa_admission:
+        from .serviceaccount import admits
+        if not admits(store, obj):
+            return None   # 403 from the ServiceAccount admission plugin: the creator retries
     meta = evolve(meta, name=name, uid=uid, generation=1, deleting=False)
     if obj.kind == "Service" and not obj.cluster_ip:
         obj = evolve(obj, cluster_ip=allocate_cluster_ip(store))

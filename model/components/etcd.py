@@ -33,6 +33,7 @@ KIND_FIELDS = {
     "Lease": "leases",
     "Job": "jobs",
     "DaemonSet": "daemonsets",
+    "ServiceAccount": "serviceaccounts",
     "Service": "services",
     "EndpointSlice": "endpointslices",
     "CustomResourceDefinition": "crds",
@@ -55,6 +56,7 @@ class Store:
     leases: tuple = ()
     jobs: tuple = ()
     daemonsets: tuple = ()
+    serviceaccounts: tuple = ()
     services: tuple = ()
     endpointslices: tuple = ()
     crds: tuple = ()
