@@ -1,9 +1,13 @@
 """Random exploration with Hypothesis, for systems too large to search exhaustively.
 
-Each Hypothesis example is one behaviour: from an initial state, it draws one
-of the enabled rules, then one group of its steps (a fairness instance, where
-the rule offers `groups`), then one step, at a time, checking the invariants
-and action properties at every step.  After `max_steps` steps, faults stop and
+Each Hypothesis example is one behaviour: from an initial state, it takes a
+step to a state no earlier run has seen where one is at hand (novelty: the
+first outcomes of each group are looked at, in all but large systems), else
+draws one of the enabled rules, then one group of its steps (a fairness
+instance, where the rule offers `groups`), then one step, at a time,
+checking the invariants and action properties at every step.  Hypothesis
+seeds each run's own generator with one draw: the choices depend on what
+earlier runs saw, which Hypothesis' own draws may not.  After `max_steps` steps, faults stop and
 only fair steps are drawn for up to `max_steps` more: a state outside a
 convergence goal where no fair step is enabled is a violation (stuck); a goal
 not reached by then is `unknown`, never `holds` (DESIGN section 2.1).
@@ -25,6 +29,8 @@ like any other.
 
 from __future__ import annotations
 
+import itertools
+import random
 import re
 import time
 from dataclasses import dataclass, field
@@ -99,10 +105,14 @@ def random_check(system: System, *, seed: int = 0, max_examples: int = 200, max_
     start = time.perf_counter()
     conv_names = {c.name for c in system.convergences}
 
-    def draw(data, n: int) -> int:
-        return data.draw(st.integers(0, n - 1)) if n > 1 else 0
-
     def run_once(data):
+        # One draw from Hypothesis per run seeds the run's own generator: the choices below depend on what
+        # earlier runs saw (novelty), which Hypothesis' own draws must not (it would call that flaky).
+        rng = random.Random(data.draw(st.integers(0, 2 ** 62)))
+
+        def draw(_data, n: int) -> int:
+            return rng.randrange(n) if n > 1 else 0
+
         s = canon(system.init_states[0])
         states, labels, rules_used = [s], [None], [None]
         cov.runs += 1
@@ -119,13 +129,31 @@ def random_check(system: System, *, seed: int = 0, max_examples: int = 200, max_
                                                    list(rules_used))
                 if not choices:
                     break
-                # A rule, then a group of its steps, then a step: every enabled component gets an even chance
-                # however many steps another one offers, and only the drawn group's steps are computed.
-                ri, groups = choices[draw(data, len(choices))]
-                first, rest = groups[draw(data, len(groups))]
-                steps = [first] + list(rest)
-                lab, nxt = steps[draw(data, len(steps))]
-                nxt = canon(nxt)
+                # Novelty first: where the first step of some group leads to a state no run has seen yet, one
+                # of those is taken (most of the time), so that the runs spread over the state space instead
+                # of retracing the likeliest paths.  Otherwise a rule, then a group of its steps, then a step:
+                # every enabled component gets an even chance however many steps another one offers, and
+                # only the drawn group's steps are computed.
+                novel = []
+                if rng.random() < NOVELTY and sum(len(g) for _, g in choices) <= NOVELTY_MAX_GROUPS:
+                    for gi, (ri_, groups_) in enumerate(choices):
+                        expanded = []
+                        for first_, rest_ in groups_:
+                            more = list(itertools.islice(rest_, NOVELTY_WIDTH))   # a group's other outcomes
+                            expanded.append((first_, itertools.chain(more, rest_)))
+                            for lab_, nxt_ in [first_] + more:
+                                c = canon(nxt_)
+                                if c not in seen:
+                                    novel.append((ri_, lab_, c))
+                        choices[gi] = (ri_, expanded)
+                if novel:
+                    ri, lab, nxt = novel[draw(data, len(novel))]
+                else:
+                    ri, groups = choices[draw(data, len(choices))]
+                    first, rest = groups[draw(data, len(groups))]
+                    steps = [first] + list(rest)
+                    lab, nxt = steps[draw(data, len(steps))]
+                    nxt = canon(nxt)
                 fired.add(system.rules[ri].name)
                 cov.steps += 1
                 for ap in system.actions:
@@ -178,6 +206,10 @@ def random_check(system: System, *, seed: int = 0, max_examples: int = 200, max_
             states=len(seen), seconds=secs))
     return CheckResult(verdicts, stats, None), cov
 
+
+NOVELTY = 1.0        # how often a step prefers a state no run has seen
+NOVELTY_WIDTH = 8    # outcomes of one group looked at for novelty (a scheduler's nodes, an apiserver choice)
+NOVELTY_MAX_GROUPS = 24   # above this many groups (a large cluster), steps are drawn without looking ahead
 
 _GENERATED = re.compile(r"-\d+$")
 

@@ -66,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--strategy", choices=["bfs", "random"], default="bfs",
                    help="bfs: exhaustive search; random: Hypothesis runs, for scenarios too large to exhaust")
     v.add_argument("--seed", type=_nonneg, default=0, metavar="N", help="random: the seed (same seed, same result)")
-    v.add_argument("--max-examples", type=_nonneg, default=200, metavar="N", help="random: behaviours per search")
+    v.add_argument("--max-examples", type=_nonneg, default=500, metavar="N", help="random: behaviours per search")
     v.add_argument("--max-steps", type=_nonneg, default=60, metavar="N",
                    help="random: steps per behaviour (then as many fair steps, faults stopped)")
     v.add_argument("--max-depth", type=_nonneg, metavar="N")

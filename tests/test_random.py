@@ -48,7 +48,10 @@ def test_random_finds_the_paused_leader_and_shrinks_it(tmp_path):
     v = next(v for v in res.verdicts if v.prop == "single-leader")
     assert v.verdict == "violated"
     steps = [render_label(l) for l in v.trace.labels[1:]]
-    assert len(steps) <= 7 and steps[1].startswith("environment.pause(process=kube-controller-manager-")
+    # The leader pauses, its Lease expires, the other replica acquires it, and the paused one then writes.
+    assert len(steps) <= 7 and any(x.startswith("environment.pause(process=kube-controller-manager-") for x in steps)
+    pause = next(i for i, x in enumerate(steps) if x.startswith("environment.pause("))
+    assert any(x.startswith("leaderelection.acquire(") for x in steps[pause + 1:])
     assert_one_minimal(sc, v)
     assert_replays(tmp_path, sc, v)
     assert cov.runs > 0 and cov.steps > 0 and "leaderelection.acquire" not in cov.rules_never_fired
@@ -82,10 +85,10 @@ def test_random_is_deterministic_for_a_seed(tmp_path):
     assert outs[0] == outs[1]
 
 
-# Violations that 200 random runs of seed 0 do not reach: the pod-single-node race of issue 59848 needs a
-# long, specific interleaving (the restart, onto the most lagging cache, between two user changes, before
-# that cache catches up); no seed of 0-7 finds it in 300 runs.
-RANDOM_MISSES = {("kubelet-relist-cache", "pod-single-node")}
+# Violations that the default 500 random runs of seed 0 do not reach (none since runs prefer unseen states:
+# the pod-single-node race of issue 59848, a specific 11-step interleaving about 1 in 10,000 uniform runs
+# take, is now found in about 300).
+RANDOM_MISSES = set()
 SLOW = {"rolling-update", "rolling-update-node-crash", "large-cluster", "job-restart-lagging"}   # large-cluster: its own test
 
 
@@ -104,7 +107,7 @@ def test_random_finds_what_exhaustive_search_finds():
         wanted = {v.prop for v in res.verdicts if v.verdict == "violated" and v.trace.loop is None}
         if not wanted:
             continue
-        rres, _ = random_check(comp.system, seed=0, max_examples=200, max_steps=60)
+        rres, _ = random_check(comp.system, seed=0, max_examples=500, max_steps=60)   # the CLI's defaults
         found = {v.prop for v in rres.verdicts if v.verdict == "violated"}
         assert wanted - found == {p for n, p in RANDOM_MISSES if n == name}, name
         compared += 1
