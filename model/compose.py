@@ -178,7 +178,8 @@ def build_model(sc: Scenario, record_views: bool = False, checked=None) -> Model
     if init.processes:
         rules += leaderelection.rules(sc.control_plane.leader_election)
     rules += apiserver.rules(watch_caches=sc.max_staleness > 0, restarts="apiserver-restart" in faults,
-                             place=placement(sc), failovers=len(init.apiservers_up) > 1 and bool(faults))
+                             place=placement(sc), failovers=len(init.apiservers_up) > 1 and bool(faults),
+                             relist="not-older" if sc.informer_relist == "lastSynced" else "cache")
     rules += user.rules(sc.changes)
     if sc.nodes and {"node-crash", "zone-outage", "partition", "vm-deleted"} & faults:
         rules += nodelifecycle.rules()

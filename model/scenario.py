@@ -95,6 +95,7 @@ class Scenario:
     kube_proxy: bool
     network_plugin_replaces_kube_proxy: bool
     kubelet_relist: str
+    informer_relist: str                # lastSynced (client-go's reflector) | cache (resourceVersion "0")
     expectations: bool
     job_tracking_with_finalizers: bool
     scheduler_assume: bool
@@ -527,6 +528,9 @@ def _cluster(doc: _Doc, warnings) -> Dict[str, Any]:
     relist = doc.get(beh, "kubeletRelist", "spec.behaviour", str, "quorum")
     if relist not in ("quorum", "cache"):
         raise doc.error("spec.behaviour.kubeletRelist", f"expected quorum or cache, got {relist!r}")
+    informer = doc.get(beh, "informerRelist", "spec.behaviour", str, "lastSynced")
+    if informer not in ("lastSynced", "cache"):
+        raise doc.error("spec.behaviour.informerRelist", f"expected lastSynced or cache, got {informer!r}")
     faults = doc.get(spec, "faults", "spec", dict, {})
     budget = doc.get(faults, "budget", "spec.faults", int, 0)
     if budget < 0:
@@ -564,7 +568,7 @@ def _cluster(doc: _Doc, warnings) -> Dict[str, Any]:
     return dict(name=name, control_plane=control, dns=dns, dns_replicas=dns_replicas, other_addons=others,
                 kube_proxy=doc.get(addons, "kubeProxy", "spec.addons", bool, True),
                 network_plugin_replaces_kube_proxy=doc.get(npl, "replacesKubeProxy", "spec.addons.networkPlugin", bool, False),
-                kubelet_relist=relist, expectations=doc.get(beh, "expectations", "spec.behaviour", bool, True),
+                kubelet_relist=relist, informer_relist=informer, expectations=doc.get(beh, "expectations", "spec.behaviour", bool, True),
                 job_tracking_with_finalizers=doc.get(beh, "jobTrackingWithFinalizers", "spec.behaviour", bool, True),
                 scheduler_assume=doc.get(beh, "schedulerAssume", "spec.behaviour", bool, True),
                 stable_lb_node_set=doc.get(beh, "stableLoadBalancerNodeSet", "spec.behaviour", bool, True),

@@ -180,7 +180,8 @@ class ClusterState:
             return evolve(self, store=store)
         k = self.max_lag
         lags = tuple(min(lag + 1, k) for lag in self.cache_lag)
-        pins = tuple((c, lag + 1) for c, lag in self.pins if lag + 1 < lags[self.instance_of(c)])
+        pins = tuple((c, lag + 1) for c, lag in self.pins
+                     if lag + 1 < (lags[self.instance_of(c)] if self.apiservers_up[self.instance_of(c)] else k))
         # A view never allocates uids: a past keyspace keeps next_uid 0, so that equal histories are equal
         # whatever uids were allocated since (the canonical form renumbers them).
         past = self.store if self.store.next_uid == 0 else evolve(self.store, next_uid=0)

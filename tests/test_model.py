@@ -350,3 +350,19 @@ def test_cluster_addons_run_from_the_start_and_move_after_a_crash():
              len([p for p in t.store.pods if p.phase == "Running" and p.active and t.host(p.spec.node_name).up
                   and p.meta.owner_references[0].kind == "ReplicaSet"]) == 2]
     assert after
+
+
+def test_failover_relist_never_goes_back_with_the_reflector():
+    """After its apiserver crashes, the controller-manager fails over to the other, whose cache lags: with
+    client-go's relist at the last resourceVersion its view is pinned to what it had seen; with "0" it is not."""
+    from explorer import render_label
+    comp = composed("informer-relist-last-synced")
+    res = check(comp.system)
+    g = res.search.graph
+    lagging = [s for s in g.states if s.instance_of("kube-controller-manager") == 1 and s.apiservers_up[1]
+               and s.cache_lag[1] > 0]
+    assert lagging, "no failover onto a lagging cache is reachable: the check is vacuous"
+    assert any(s.pin_of("kube-controller-manager") is not None for s in lagging)
+    v = {x.prop: x for x in check(composed("informer-relist-cache").system).verdicts}["replicas-bounded"]
+    labels = [render_label(l) for l in v.trace.labels[1:]]
+    assert v.verdict == "violated" and "apiserver.failover(client=kube-controller-manager, to=2)" in labels

@@ -83,6 +83,13 @@ def test_random_is_deterministic_for_a_seed(tmp_path):
         d["stats"].pop("states_per_second")
         outs.append(d)
     assert outs[0] == outs[1]
+    # The same runs in this process (other modules loaded, other tests run before): the same verdicts and
+    # the same shrunk traces.
+    sc, res, cov = run("leader-paused", seed=3, max_examples=50)
+    here = {v.prop: (v.verdict, len(v.trace.labels) if v.trace else None) for v in res.verdicts}
+    there = {r["property"]: (r["verdict"], len(read_trace(os.path.join(tmp_path / "0", r["trace"]))["states"])
+                             if r["trace"] else None) for r in outs[0]["results"] if r["property"] in here}
+    assert here == there
 
 
 # Violations that the default 500 random runs of seed 0 do not reach (none since runs prefer unseen states:

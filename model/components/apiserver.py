@@ -29,10 +29,14 @@ based on a stale read fails its compare-and-swap.  An instance can crash
 (`apiserver-restart` fault) and is restarted by its supervisor (weakly
 fair); it comes back with a cache freshly listed from etcd.  Its clients are
 unavailable until the load balancer sends them to another instance
-(`failover`, weakly fair), where their reflectors list again: since
-client-go relists from the resourceVersion it last saw, never older, the
-model reads there at etcd's current revision (the cache waits until it has
-caught up).
+(`failover`, weakly fair), where their reflectors list again.  client-go's
+reflector relists with the resourceVersion it last saw (after a broken
+watch, and after the 410 Gone a watch resumed where the new cache's window
+does not reach back gets), which the cache serves only once it has caught
+up: the client's view never goes back (a pin holds what it had seen).
+`behaviour.informerRelist: cache` lists with resourceVersion "0" instead,
+as a restarted process does, which a lagging cache answers with an older
+view.
 
 CustomResourceDefinitions: the apiserver stores and serves objects of a kind
 a CRD defines (at the CRD's group and versions) while the CRD exists; a
@@ -91,6 +95,32 @@ def reconnect(s: ClusterState, client: str, instance: int, quorum_read: bool) ->
     if quorum_read and s.cache_lag[instance] > 0:
         pins = tuple(sorted(pins + ((client, 0),)))
     return evolve(s, connections=conns, pins=pins)
+
+
+def instances_down(s: ClusterState, down) -> ClusterState:
+    """Apiserver instances stop: their caches are gone, and each of their clients keeps, as a pin, how far
+    behind etcd the newest view it had seen is (its reflectors' lastSyncResourceVersion), so that a relist
+    elsewhere "not older than" that version can be served no older (see `failover`)."""
+    down = set(down)
+    ups = tuple(False if k in down else up for k, up in enumerate(s.apiservers_up))
+    if s.max_lag == 0 or not s.connections:
+        return evolve(s, apiservers_up=ups)
+    pins = dict(s.pins)
+    for c, k in s.connections:
+        if k in down and s.apiservers_up[k]:
+            lag = min(s.cache_lag[k], pins.get(c, s.cache_lag[k]))
+            if lag < s.max_lag:
+                pins[c] = lag
+            else:
+                pins.pop(c, None)
+    return evolve(s, apiservers_up=ups, pins=tuple(sorted(pins.items())))
+
+
+def pin_limit(s: ClusterState, client: str, lags) -> int:
+    """A pin is kept while it is fresher than the cache its client reads; a client of an instance that is
+    down keeps it while the history reaches back that far."""
+    k = s.instance_of(client)
+    return lags[k] if s.apiservers_up[k] else s.max_lag
 
 
 def generated_name(prefix: str, uid: int) -> str:
@@ -194,7 +224,7 @@ def watch(s: ClusterState) -> Iterator:
     for k, lag in enumerate(s.cache_lag):
         if lag > 0 and s.apiservers_up[k]:
             lags = s.cache_lag[:k] + (lag - 1,) + s.cache_lag[k + 1:]
-            pins = tuple((c, p) for c, p in s.pins if p < lags[s.instance_of(c)])
+            pins = tuple((c, p) for c, p in s.pins if p < pin_limit(s, c, lags))
             yield label("apiserver", "watch", (("instance", k + 1),)), evolve(s, cache_lag=lags, pins=pins)
 
 
@@ -202,7 +232,7 @@ def _restarted(s: ClusterState, k: int) -> ClusterState:
     nxt = evolve(s, apiservers_up=s.apiservers_up[:k] + (True,) + s.apiservers_up[k + 1:],
                  cache_lag=s.cache_lag[:k] + (0,) + s.cache_lag[k + 1:],
                  apiserver_pods_lost=tuple(i for i in s.apiserver_pods_lost if i != k))
-    return evolve(nxt, pins=tuple((c, p) for c, p in nxt.pins if p < nxt.cache_lag[nxt.instance_of(c)]))
+    return evolve(nxt, pins=tuple((c, p) for c, p in nxt.pins if p < pin_limit(nxt, c, nxt.cache_lag)))
 
 
 def restart_rules(place) -> List[Rule]:
@@ -245,22 +275,38 @@ def _client_runs(s: ClusterState, client: str) -> bool:
     return p is None or (p.up and not p.paused)
 
 
-def failover(s: ClusterState) -> Iterator:
-    """A client whose apiserver is down is sent by the load balancer to one that is up, where its reflectors
-    list again."""
-    for c, k in s.connections:
-        if s.apiservers_up[k] or not _client_runs(s, c):
-            continue
-        for j, up in enumerate(s.apiservers_up):
-            if up:
-                yield (label("apiserver", "failover", (("client", c),), (("to", j + 1),)),
-                       reconnect(s, c, j, quorum_read=True))
+def failover_rule(relist: str) -> Rule:
+    def failover(s: ClusterState) -> Iterator:
+        """A client whose apiserver is down is sent by the load balancer to one that is up, where its
+        reflectors list again."""
+        for c, k in s.connections:
+            if s.apiservers_up[k] or not _client_runs(s, c):
+                continue
+            for j, up in enumerate(s.apiservers_up):
+                if up:
+                    yield (label("apiserver", "failover", (("client", c),), (("to", j + 1),)),
+                           relisted(s, c, j, keep_pin=(relist == "not-older")))
+
+    return Rule("apiserver.failover", failover, doc=failover.__doc__)
 
 
-def rules(watch_caches: bool, restarts: bool, place=None, failovers: bool = False) -> List[Rule]:
+def relisted(s: ClusterState, client: str, instance: int, keep_pin: bool) -> ClusterState:
+    """`client` lists again from `instance`'s cache: with resourceVersion = the last one it saw (client-go's
+    reflector after a broken watch, and after 410 Gone), the cache answers once it has caught up to that,
+    so the view is the fresher of the cache and what the client had seen (its pin); with resourceVersion
+    "0" (`behaviour.informerRelist: cache`), whatever the cache holds, which may be older."""
+    nxt = reconnect(s, client, instance, quorum_read=False)
+    pin = s.pin_of(client)
+    if keep_pin and pin is not None and pin < s.cache_lag[instance]:
+        nxt = evolve(nxt, pins=tuple(sorted(nxt.pins + ((client, pin),))))
+    return nxt
+
+
+def rules(watch_caches: bool, restarts: bool, place=None, failovers: bool = False,
+          relist: str = "not-older") -> List[Rule]:
     out = []
     if failovers:
-        out.append(Rule("apiserver.failover", failover, doc=failover.__doc__))
+        out.append(failover_rule(relist))
     if watch_caches:
         out.append(Rule("apiserver.watch", watch, doc=watch.__doc__))
     if restarts or (place is not None and place.self_hosted):

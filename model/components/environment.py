@@ -42,6 +42,7 @@ from explorer import Rule, label
 from ..objects import evolve
 from ..state import ClusterState
 from ..topology import Placement
+from . import apiserver
 
 
 
@@ -68,8 +69,9 @@ def _switch_machines(s: ClusterState, place: Placement, hosts, members, up: bool
         apis -= lost        # a self-hosted apiserver's pod went with its machine: the kubelet cannot start it alone
     else:
         lost |= apis & set(place.self_hosted)
-    nxt = evolve(nxt.with_members(_set(nxt.etcd_up, members, up)), apiservers_up=_set(nxt.apiservers_up, apis, up),
-                 apiserver_pods_lost=tuple(sorted(lost)))
+    nxt = nxt.with_members(_set(nxt.etcd_up, members, up))
+    nxt = evolve(nxt, apiservers_up=_set(nxt.apiservers_up, apis, up)) if up else apiserver.instances_down(nxt, apis)
+    nxt = evolve(nxt, apiserver_pods_lost=tuple(sorted(lost)))
     if up:  # a restarted apiserver lists etcd afresh into its cache
         nxt = evolve(nxt, cache_lag=tuple(0 if k in apis else lag for k, lag in enumerate(nxt.cache_lag)))
     return nxt
@@ -182,7 +184,7 @@ def apiserver_crash(s: ClusterState) -> Iterator:
     for k, up in enumerate(s.apiservers_up):
         if up:
             yield (label("environment", "apiserver_crash", (("instance", k + 1),)),
-                   evolve(_spend(s), apiservers_up=s.apiservers_up[:k] + (False,) + s.apiservers_up[k + 1:]))
+                   apiserver.instances_down(_spend(s), [k]))
 
 
 def kubelet_crash(s: ClusterState) -> Iterator:
