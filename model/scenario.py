@@ -697,9 +697,9 @@ def parse_scenario(text: str, path: str = "<scenario>") -> Scenario:
     if not nodes:
         raise cdoc.error("(scenario)", "no Node manifests: a cluster needs at least one node")
     # A CustomResourceDefinition a change applies defines its kind for the changes after it too.
-    crds = crds + [ch for ch in _changes(cdoc, [x for x in c["raw_changes"] if isinstance(x, dict) and isinstance(
-        x.get("apply"), dict) and x["apply"].get("kind") == "CustomResourceDefinition"], path, [])]
-    crds = [ch.obj if hasattr(ch, "obj") else ch for ch in crds]
+    applied_crds = [x for x in c["raw_changes"] if isinstance(x, dict) and isinstance(x.get("apply"), dict)
+                    and x["apply"].get("kind") == "CustomResourceDefinition"]
+    crds = crds + [ch.obj for ch in _changes(cdoc, applied_crds, path, [])]
     changes = _changes(cdoc, c.pop("raw_changes"), path, warnings, crds)
     # A namespace used by a manifest exists, as `kubectl create namespace` would have made it.
     namespaces = {o.meta.name for o in objects if o.kind == "Namespace"}

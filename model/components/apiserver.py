@@ -302,14 +302,13 @@ def relisted(s: ClusterState, client: str, instance: int, keep_pin: bool) -> Clu
     return nxt
 
 
-def rules(watch_caches: bool, restarts: bool, place=None, failovers: bool = False,
+def rules(watch_caches: bool, restarts: bool, place, failovers: bool = False,
           relist: str = "not-older") -> List[Rule]:
     out = []
     if failovers:
         out.append(failover_rule(relist))
     if watch_caches:
         out.append(Rule("apiserver.watch", watch, doc=watch.__doc__))
-    if restarts or (place is not None and place.self_hosted):
-        from ..topology import Placement
-        out += restart_rules(place or Placement((), (), (), ()))
+    if restarts or place.self_hosted:
+        out += restart_rules(place)
     return out

@@ -73,19 +73,15 @@ def _working(h: Host) -> bool:
 
 
 def _kubelets(s: ClusterState, need_pods: bool = False):
-    """(host, view) for each kubelet that runs and reaches its apiserver."""
-    for host in s.hosts:
-        if not _working(host) or (need_pods and not host.pods):
-            continue
-        view = apiserver.view(s, client(host.name))
-        if view is not None:
-            yield host, view
+    """(host, view) for each kubelet that runs and reaches its apiserver (and, with need_pods, runs pods)."""
+    for _, host, view in _indexed_kubelets(s, need_pods):
+        yield host, view
 
 
-def _indexed_kubelets(s: ClusterState):
+def _indexed_kubelets(s: ClusterState, need_pods: bool = False):
     """(node index, host, view) for each kubelet that runs and reaches its apiserver."""
     for index, host in enumerate(s.hosts):
-        if not _working(host):
+        if not _working(host) or (need_pods and not host.pods):
             continue
         view = apiserver.view(s, client(host.name))
         if view is not None:
