@@ -99,9 +99,9 @@ RANDOM_MISSES = set()
 SLOW = {"rolling-update", "rolling-update-node-crash", "large-cluster", "job-restart-lagging"}   # large-cluster: its own test
 
 
-def test_random_finds_what_exhaustive_search_finds():
+def test_random_finds_what_exhaustive_search_finds(tmp_path):
     """Every violation the exhaustive search finds in a built-in scenario, except lassos (a fair cycle is
-    not something random runs can show), is found by the random strategy too."""
+    not something random runs can show), is found by the random strategy too, with a trace that replays."""
     from explorer import check
     compared = 0
     for f in sorted(os.listdir(SCENARIOS)):
@@ -117,6 +117,9 @@ def test_random_finds_what_exhaustive_search_finds():
         rres, _ = random_check(comp.system, seed=0, max_examples=500, max_steps=60)   # the CLI's defaults
         found = {v.prop for v in rres.verdicts if v.verdict == "violated"}
         assert wanted - found == {p for n, p in RANDOM_MISSES if n == name}, name
+        for v in rres.verdicts:
+            if v.prop in wanted:
+                assert_replays(tmp_path, sc, v)
         compared += 1
     assert compared >= 10
 
