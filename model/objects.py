@@ -13,6 +13,7 @@ are the sum over its containers (init containers are not modelled).
 
 from __future__ import annotations
 
+import operator
 from typing import Optional, Tuple
 
 import attrs
@@ -365,13 +366,20 @@ def labels_match(selector: Labels, labels: Labels) -> bool:
     return True
 
 
-_FIELD_NAMES: dict = {}
+_FIELDS: dict = {}
 
 
 def evolve(obj, **changes):
-    """attrs.evolve for the model's frozen classes, without its per-call field introspection (hot path)."""
+    """attrs.evolve for the model's frozen classes, without its per-call field introspection (hot path):
+    every field read at once by one attrgetter, the changed ones replaced by position."""
     cls = obj.__class__
-    names = _FIELD_NAMES.get(cls)
-    if names is None:
-        names = _FIELD_NAMES[cls] = tuple(a.name for a in attrs.fields(cls))
-    return cls(*[changes[n] if n in changes else getattr(obj, n) for n in names])
+    fields = _FIELDS.get(cls)
+    if fields is None:
+        names = tuple(a.name for a in attrs.fields(cls))
+        getter = operator.attrgetter(*names) if len(names) > 1 else (lambda o, n=names[0]: (getattr(o, n),))
+        fields = _FIELDS[cls] = (getter, {n: i for i, n in enumerate(names)})
+    getter, index = fields
+    values = list(getter(obj))
+    for name, value in changes.items():
+        values[index[name]] = value
+    return cls(*values)
