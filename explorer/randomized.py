@@ -108,12 +108,12 @@ def random_check(system: System, *, seed: int = 0, max_examples: int = 200, max_
     start = time.perf_counter()
     conv_names = {c.name for c in system.convergences}
 
-    def run_once(data, index: int):
+    def run_once(index: int):
         # Each run's own generator, seeded by (seed, run index): see the module docstring for why not
         # Hypothesis' draws.
         rng = random.Random(f"kubecheck:{seed}:{index}")
 
-        def draw(_data, n: int) -> int:
+        def draw(n: int) -> int:
             return rng.randrange(n) if n > 1 else 0
 
         s = canon(system.init_states[0])
@@ -133,12 +133,12 @@ def random_check(system: System, *, seed: int = 0, max_examples: int = 200, max_
                 if not choices:
                     break
                 # Novelty first: where the first step of some group leads to a state no run has seen yet, one
-                # of those is taken (most of the time), so that the runs spread over the state space instead
+                # of those is taken (in all but large systems), so that the runs spread over the state space instead
                 # of retracing the likeliest paths.  Otherwise a rule, then a group of its steps, then a step:
                 # every enabled component gets an even chance however many steps another one offers, and
                 # only the drawn group's steps are computed.
                 novel = []
-                if rng.random() < NOVELTY and sum(len(g) for _, g in choices) <= NOVELTY_MAX_GROUPS:
+                if sum(len(g) for _, g in choices) <= NOVELTY_MAX_GROUPS:
                     for gi, (ri_, groups_) in enumerate(choices):
                         expanded = []
                         for first_, rest_ in groups_:
@@ -150,12 +150,12 @@ def random_check(system: System, *, seed: int = 0, max_examples: int = 200, max_
                                     novel.append((ri_, lab_, c))
                         choices[gi] = (ri_, expanded)
                 if novel:
-                    ri, lab, nxt = novel[draw(data, len(novel))]
+                    ri, lab, nxt = novel[draw(len(novel))]
                 else:
-                    ri, groups = choices[draw(data, len(choices))]
-                    first, rest = groups[draw(data, len(groups))]
+                    ri, groups = choices[draw(len(choices))]
+                    first, rest = groups[draw(len(groups))]
                     steps = [first] + list(rest)
-                    lab, nxt = steps[draw(data, len(steps))]
+                    lab, nxt = steps[draw(len(steps))]
                     nxt = canon(nxt)
                 fired.add(system.rules[ri].name)
                 cov.steps += 1
@@ -178,7 +178,7 @@ def random_check(system: System, *, seed: int = 0, max_examples: int = 200, max_
                                                      list(rules_used))
 
     for index in range(max_examples):
-        run_once(None, index)
+        run_once(index)
 
     violations: Dict[str, Verdict] = {}
     for name in sorted(found):
@@ -204,7 +204,6 @@ def random_check(system: System, *, seed: int = 0, max_examples: int = 200, max_
     return CheckResult(verdicts, stats, None), cov
 
 
-NOVELTY = 1.0        # how often a step prefers a state no run has seen
 NOVELTY_WIDTH = 8    # outcomes of one group looked at for novelty (a scheduler's nodes, an apiserver choice)
 NOVELTY_MAX_GROUPS = 24   # above this many groups (a large cluster), steps are drawn without looking ahead
 

@@ -73,13 +73,13 @@ def initial_state(sc: Scenario, track_revisions: bool) -> ClusterState:
         clients += [kubeproxy.client(proxy, h.name) for h in hosts] + ([dns.CLIENT] if sc.dns else [])
     clients = sorted(clients)
     connections = tuple((c, i % n) for i, c in enumerate(clients)) if n > 1 else ()
-    cloud_routes = ()
-    if sc.control_plane.cloud_controller_manager:
-        cloud_routes = tuple(sorted((n.meta.name, f"10.244.{i}.0/24") for i, n in enumerate(sc.nodes)))
-    return ClusterState(sa_admission=serviceaccounts_modelled(sc), cloud_routes=cloud_routes, store=store, hosts=hosts, faults_left=sc.fault_budget, next_change=0, etcd_up=members, etcd_current=members,
-                        max_lag=sc.max_staleness, apiservers_up=(True,) * n, cache_lag=(0,) * n,
-                        connections=connections, processes=tuple(processes), dns_records=dns_records,
-                        track_expectations=(sc.expectations or sc.scheduler_assume) and sc.max_staleness > 0)
+    init = ClusterState(sa_admission=serviceaccounts_modelled(sc), store=store, hosts=hosts, faults_left=sc.fault_budget, next_change=0, etcd_up=members, etcd_current=members,
+                      max_lag=sc.max_staleness, apiservers_up=(True,) * n, cache_lag=(0,) * n,
+                      connections=connections, processes=tuple(processes), dns_records=dns_records,
+                      track_expectations=(sc.expectations or sc.scheduler_assume) and sc.max_staleness > 0)
+    if sc.control_plane.cloud_controller_manager:   # the routes of the Nodes the cluster was installed with
+        init = evolve(init, cloud_routes=cloudcontroller.initial_routes(init))
+    return init
 
 
 def serviceaccounts_modelled(sc: Scenario) -> bool:

@@ -621,21 +621,16 @@ def _changes(doc: _Doc, raw_changes: list, path: str, warnings, crds=()) -> Tupl
     return tuple(out)
 
 
-SERVICE_CIDR_PREFIX = "10.96.0."
-
-
 def _allocate_cluster_ips(objects: list) -> None:
-    """The apiserver's ClusterIP allocator: a Service without spec.clusterIP gets the lowest free address
-    of the service CIDR (10.96.0.0/24 here; .1 is the `kubernetes` Service's, .10 by convention DNS's)."""
-    taken = {"10.96.0.1"} | {o.cluster_ip for o in objects if o.kind == "Service" and o.cluster_ip}
-    k = 2
+    """The apiserver's ClusterIP allocator, for the Services of the manifests without spec.clusterIP."""
+    from .components.apiserver import lowest_free_cluster_ip
+    taken = {o.cluster_ip for o in objects if o.kind == "Service" and o.cluster_ip}
     for i, o in enumerate(objects):
         if o.kind == "Service" and not o.cluster_ip:
-            while f"{SERVICE_CIDR_PREFIX}{k}" in taken or k == 10:
-                k += 1
-            taken.add(f"{SERVICE_CIDR_PREFIX}{k}")
-            objects[i] = Service(meta=o.meta, selector=o.selector, cluster_ip=f"{SERVICE_CIDR_PREFIX}{k}",
-                                 type=o.type, publish_not_ready=o.publish_not_ready)
+            ip = lowest_free_cluster_ip(taken)
+            taken.add(ip)
+            objects[i] = Service(meta=o.meta, selector=o.selector, cluster_ip=ip, type=o.type,
+                                 publish_not_ready=o.publish_not_ready)
 
 
 def load_scenario(path: str) -> Scenario:

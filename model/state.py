@@ -165,6 +165,12 @@ class ClusterState:
                 return lag
         return None
 
+    def pin_limit(self, client: str, lags) -> int:
+        """A pin is kept while it is fresher than the cache its client reads (`lags`, per instance); a client
+        of an instance that is down keeps it while the history reaches back that far."""
+        k = self.instance_of(client)
+        return lags[k] if self.apiservers_up[k] else self.max_lag
+
     def host(self, name: str) -> Optional[Host]:
         for h in self.hosts:
             if h.name == name:
@@ -180,8 +186,7 @@ class ClusterState:
             return evolve(self, store=store)
         k = self.max_lag
         lags = tuple(min(lag + 1, k) for lag in self.cache_lag)
-        pins = tuple((c, lag + 1) for c, lag in self.pins
-                     if lag + 1 < (lags[self.instance_of(c)] if self.apiservers_up[self.instance_of(c)] else k))
+        pins = tuple((c, lag + 1) for c, lag in self.pins if lag + 1 < self.pin_limit(c, lags))
         # A view never allocates uids: a past keyspace keeps next_uid 0, so that equal histories are equal
         # whatever uids were allocated since (the canonical form renumbers them).
         past = self.store if self.store.next_uid == 0 else evolve(self.store, next_uid=0)

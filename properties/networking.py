@@ -30,14 +30,16 @@ def expected_endpoints(store, svc) -> Tuple[Tuple[int, str, str, bool], ...]:
     """The specification, written apart from the controller: (pod uid, IP, node, ready) for each pod of the
     Service's namespace that its selector matches, is not Succeeded or Failed and has an IP; ready when the
     pod is Ready and not terminating (or always, with publishNotReadyAddresses)."""
-    out = []
+    return tuple(sorted((p.meta.uid, p.ip, p.spec.node_name, svc.publish_not_ready or (p.ready and not p.meta.deleting))
+                        for p in _backing_pods(store, svc)))
+
+
+def _backing_pods(store, svc):
+    """The pods of the Service's namespace that its selector matches, not Succeeded or Failed, with an IP."""
     for p in store.pods:
-        if p.meta.namespace != svc.meta.namespace or not p.ip or p.phase in ("Succeeded", "Failed"):
-            continue
-        if not all(pair in p.meta.labels for pair in svc.selector):
-            continue
-        out.append((p.meta.uid, p.ip, p.spec.node_name, svc.publish_not_ready or (p.ready and not p.meta.deleting)))
-    return tuple(sorted(out))
+        if (p.meta.namespace == svc.meta.namespace and p.ip and p.phase not in ("Succeeded", "Failed")
+                and all(pair in p.meta.labels for pair in svc.selector)):
+            yield p
 
 
 def endpoint_problems(s: ClusterState) -> List[str]:
@@ -92,9 +94,7 @@ def ready_backends(store, svc) -> Tuple[str, ...]:
     ready = sorted({ip for _, ip, _, r in expected_endpoints(store, svc) if r})
     if ready:
         return tuple(ready)
-    return tuple(sorted({p.ip for p in store.pods if p.meta.namespace == svc.meta.namespace and p.ip
-                         and p.phase not in ("Succeeded", "Failed") and p.ready and p.meta.deleting
-                         and all(pair in p.meta.labels for pair in svc.selector)}))
+    return tuple(sorted({p.ip for p in _backing_pods(store, svc) if p.ready and p.meta.deleting}))
 
 
 def routing_problems(s: ClusterState) -> List[str]:

@@ -74,8 +74,8 @@ def test_canonical_renumbers_uids_and_generated_names():
         assert p.meta.name == f"{p.meta.generate_name}{p.meta.uid}"
 
 
-def test_canonical_collects_failed_replicaset_pods_but_not_bare_pods():
-    sc = parse_scenario("""apiVersion: kubecheck/v1alpha1
+# A Cluster document and one small Node, for scenarios written inline.
+ONE_NODE = """apiVersion: kubecheck/v1alpha1
 kind: Cluster
 metadata: {name: t}
 ---
@@ -83,7 +83,11 @@ apiVersion: v1
 kind: Node
 metadata: {name: n1}
 status: {allocatable: {cpu: "1", memory: 1Gi}}
----
+"""
+
+
+def test_canonical_collects_failed_replicaset_pods_but_not_bare_pods():
+    sc = parse_scenario(ONE_NODE + """---
 apiVersion: v1
 kind: Pod
 metadata: {name: big}
@@ -287,15 +291,7 @@ def test_custom_resources_are_stored_and_served():
 
 def test_custom_kind_without_its_crd():
     from model.scenario import ScenarioError
-    text = """apiVersion: kubecheck/v1alpha1
-kind: Cluster
-metadata: {name: t}
----
-apiVersion: v1
-kind: Node
-metadata: {name: n1}
-status: {allocatable: {cpu: "1", memory: 1Gi}}
----
+    text = ONE_NODE + """---
 apiVersion: example.com/v1
 kind: Backup
 metadata: {name: b}

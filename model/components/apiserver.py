@@ -116,13 +116,6 @@ def instances_down(s: ClusterState, down) -> ClusterState:
     return evolve(s, apiservers_up=ups, pins=tuple(sorted(pins.items())))
 
 
-def pin_limit(s: ClusterState, client: str, lags) -> int:
-    """A pin is kept while it is fresher than the cache its client reads; a client of an instance that is
-    down keeps it while the history reaches back that far."""
-    k = s.instance_of(client)
-    return lags[k] if s.apiservers_up[k] else s.max_lag
-
-
 def generated_name(prefix: str, uid: int) -> str:
     """The name the apiserver generates from generateName (a suffix unique to the object)."""
     return f"{prefix}{uid}"
@@ -172,9 +165,13 @@ def get_custom(s: ClusterState, client: str, api_version: str, kind: str, namesp
 
 
 def allocate_cluster_ip(store) -> str:
-    """The ClusterIP allocator: the lowest free address of the service CIDR 10.96.0.0/24 (.1 is the
-    `kubernetes` Service's and .10 is kept for the DNS addon)."""
-    taken = {svc.cluster_ip for svc in store.services}
+    """The ClusterIP allocator over the Services in `store` (see `lowest_free_cluster_ip`)."""
+    return lowest_free_cluster_ip({svc.cluster_ip for svc in store.services})
+
+
+def lowest_free_cluster_ip(taken) -> str:
+    """The lowest free address of the service CIDR 10.96.0.0/24: .1 is the `kubernetes` Service's and .10
+    is kept for the DNS addon (pkg/registry/core/service/ipallocator picks at random: which is not observable)."""
     k = 2
     while f"10.96.0.{k}" in taken or k == 10:
         k += 1
@@ -224,7 +221,7 @@ def watch(s: ClusterState) -> Iterator:
     for k, lag in enumerate(s.cache_lag):
         if lag > 0 and s.apiservers_up[k]:
             lags = s.cache_lag[:k] + (lag - 1,) + s.cache_lag[k + 1:]
-            pins = tuple((c, p) for c, p in s.pins if p < pin_limit(s, c, lags))
+            pins = tuple((c, p) for c, p in s.pins if p < s.pin_limit(c, lags))
             yield label("apiserver", "watch", (("instance", k + 1),)), evolve(s, cache_lag=lags, pins=pins)
 
 
@@ -232,7 +229,7 @@ def _restarted(s: ClusterState, k: int) -> ClusterState:
     nxt = evolve(s, apiservers_up=s.apiservers_up[:k] + (True,) + s.apiservers_up[k + 1:],
                  cache_lag=s.cache_lag[:k] + (0,) + s.cache_lag[k + 1:],
                  apiserver_pods_lost=tuple(i for i in s.apiserver_pods_lost if i != k))
-    return evolve(nxt, pins=tuple((c, p) for c, p in nxt.pins if p < pin_limit(nxt, c, nxt.cache_lag)))
+    return evolve(nxt, pins=tuple((c, p) for c, p in nxt.pins if p < nxt.pin_limit(c, nxt.cache_lag)))
 
 
 def restart_rules(place) -> List[Rule]:

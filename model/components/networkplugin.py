@@ -21,8 +21,6 @@ Service rules on each node: see model/components/kubeproxy.py.
 
 from __future__ import annotations
 
-from typing import Dict
-
 from ..state import Host
 
 
@@ -40,6 +38,3 @@ def allocate_ip(host: Host, node_index: int) -> str:
         k += 1
     return f"{prefix}{k}"
 
-
-def node_indices(hosts) -> Dict[str, int]:
-    return {h.name: i for i, h in enumerate(hosts)}
