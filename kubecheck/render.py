@@ -67,6 +67,9 @@ def architecture_dot(sc: Scenario) -> str:
     lines.append('  apiserver0 -> "%s" [label="writes need a quorum", fontsize=9];' % etcd_members(sc)[0].name)
     if sc.dns:
         lines.append('  dns [label="DNS addon", fillcolor="#e8f5e9"];')
+    for kind in sc.operators:
+        lines.append(f'  "operator_{kind}" [label="{kind} operator\\n(the user\'s controller)", fillcolor="#fff8e1"];')
+        lines.append(f'  "operator_{kind}" -> apiserver0 [label="reconciles {kind}", fontsize=9];')
     if cp.cloud_controller_manager:
         lines.append('  cloud [label="cloud provider\\n(VMs, routes, load balancers)", shape=cylinder, fillcolor="#f3e5f5"];')
         lines.append("  ccm -> cloud;")

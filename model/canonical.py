@@ -220,6 +220,31 @@ def forget_satisfied_expectations(s: ClusterState) -> ClusterState:
     return s if len(keep) == len(s.expectations) else evolve(s, expectations=tuple(keep))
 
 
+def relative_generations(s: ClusterState) -> ClusterState:
+    """A custom object's generation and status.observedGeneration are only ever compared with each other (by
+    its operator, and by stable-reconciliation): shift both so that a reported generation is 1, the same
+    shift in every copy of the object (current and history).  An operator whose every status write bumps the
+    generation (no status subresource) then loops through finitely many states, a cycle the explorer sees."""
+    objs = s.store.custom_objects
+    if not objs:
+        return s
+    shifts = {o.meta.uid: o.status.observed_generation - 1 for o in objs if o.status.observed_generation > 1}
+    if not shifts:
+        return s
+
+    def shifted(store):
+        out = []
+        for o in store.custom_objects:
+            d = shifts.get(o.meta.uid)
+            if d:
+                o = evolve(o, meta=evolve(o.meta, generation=o.meta.generation - d),
+                           status=evolve(o.status, observed_generation=o.status.observed_generation - d))
+            out.append(o)
+        return evolve(store, custom_objects=tuple(out))
+
+    return evolve(s, store=shifted(s.store), history=tuple(shifted(h) for h in s.history))
+
+
 def presentation(s: ClusterState) -> ClusterState:
     """How traces show a state: the canonical form but for the renumbering of uids and revisions, so that
     a pod keeps its name from one step of a trace to the next (canonical(presentation(s)) == canonical(s))."""
@@ -227,4 +252,5 @@ def presentation(s: ClusterState) -> ClusterState:
 
 
 def canonical(s: ClusterState) -> ClusterState:
-    return renumber(forget_unread_history(forget_satisfied_expectations(collect_terminated_pods(s))))
+    return renumber(relative_generations(forget_unread_history(forget_satisfied_expectations(
+        collect_terminated_pods(s)))))

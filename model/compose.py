@@ -16,8 +16,8 @@ from explorer import Rule
 from .canonical import canonical, presentation
 from .observation import recording_views
 from .components import (apiserver, cloudcontroller, daemonset, deployment, dns, endpointslice, environment,
-                         garbagecollector, job, kubelet, kubeproxy, leaderelection, nodelifecycle, podgc, replicaset,
-                         scheduler, serviceaccount, user)
+                         garbagecollector, job, kubelet, kubeproxy, leaderelection, nodelifecycle, operator, podgc,
+                         replicaset, scheduler, serviceaccount, user)
 from .components.etcd import Store
 from .scenario import Scenario
 from .state import ClusterState, Host, Process
@@ -71,6 +71,7 @@ def initial_state(sc: Scenario, track_revisions: bool) -> ClusterState:
     if any(o.kind == "Service" for o in sc.objects):
         proxy = "network-plugin" if sc.network_plugin_replaces_kube_proxy else "kube-proxy"
         clients += [kubeproxy.client(proxy, h.name) for h in hosts] + ([dns.CLIENT] if sc.dns else [])
+    clients += [operator.client(k) for k in sc.operators]
     clients = sorted(clients)
     connections = tuple((c, i % n) for i, c in enumerate(clients)) if n > 1 else ()
     init = ClusterState(sa_admission=serviceaccounts_modelled(sc), store=store, hosts=hosts, faults_left=sc.fault_budget, next_change=0, etcd_up=members, etcd_current=members,
@@ -103,7 +104,9 @@ def build_model(sc: Scenario, record_views: bool = False, checked=None) -> Model
         left_out.append("ServiceAccount controller and admission (no Namespace or ServiceAccount manifest: the "
                         "default ServiceAccounts are taken as made at installation)")
     if "Deployment" in kinds:
-        rules += deployment.rules()
+        rules += deployment.rules(status=sc.reads_deployment_status)
+        if not sc.reads_deployment_status:
+            left_out.append("Deployment status writes (nothing reads Deployment status: no rolloutStatus change)")
     else:
         left_out.append("Deployment controller (no Deployment)")
     if kinds & {"Deployment", "ReplicaSet"}:
@@ -180,7 +183,8 @@ def build_model(sc: Scenario, record_views: bool = False, checked=None) -> Model
     rules += apiserver.rules(watch_caches=sc.max_staleness > 0, restarts="apiserver-restart" in faults,
                              place=placement(sc), failovers=len(init.apiservers_up) > 1 and bool(faults),
                              relist="not-older" if sc.informer_relist == "lastSynced" else "cache")
-    rules += user.rules(sc.changes)
+    rules += operator.rules(sc.operators)
+    rules += user.rules(sc.changes, sc.rollout_status_checks_generation)
     if sc.nodes and {"node-crash", "zone-outage", "partition", "vm-deleted"} & faults:
         rules += nodelifecycle.rules()
     else:

@@ -51,6 +51,10 @@ def encode_object(o) -> Dict[str, Any]:
         rec["generation"] = m.generation
         if kind == "Deployment":
             rec["image"] = ",".join(c.image for c in o.template.spec.containers)
+            st = o.status
+            if st.observed_generation:
+                rec["status"] = {"observedGeneration": st.observed_generation, "replicas": st.replicas,
+                                 "updatedReplicas": st.updated_replicas, "availableReplicas": st.available_replicas}
     elif kind == "Job":
         rec.update(completions=o.completions, parallelism=o.parallelism, succeeded=o.succeeded, failed=o.failed,
                    condition=o.condition)
@@ -64,6 +68,9 @@ def encode_object(o) -> Dict[str, Any]:
         rec.update(group=o.group, kind=o.kind_name, plural=o.plural, scope=o.scope, versions=list(o.versions))
     elif kind == "CustomObject":
         rec.update(apiVersion=o.api_version, kind=o.custom_kind, spec={k: v for k, v in o.spec})
+        rec["generation"] = m.generation
+        if o.status.observed_generation:
+            rec["status"] = {"observedGeneration": o.status.observed_generation}
     elif kind == "Lease":
         rec["holder"] = o.holder
     elif kind == "Node":

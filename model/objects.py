@@ -229,6 +229,19 @@ class DaemonSet:
     kind = "DaemonSet"
 
 
+@frozen
+class DeploymentStatus:
+    """apps/v1 DeploymentStatus, as the Deployment controller writes it through the status subresource.
+
+    observed_generation is the metadata.generation of the spec the counts were computed for; a reader
+    that does not compare the two may take the previous rollout's counts for the current one's."""
+
+    observed_generation: int = 0
+    replicas: int = 0              # pods of all its ReplicaSets that are not terminating
+    updated_replicas: int = 0      # those of the ReplicaSet of the current template
+    available_replicas: int = 0    # those Ready (minReadySeconds 0)
+
+
 @frozen(cache_hash=True)
 class Deployment:
     meta: ObjectMeta
@@ -237,6 +250,7 @@ class Deployment:
     template: PodTemplate
     strategy: str = "RollingUpdate"   # RollingUpdate | Recreate
     rolling: RollingUpdate = RollingUpdate()
+    status: DeploymentStatus = DeploymentStatus()
     kind = "Deployment"
 
 
@@ -329,7 +343,15 @@ class CustomResourceDefinition:
     plural: str
     scope: str = "Namespaced"
     versions: Tuple[str, ...] = ("v1",)
+    status_subresource: bool = False   # spec.versions[].subresources.status
     kind = "CustomResourceDefinition"
+
+
+@frozen
+class CustomStatus:
+    """The status of a custom object, as an operator built on controller-runtime reports it."""
+
+    observed_generation: int = 0
 
 
 @frozen(cache_hash=True)
@@ -341,6 +363,7 @@ class CustomObject:
     api_version: str
     custom_kind: str
     spec: Tuple[Tuple[str, str], ...] = ()
+    status: CustomStatus = CustomStatus()
     kind = "CustomObject"
 
 

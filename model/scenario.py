@@ -62,7 +62,7 @@ class ControlPlane:
 
 @dataclass(frozen=True)
 class Change:
-    """One user action of spec.changes: scale, apply or delete."""
+    """One user action of spec.changes: scale, apply, delete, or a rolloutStatus wait."""
 
     op: str
     kind: str
@@ -78,6 +78,8 @@ class Change:
             return f"{self.op} {self.obj.custom_kind} {self.namespace}/{self.name}"
         if self.op == "scale":
             return f"scale {self.kind} {self.namespace}/{self.name} to {self.replicas}"
+        if self.op == "rolloutStatus":
+            return f"rollout status {self.kind} {self.namespace}/{self.name}"
         if self.op == "delete" and self.grace_seconds == 0:
             return f"force-delete {self.kind} {self.namespace}/{self.name}"
         return f"{self.op} {self.kind} {self.namespace}/{self.name}"
@@ -100,6 +102,8 @@ class Scenario:
     job_tracking_with_finalizers: bool
     scheduler_assume: bool
     stable_lb_node_set: bool
+    rollout_status_checks_generation: bool   # a rollout wait compares status.observedGeneration with generation
+    operators: Tuple[str, ...]          # custom kinds an operator of the user's reconciles (spec.operators)
     fault_budget: int
     fault_kinds: Tuple[str, ...]
     changes: Tuple[Change, ...]
@@ -121,6 +125,12 @@ class Scenario:
             if n.meta.name == node_name:
                 return dict(n.meta.labels).get(ZONE_LABEL, "")
         return ""
+
+    @property
+    def reads_deployment_status(self) -> bool:
+        """Whether anything in the scenario reads Deployment status (a rolloutStatus wait): elsewhere the
+        Deployment controller's status writes are left out, as nothing could observe them."""
+        return any(c.op == "rolloutStatus" for c in self.changes)
 
     def of_kind(self, kind: str) -> List[Any]:
         return [o for o in self.objects if o.kind == kind]
@@ -402,11 +412,22 @@ def parse_object(doc: _Doc):
         versions = doc.get(spec, "versions", "spec", list, required=True)
         if not versions:
             raise doc.error("spec.versions", "at least one version is required")
+        for i, v in enumerate(versions):
+            if not isinstance(v, dict):
+                raise doc.error(f"spec.versions[{i}]", f"expected a mapping, got {type(v).__name__}")
+        if "subresources" in spec:
+            raise doc.error("spec.subresources", "apiextensions.k8s.io/v1 has subresources per version: "
+                            "spec.versions[].subresources")
+        with_status = [isinstance(doc.get(v, "subresources", f"spec.versions[{i}]", dict, {}).get("status"), dict)
+                       for i, v in enumerate(versions)]
+        if len(set(with_status)) > 1:
+            raise doc.error("spec.versions", "a status subresource on some versions and not others is not modelled")
         return CustomResourceDefinition(meta=meta, group=group,
                                         kind_name=doc.get(names, "kind", "spec.names", str, required=True),
                                         plural=plural, scope=scope,
                                         versions=tuple(str(doc.get(v, "name", f"spec.versions[{i}]", str,
-                                                                   required=True)) for i, v in enumerate(versions)))
+                                                                   required=True)) for i, v in enumerate(versions)),
+                                        status_subresource=with_status[0])
     if kind == "Pod":
         meta = _meta(doc, raw, True)
         return Pod(meta=meta, spec=_pod_spec(doc, doc.get(raw, "spec", "", dict, required=True), "spec"))
@@ -485,7 +506,7 @@ def _cluster(doc: _Doc, warnings) -> Dict[str, Any]:
     meta = doc.get(raw, "metadata", "", dict, required=True)
     name = doc.get(meta, "name", "metadata", str, required=True)
     spec = doc.get(raw, "spec", "", dict, {})
-    doc.known(spec, "spec", ("controlPlane", "addons", "behaviour", "faults", "changes", "check"))
+    doc.known(spec, "spec", ("controlPlane", "addons", "behaviour", "faults", "changes", "check", "operators"))
     cp = doc.get(spec, "controlPlane", "spec", dict, {})
     doc.known(cp, "spec.controlPlane", ("placement", "etcd", "apiservers", "controllerManagers", "schedulers",
                                         "cloudControllerManager", "leaderElection", "staticApiservers"))
@@ -525,6 +546,8 @@ def _cluster(doc: _Doc, warnings) -> Dict[str, Any]:
     addons = doc.get(spec, "addons", "spec", dict, {})
     npl = doc.get(addons, "networkPlugin", "spec.addons", dict, {})
     beh = doc.get(spec, "behaviour", "spec", dict, {})
+    doc.known(beh, "spec.behaviour", ("kubeletRelist", "informerRelist", "expectations", "jobTrackingWithFinalizers",
+                                      "schedulerAssume", "stableLoadBalancerNodeSet", "rolloutStatusChecksGeneration"))
     relist = doc.get(beh, "kubeletRelist", "spec.behaviour", str, "quorum")
     if relist not in ("quorum", "cache"):
         raise doc.error("spec.behaviour.kubeletRelist", f"expected quorum or cache, got {relist!r}")
@@ -572,9 +595,11 @@ def _cluster(doc: _Doc, warnings) -> Dict[str, Any]:
                 job_tracking_with_finalizers=doc.get(beh, "jobTrackingWithFinalizers", "spec.behaviour", bool, True),
                 scheduler_assume=doc.get(beh, "schedulerAssume", "spec.behaviour", bool, True),
                 stable_lb_node_set=doc.get(beh, "stableLoadBalancerNodeSet", "spec.behaviour", bool, True),
+                rollout_status_checks_generation=doc.get(beh, "rolloutStatusChecksGeneration", "spec.behaviour", bool, True),
                 fault_budget=budget, fault_kinds=tuple(kinds), properties=tuple(props), max_depth=max_depth,
                 max_states=max_states, max_staleness=staleness,
-                raw_changes=doc.get(spec, "changes", "spec", list, []))
+                raw_changes=doc.get(spec, "changes", "spec", list, []),
+                raw_operators=doc.get(spec, "operators", "spec", list, []))
 
 
 def _changes(doc: _Doc, raw_changes: list, path: str, warnings, crds=()) -> Tuple[Change, ...]:
@@ -582,7 +607,7 @@ def _changes(doc: _Doc, raw_changes: list, path: str, warnings, crds=()) -> Tupl
     for i, ch in enumerate(raw_changes):
         cp = f"spec.changes[{i}]"
         if not isinstance(ch, dict) or len(ch) != 1:
-            raise doc.error(cp, "expected exactly one of scale, apply, delete")
+            raise doc.error(cp, "expected exactly one of scale, apply, delete, rolloutStatus")
         (op, body), = ch.items()
         if op == "scale":
             b = doc.get(ch, "scale", cp, dict)
@@ -616,9 +641,37 @@ def _changes(doc: _Doc, raw_changes: list, path: str, warnings, crds=()) -> Tupl
             out.append(Change("delete", kind, doc.get(b, "namespace", f"{cp}.delete", str, "default"),
                               doc.get(b, "name", f"{cp}.delete", str, required=True), propagation=policy,
                               grace_seconds=grace))
+        elif op == "rolloutStatus":
+            b = doc.get(ch, "rolloutStatus", cp, dict)
+            doc.known(b, f"{cp}.rolloutStatus", ("kind", "namespace", "name"))
+            kind = doc.get(b, "kind", f"{cp}.rolloutStatus", str, "Deployment")
+            if kind != "Deployment":
+                raise doc.error(f"{cp}.rolloutStatus.kind", f"waiting for the rollout of a {kind} is not modelled; "
+                                "modelled: Deployment")
+            out.append(Change("rolloutStatus", kind, doc.get(b, "namespace", f"{cp}.rolloutStatus", str, "default"),
+                              doc.get(b, "name", f"{cp}.rolloutStatus", str, required=True)))
         else:
-            raise doc.error(cp, f"unknown change {op!r}; expected scale, apply or delete")
+            raise doc.error(cp, f"unknown change {op!r}; expected scale, apply, delete or rolloutStatus")
     return tuple(out)
+
+
+def _operators(doc: _Doc, raw: list, crds) -> Tuple[str, ...]:
+    """spec.operators: the custom kinds an operator (a controller of the user's, model/components/operator.py)
+    reconciles; each must be a kind a CustomResourceDefinition of the scenario defines."""
+    kinds = []
+    for i, op in enumerate(raw):
+        where = f"spec.operators[{i}]"
+        if not isinstance(op, dict):
+            raise doc.error(where, f"expected a mapping with kind, got {type(op).__name__}")
+        doc.known(op, where, ("kind",))
+        kind = doc.get(op, "kind", where, str, required=True)
+        if not any(c.kind_name == kind for c in crds):
+            raise doc.error(f"{where}.kind", f"no CustomResourceDefinition of the scenario defines kind {kind!r}"
+                            + (f"; defined: {', '.join(sorted(c.kind_name for c in crds))}" if crds else ""))
+        if kind in kinds:
+            raise doc.error(f"{where}.kind", f"a second operator for kind {kind}")
+        kinds.append(kind)
+    return tuple(kinds)
 
 
 def _allocate_cluster_ips(objects: list) -> None:
@@ -696,6 +749,7 @@ def parse_scenario(text: str, path: str = "<scenario>") -> Scenario:
                     and x["apply"].get("kind") == "CustomResourceDefinition"]
     crds = crds + [ch.obj for ch in _changes(cdoc, applied_crds, path, [])]
     changes = _changes(cdoc, c.pop("raw_changes"), path, warnings, crds)
+    c["operators"] = _operators(cdoc, c.pop("raw_operators"), crds)
     # A namespace used by a manifest exists, as `kubectl create namespace` would have made it.
     namespaces = {o.meta.name for o in objects if o.kind == "Namespace"}
     declared = tuple(sorted(namespaces))

@@ -287,9 +287,21 @@ def replicaset_problems(s: ClusterState) -> List[str]:
 
 def has_controllers(sc: Scenario) -> Optional[str]:
     kinds = {o.kind for o in sc.objects} | {c.kind for c in sc.changes}
-    if kinds & {"Deployment", "ReplicaSet", "Job", "DaemonSet"}:
+    if kinds & {"Deployment", "ReplicaSet", "Job", "DaemonSet"} or sc.operators:
         return None
-    return "no object that a controller reconciles (Deployment, ReplicaSet, Job)"
+    return "no object that a controller reconciles (Deployment, ReplicaSet, Job, DaemonSet, or an operator's kind)"
+
+
+def operator_problems(s: ClusterState, kinds) -> List[str]:
+    """Objects of an operator's kind whose status does not report their current generation."""
+    from model.components.apiserver import has_status_subresource
+    from model.components.operator import behind
+    return [f"{o.custom_kind} {o.meta.key}: status.observedGeneration {o.status.observed_generation}, "
+            f"metadata.generation {o.meta.generation}"
+            + ("" if has_status_subresource(s.store, o) else
+               " (its CRD has no status subresource: every status write bumps the generation; generations are "
+               "shown relative to the last report)")
+            for o in s.store.custom_objects if o.custom_kind in kinds and behind(o)]
 
 
 @register("stable-reconciliation", "convergence", has_controllers)
@@ -302,11 +314,15 @@ def stable_reconciliation(sc: Scenario):
     change and the last fault, every Deployment, every ReplicaSet of its
     own, every Job and every deletion reach what was declared, and stay
     there (a fair cycle through a state that does not match is a violation).
+    An operator's objects (`spec.operators`) match when their
+    status.observedGeneration reports their metadata.generation.
     """
 
     def problems(s: ClusterState) -> List[str]:
         out = list(deployment_problems(s)) + replicaset_problems(s) + dangling_references(s) + daemonset_problems(s)
         out += [f"Job {j.meta.key} is not finished" for j in s.store.jobs if not j.condition]
+        if sc.operators:
+            out += operator_problems(s, sc.operators)
         return out
 
     return from_problems("stable-reconciliation", problems, stable_reconciliation.__doc__)

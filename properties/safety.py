@@ -338,8 +338,9 @@ def rollout_availability(sc: Scenario):
 
     Seed document: kube-controller-manager, the Deployment's rolling update.
     Available: Ready and not terminating (minReadySeconds 0).  Checked in the
-    states after such a change (a history mark set by the change) in which
-    no fault has happened yet.
+    states after such a change (a history mark set by the change, cleared by
+    a later scale of the Deployment, which sets a new size rather than rolls
+    out) in which no fault has happened yet.
     """
     from model.components.deployment import resolve
 
@@ -357,6 +358,48 @@ def rollout_availability(sc: Scenario):
         return None
 
     return Invariant("rollout-availability", check, rollout_availability.__doc__)
+
+
+def has_rollout_waits(sc: Scenario) -> Optional[str]:
+    if sc.reads_deployment_status:
+        return None
+    return "no rolloutStatus change: nothing waits on a Deployment's status"
+
+
+@register("rollout-status-current", "safety", has_rollout_waits)
+def rollout_status_current(sc: Scenario):
+    """A rollout wait reports success only for the Deployment's current spec: when it returns, a ReplicaSet of the current pod template exists in etcd, scaled to spec.replicas.
+
+    Seed document: kube-controller-manager (the Deployment controller reports
+    status.observedGeneration) and the user's pipeline (`kubectl rollout
+    status`, a deploy tool's wait, the next step that trusts it).  Checked on
+    every step at which a `rolloutStatus` change returns, against etcd.  It
+    fails where the wait reads the status counts without comparing
+    status.observedGeneration with metadata.generation: right after a new
+    template is applied, the previous rollout's complete counts still stand
+    (Shopify/krane PR 325, "an instant false positive success").
+    """
+    from model.components.deployment import new_replicaset_of
+
+    def check(s: ClusterState, lab, t: ClusterState) -> Optional[str]:
+        ch = sc.changes[dict(lab[2])["index"] - 1]
+        if ch.op != "rolloutStatus":
+            return None
+        d = s.store.get("Deployment", ch.namespace, ch.name)
+        if d is None:
+            return None
+        new = new_replicaset_of(s.store, d)
+        if new is None:
+            return (f"rollout status returned for Deployment {d.meta.key} (generation {d.meta.generation}, status "
+                    f"observedGeneration {d.status.observed_generation}) before any ReplicaSet of its current "
+                    f"template existed")
+        if new.replicas != d.replicas:
+            return (f"rollout status returned for Deployment {d.meta.key} while the ReplicaSet of its current "
+                    f"template, {new.meta.name}, had spec.replicas {new.replicas} of {d.replicas}")
+        return None
+
+    return ActionProperty("rollout-status-current", check, rollout_status_current.__doc__,
+                          frozenset({("user", "change")}))
 
 
 def has_jobs(sc: Scenario) -> Optional[str]:

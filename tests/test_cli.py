@@ -88,6 +88,15 @@ def test_not_applicable_is_listed(tmp_path):
      "topologySpreadConstraints: [{maxSkew: 0, topologyKey: zone, whenUnsatisfiable: DoNotSchedule}], "
      "containers: [{name: c, image: x}]}}}\n",
      "document 3 (Deployment web): spec.template.spec.topologySpreadConstraints[0].maxSkew: must be at least 1, got 0"),
+    (GOOD_HEAD.replace("spec: {}", "spec: {changes: [{rolloutStatus: {kind: ReplicaSet, name: web}}]}"),
+     "document 1 (Cluster t): spec.changes[0].rolloutStatus.kind: waiting for the rollout of a ReplicaSet is not "
+     "modelled; modelled: Deployment"),
+    (GOOD_HEAD.replace("spec: {}", "spec: {operators: [{kind: Backup}]}"),
+     "document 1 (Cluster t): spec.operators[0].kind: no CustomResourceDefinition of the scenario defines kind 'Backup'"),
+    (GOOD_HEAD + "---\napiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n"
+     "metadata: {name: backups.example.com}\nspec: {group: example.com, names: {plural: backups, kind: Backup}, "
+     "subresources: {status: {}}, versions: [{name: v1}]}\n",
+     "spec.subresources: apiextensions.k8s.io/v1 has subresources per version: spec.versions[].subresources"),
     ("a: [1, 2\n", "not valid YAML"),
     (GOOD_HEAD.replace("kind: Cluster", "kind: Clutser"), "no Cluster document"),
 ])
@@ -109,6 +118,9 @@ def test_unknown_field_is_a_warning_not_an_error(tmp_path):
     p = kc("verify", "--quiet", "--traces", str(tmp_path), str(f))
     assert p.returncode == 0
     assert "spec.flavour: unknown field, ignored" in p.stderr
+    f.write_text(GOOD_HEAD.replace("spec: {}", "spec: {behaviour: {expectation: false}}"))
+    p = kc("verify", "--quiet", "--traces", str(tmp_path), str(f))
+    assert p.returncode == 0 and "spec.behaviour.expectation: unknown field, ignored" in p.stderr
 
 
 def test_unknown_property_exit_2():

@@ -41,6 +41,12 @@ PINNED = {
     "dns-service": (11964, 39373, NET),
     "dns-unschedulable": (154, 308, dict(NET, **{"deployment-converges": "violated", "dns-converges": "violated"})),
     "custom-resource": (3, 2, {}),
+    "operator-status-subresource": (5, 5, {}),
+    "operator-no-status-subresource": (5, 7, {}),
+    "rollout-status-observed-generation": (904, 2124, dict(ROLL, **{"rollout-within-surge": "holds",
+                                                                    "rollout-status-current": "holds"})),
+    "rollout-status-ignores-generation": (1210, 2828, dict(ROLL, **{"rollout-within-surge": "holds",
+                                                                   "rollout-status-current": "violated"})),
     "informer-relist-cache": (3896, 8945, {"no-time-travel": "violated", "replicas-bounded": "violated",
                                            "pod-single-node": "holds", "stable-reconciliation": "holds"}),
     "informer-relist-last-synced": (222, 468, {"no-time-travel": "holds", "replicas-bounded": "holds",
@@ -195,6 +201,8 @@ STABLE = {
     "dns-unschedulable": "violated",
     "static-pods-single-control-plane": "violated", "static-pods-three-control-planes": "holds",
     "cloud-load-balancer": "holds", "serviceaccount-new-namespace": "holds", "cluster-addons": "holds",
+    "rollout-status-observed-generation": "holds", "rollout-status-ignores-generation": "holds",
+    "operator-status-subresource": "holds", "operator-no-status-subresource": "violated",
 }
 
 

@@ -9,6 +9,13 @@ Modelled (fidelity checklist items 1-5 of KUBERNETES-FACTS.md):
 * update is a compare-and-swap on resourceVersion (GuaranteedUpdate): a
   write based on a stale read is a 409 Conflict (`None` here); a change of
   spec bumps metadata.generation, a status write does not;
+* the status subresource (Deployment, and custom objects whose CRD has
+  one): a write of the main resource keeps the stored status, a write of
+  /status keeps the stored spec and generation (registry/apps/deployment/
+  strategy.go PrepareForUpdate and statusStrategy.PrepareForUpdate); a
+  custom object whose CRD has none has no /status (404), and any change of
+  it but its metadata, its status too, bumps its generation
+  (apiextensions-apiserver customresource/strategy.go);
 * delete: a pod bound to a node is deleted gracefully (deletionTimestamp
   set; the kubelet stops its containers and completes the deletion with grace
   0); any other object, or a pod with grace 0, is removed at once; with
@@ -152,6 +159,12 @@ def serving_crd(store, api_version: str, kind: str):
     return None
 
 
+def has_status_subresource(store, obj) -> bool:
+    """Whether the CustomResourceDefinition that serves custom object `obj` has a status subresource."""
+    crd = serving_crd(store, obj.api_version, obj.custom_kind)
+    return crd is not None and crd.status_subresource
+
+
 def get_custom(s: ClusterState, client: str, api_version: str, kind: str, namespace: str, name: str):
     """GET /apis/<group>/<version>/namespaces/<ns>/<plural>/<name> through `client`'s apiserver: the object,
     or None (404) when no CustomResourceDefinition in its view serves the kind, or there is no such object."""
@@ -178,16 +191,41 @@ def lowest_free_cluster_ip(taken) -> str:
     return f"10.96.0.{k}"
 
 
+# The kinds whose status the model keeps in a `status` field written through the status subresource
+# (the other kinds' status fields are written by their one writer through the main resource).
+STATUS_SUBRESOURCE = frozenset({"Deployment"})
+
+
 def update(s: ClusterState, obj, read_rv: int, spec_changed: bool = True) -> Optional[ClusterState]:
     """PUT with the resourceVersion it was read at; None on 409 Conflict or NotFound."""
     cur = s.store.by_uid(obj.kind, obj.meta.uid)
     if cur is None or cur.meta.resource_version != read_rv or not s.etcd_quorum():
         return None
+    if obj.kind in STATUS_SUBRESOURCE or (obj.kind == "CustomObject" and has_status_subresource(s.store, cur)):
+        obj = evolve(obj, status=cur.status)   # the main resource drops status changes (strategy.go)
+    if obj.kind == "CustomObject":
+        # apiextensions-apiserver customresource/strategy.go PrepareForUpdate: "except for the changes to
+        # metadata, any other changes cause the generation to increment" -- a status written through the
+        # main resource too, where the CRD has no status subresource.
+        spec_changed = obj.spec != cur.spec or obj.status != cur.status
     if spec_changed:
         obj = evolve(obj, meta=evolve(obj.meta, generation=cur.meta.generation + 1))
     if obj.meta.deleting and not obj.meta.finalizers and cur.meta.finalizers and not _graceful_pod(obj):
         return s.with_store(s.store.remove(cur))  # the last finalizer removed: the object goes
     return s.with_store(s.store.put(obj))
+
+
+def update_status(s: ClusterState, obj, read_rv: int) -> Optional[ClusterState]:
+    """PUT .../status with the resourceVersion it was read at: only the status is taken (the spec and
+    metadata stay as stored, and metadata.generation does not move); None on 409 Conflict or NotFound."""
+    cur = s.store.by_uid(obj.kind, obj.meta.uid)
+    if cur is None or cur.meta.resource_version != read_rv or not s.etcd_quorum():
+        return None
+    if cur.kind == "CustomObject" and not has_status_subresource(s.store, cur):
+        return None   # 404: the CRD serves no /status
+    if obj.status == cur.status:
+        return s
+    return s.with_store(s.store.put(evolve(cur, status=obj.status)))
 
 
 def _graceful_pod(obj) -> bool:

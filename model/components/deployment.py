@@ -15,9 +15,20 @@ and waits until their pods are gone (recreate.go) before it creates or
 scales up the new one.  With one ReplicaSet, a change of spec.replicas scales it.  Each write
 is one step.
 
+Deployment status (sync.go syncRolloutStatus / calculateStatus), composed
+where something reads it (a `rolloutStatus` change): the controller writes
+observedGeneration (the generation of the spec it synced), replicas,
+updatedReplicas and availableReplicas through the status subresource, as a
+step of its own whenever what it computes from its view differs from what
+is stored (the real controller writes it at the end of the sync that
+scaled; as a step of its own it may also come later, never from another
+view than one the controller acts on).
+
 Abstracted: availability is read from the pods (Ready, not terminating)
-instead of from ReplicaSet status; minReadySeconds, revision history,
-progress deadlines and Deployment status are not modelled.
+instead of from ReplicaSet status, and the status counts pods the same way
+(ReplicaSet status is not modelled: the ReplicaSet controller counts the
+same pods from its own view); minReadySeconds, revision history, progress
+deadlines and status conditions are not modelled.
 """
 
 from __future__ import annotations
@@ -31,7 +42,7 @@ import attrs
 
 from explorer import Rule, label
 
-from ..objects import Deployment, ObjectMeta, OwnerReference, PodTemplate, ReplicaSet, evolve, labels_match
+from ..objects import Deployment, DeploymentStatus, ObjectMeta, OwnerReference, PodTemplate, ReplicaSet, evolve, labels_match
 from ..state import ClusterState
 from . import apiserver, leaderelection
 
@@ -172,5 +183,38 @@ def _sync_one(s: ClusterState, view, d: Deployment):
     return None
 
 
-def rules() -> List[Rule]:
-    return [Rule("deployment.sync", sync, doc=sync.__doc__)]
+def active_pods(view, rs: ReplicaSet) -> int:
+    """Status.Replicas of a ReplicaSet: its pods that are not terminating."""
+    return sum(1 for p in view.pods if p.active and p.meta.controller_uid() == rs.meta.uid
+               and labels_match(rs.selector, p.meta.labels))
+
+
+def calculate_status(view, d: Deployment) -> DeploymentStatus:
+    """sync.go calculateStatus, for the spec of generation d.meta.generation as `view` holds it."""
+    rss = owned_replicasets(view, d)
+    new = new_replicaset_of(view, d)
+    return DeploymentStatus(observed_generation=d.meta.generation,
+                            replicas=sum(active_pods(view, rs) for rs in rss),
+                            updated_replicas=active_pods(view, new) if new is not None else 0,
+                            available_replicas=sum(available_pods(view, rs) for rs in rss))
+
+
+def sync_status(s: ClusterState) -> Iterator:
+    """The controller writes a Deployment's status (observedGeneration and its pod counts) through /status."""
+    for actor, by, view in leaderelection.acting_views(s, CLIENT):
+        for d in view.deployments:
+            if d.meta.deleting:
+                continue
+            status = calculate_status(view, d)
+            if status != d.status:
+                nxt = apiserver.update_status(s, evolve(d, status=status), d.meta.resource_version)
+                if nxt is not None:
+                    yield label("deployment", "update_status", (("deployment", d.meta.key),) + by), nxt
+
+
+def rules(status: bool = False) -> List[Rule]:
+    """The Deployment controller's rollout sync; with `status`, its status writes too."""
+    out = [Rule("deployment.sync", sync, doc=sync.__doc__)]
+    if status:
+        out.append(Rule("deployment.status", sync_status, doc=sync_status.__doc__))
+    return out

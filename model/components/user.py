@@ -10,6 +10,11 @@ with gracePeriodSeconds 0 (the object goes at once, containers may still
 run until their kubelet notices).  `apply` of an object
 that exists replaces its spec and labels (a new generation when they
 differ), keeping its identity and status; of a new one, creates it.
+`rolloutStatus` is `kubectl rollout status` (or a deploy tool's wait) in the
+user's pipeline: the changes after it wait until it returns, which it does
+once the Deployment's status says its rollout is complete; whether it first
+compares status.observedGeneration with metadata.generation is
+`behaviour.rolloutStatusChecksGeneration`.
 """
 
 from __future__ import annotations
@@ -48,7 +53,19 @@ def available_pods_of(store, d) -> int:
     return sum(1 for p in store.pods if p.active and p.ready and p.meta.controller_uid() in uids)
 
 
-def make_change(s: ClusterState, ch: Change):
+def rollout_complete(d, checks_generation: bool = True) -> bool:
+    """kubectl's DeploymentStatusViewer (polymorphichelpers/rollout_status.go): the status was computed for the
+    current spec (observedGeneration >= generation), every replica is updated, no old replica remains, and the
+    updated ones are available.  Without `checks_generation`, as deploy tools that read the counts alone
+    (Shopify/krane before its PR 325, kubectl wait before 1.21): the previous rollout's counts pass too."""
+    st = d.status
+    if checks_generation and st.observed_generation < d.meta.generation:
+        return False
+    return (st.updated_replicas >= d.replicas and st.replicas <= st.updated_replicas
+            and st.available_replicas >= st.updated_replicas)
+
+
+def make_change(s: ClusterState, ch: Change, checks_generation: bool = True):
     store = s.store
     cur = store.get(ch.kind, ch.namespace, ch.name)
     if cur is not None and ch.kind == "CustomObject" and cur.custom_kind != ch.obj.custom_kind:
@@ -57,9 +74,19 @@ def make_change(s: ClusterState, ch: Change):
     if ch.op == "scale":
         if cur is None:
             return s  # kubectl scale of a missing object fails: nothing changes
-        return apiserver.update(s, evolve(cur, replicas=ch.replicas), cur.meta.resource_version)
+        nxt = apiserver.update(s, evolve(cur, replicas=ch.replicas), cur.meta.resource_version)
+        mark = f"rollout-from-available:{cur.meta.key}"
+        if nxt is not None and mark in nxt.marks:   # a new size: rollout-availability's floor no longer applies
+            nxt = evolve(nxt, marks=tuple(m for m in nxt.marks if m != mark))
+        return nxt
     if not any(s.apiservers_up):
         return None  # kubectl cannot reach any apiserver: the user retries
+    if ch.op == "rolloutStatus":
+        # kubectl rollout status lists (a quorum read) then watches the Deployment; it returns once the
+        # status says the rollout is complete, or at once with an error where there is no such Deployment.
+        if cur is None or rollout_complete(cur, checks_generation):
+            return s
+        return None
     if ch.op == "delete":
         if cur is None:
             return s  # NotFound: nothing to do
@@ -81,16 +108,16 @@ def make_change(s: ClusterState, ch: Change):
     raise AssertionError(ch.op)
 
 
-def rules(changes: Sequence[Change]) -> List[Rule]:
+def rules(changes: Sequence[Change], rollout_status_checks_generation: bool = True) -> List[Rule]:
     if not changes:
         return []
 
     def change(s: ClusterState) -> Iterator:
-        """The user makes the next change of the scenario."""
+        """The user makes the next change of the scenario (or, for rolloutStatus, returns from the wait)."""
         i = s.next_change
         if i >= len(changes):
             return
-        nxt = make_change(s, changes[i])
+        nxt = make_change(s, changes[i], rollout_status_checks_generation)
         if nxt is None:
             return  # the request failed (no quorum, conflict, AlreadyExists): retried later
         yield (label("user", "change", (("index", i + 1),), (("what", changes[i].describe()),)),
