@@ -29,7 +29,7 @@ TLC = {("N5R5", False): (3_924_206, "67-79 s"), ("N5R5", True): (41_260, "2.3-2.
 
 
 def row(name: str, stats, note: str = "") -> None:
-    print(f"{name:<34} {stats.distinct_states:>10,} {stats.transitions:>11,} {stats.seconds:>8.2f} "
+    print(f"{name:<44} {stats.distinct_states:>10,} {stats.transitions:>11,} {stats.seconds:>8.2f} "
           f"{stats.states_per_second:>10,.0f}  {note}", flush=True)
 
 
@@ -37,7 +37,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="skip N5R5 without symmetry and N6R6")
     args = ap.parse_args()
-    print(f"{'run':<34} {'distinct':>10} {'transitions':>11} {'seconds':>8} {'states/s':>10}  TLC")
+    print(f"{'run':<44} {'distinct':>10} {'transitions':>11} {'seconds':>8} {'states/s':>10}  TLC")
     configs = [(4, False), (4, True), (5, True)]
     if not args.quick:
         configs += [(5, False), (6, True)]
@@ -61,7 +61,7 @@ def main() -> None:
                  "status: {allocatable: {cpu: '2', memory: 4Gi}}\n")
     t = time.perf_counter()
     r = get("etcd-quorum-survives").build(parse_scenario(text)).decide()
-    print(f"{'etcd-quorum-survives 7 members/100 nodes':<34} {'':>10} {'':>11} {time.perf_counter() - t:>8.3f} "
+    print(f"{'etcd-quorum-survives 7 members/100 nodes':<44} {'':>10} {'':>11} {time.perf_counter() - t:>8.3f} "
           f"{'':>10}  {'holds' if r.holds else 'violated'} (Z3)")
 
     from kubecheck.compose import compose
@@ -74,7 +74,7 @@ def main() -> None:
     t = time.perf_counter()
     rres, cov = random_check(comp.system, seed=0, max_examples=50, max_steps=120)
     verdicts = ", ".join(f"{v.prop}={v.verdict}" for v in rres.verdicts if v.verdict != "holds")
-    print(f"{'large-cluster, random':<34} {cov.distinct_states:>10,} {cov.steps:>11,} {time.perf_counter() - t:>8.2f} "
+    print(f"{'large-cluster, random':<44} {cov.distinct_states:>10,} {cov.steps:>11,} {time.perf_counter() - t:>8.2f} "
           f"{'':>10}  {cov.runs} runs; {verdicts}", flush=True)
     for path in sorted(glob.glob(os.path.join(ROOT, "scenarios", "*.yaml"))):
         sc = load_scenario(path)
