@@ -110,7 +110,8 @@ def build_model(sc: Scenario, record_views: bool = False, checked=None) -> Model
     else:
         left_out.append("Deployment controller (no Deployment)")
     if kinds & {"Deployment", "ReplicaSet"}:
-        rules += replicaset.rules(expectations=sc.expectations, timeouts="request-timeout" in faults)
+        rules += replicaset.rules(expectations=sc.expectations, timeouts="request-timeout" in faults,
+                                  per_key=sc.workqueue_per_key)
     else:
         left_out.append("ReplicaSet controller (no ReplicaSet or Deployment)")
     if "DaemonSet" in kinds:

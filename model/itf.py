@@ -103,10 +103,14 @@ def encode_state(s: ClusterState) -> Dict[str, Any]:
         apiservers[f"apiserver-{k + 1}"] = rec
     for c, lag in s.pins:
         apiservers.setdefault("quorum_reads", {})[c] = lag
+    syncs = {}
+    for c, key in s.syncs:
+        syncs.setdefault(c, []).append(key)
     return {"etcd": {"revision": s.store.revision, "objects": etcd}, "hosts": hosts, "etcd_members": members, "apiservers": apiservers,
             "replicas": {p.name: {"up": p.up, "paused": p.paused, "leader": p.leader} for p in s.processes}
             | {f"lease {name}": "expired" for name in s.expired_leases},
             "faults_left": s.faults_left, "changes_made": s.next_change} | (
+            {"syncs_in_flight": syncs} if syncs else {}) | (
             {"dns": {key: ip for key, ip in s.dns_records}} if s.dns_records else {}) | (
             {"cloud": {"routes": {n: cidr for n, cidr in s.cloud_routes},
                        "loadBalancers": {k: list(b) for k, b in s.cloud_lbs}}} if s.cloud_routes or s.cloud_lbs else {})

@@ -104,6 +104,7 @@ class Scenario:
     stable_lb_node_set: bool
     rollout_status_checks_generation: bool   # a rollout wait compares status.observedGeneration with generation
     operators: Tuple[str, ...]          # custom kinds an operator of the user's reconciles (spec.operators)
+    workqueue_per_key: bool             # a workqueue key goes to one worker at a time (ReplicaSet controller)
     fault_budget: int
     fault_kinds: Tuple[str, ...]
     changes: Tuple[Change, ...]
@@ -547,7 +548,8 @@ def _cluster(doc: _Doc, warnings) -> Dict[str, Any]:
     npl = doc.get(addons, "networkPlugin", "spec.addons", dict, {})
     beh = doc.get(spec, "behaviour", "spec", dict, {})
     doc.known(beh, "spec.behaviour", ("kubeletRelist", "informerRelist", "expectations", "jobTrackingWithFinalizers",
-                                      "schedulerAssume", "stableLoadBalancerNodeSet", "rolloutStatusChecksGeneration"))
+                                      "schedulerAssume", "stableLoadBalancerNodeSet", "rolloutStatusChecksGeneration",
+                                      "workqueuePerKey"))
     relist = doc.get(beh, "kubeletRelist", "spec.behaviour", str, "quorum")
     if relist not in ("quorum", "cache"):
         raise doc.error("spec.behaviour.kubeletRelist", f"expected quorum or cache, got {relist!r}")
@@ -596,6 +598,7 @@ def _cluster(doc: _Doc, warnings) -> Dict[str, Any]:
                 scheduler_assume=doc.get(beh, "schedulerAssume", "spec.behaviour", bool, True),
                 stable_lb_node_set=doc.get(beh, "stableLoadBalancerNodeSet", "spec.behaviour", bool, True),
                 rollout_status_checks_generation=doc.get(beh, "rolloutStatusChecksGeneration", "spec.behaviour", bool, True),
+                workqueue_per_key=doc.get(beh, "workqueuePerKey", "spec.behaviour", bool, True),
                 fault_budget=budget, fault_kinds=tuple(kinds), properties=tuple(props), max_depth=max_depth,
                 max_states=max_states, max_staleness=staleness,
                 raw_changes=doc.get(spec, "changes", "spec", list, []),

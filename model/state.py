@@ -103,6 +103,10 @@ class ClusterState:
     # reached that revision; lost when the replica crashes.
     expectations: Tuple[Tuple[str, int, int], ...] = ()
     track_expectations: bool = False
+    # Syncs a controller replica's workers have begun and not finished, where the workqueue does not keep a
+    # key to one worker at a time (`behaviour.workqueuePerKey: false`, model/components/replicaset.py):
+    # (client, ReplicaSet ns/name), one entry per worker, sorted.  Lost when the replica crashes.
+    syncs: Tuple[Tuple[str, str], ...] = ()
     # The ServiceAccount admission plugin is modelled (model/components/serviceaccount.py).
     sa_admission: bool = False
     # History variables that properties read, set by the user's changes (e.g.

@@ -134,6 +134,8 @@ PINNED = {
     "rs-create-timeout": (10390, 22073, dict(RS, **{"taints-respected": "holds", "replicas-bounded": "violated",
                                                     "scheduler-binds-fit": "holds",
                                                     "no-time-travel": "holds"})),
+    "rs-workqueue-per-key": (4, 3, dict(RS, **{"taints-respected": "holds", "replicas-bounded": "holds"})),
+    "rs-workqueue-shared-key": (24, 43, dict(RS, **{"taints-respected": "holds", "replicas-bounded": "violated"})),
     "rs-adopts-orphan": (15, 22, dict(RS, **{"taints-respected": "holds", "replicas-bounded": "holds"})),
     "zone-outage-stacked": (186, 439, dict(LEADER, **{"deployment-converges": "violated", "etcd-no-lost-writes": "holds",
                                                    "control-plane-available": "violated",
@@ -203,6 +205,7 @@ STABLE = {
     "cloud-load-balancer": "holds", "serviceaccount-new-namespace": "holds", "cluster-addons": "holds",
     "rollout-status-observed-generation": "holds", "rollout-status-ignores-generation": "holds",
     "operator-status-subresource": "holds", "operator-no-status-subresource": "violated",
+    "rs-workqueue-per-key": "holds", "rs-workqueue-shared-key": "holds",
 }
 
 
@@ -410,6 +413,34 @@ def test_expectations_are_what_keeps_replicas_bounded():
     sc, comp, res = run("rs-stale-cache-expectations")
     # With expectations, no reachable state has more than spec.replicas active pods in etcd.
     assert max(sum(1 for p in s.store.pods if p.active) for s in res.search.graph.states) == 2
+
+
+def test_two_workers_on_one_key_both_create():
+    """Without the workqueue's one-worker-per-key, two workers begin a sync from the same current view and
+    each creates; with it, no reachable state ever has two pods (and expectations play no part: maxStaleness 0)."""
+    sc, comp, res = run("rs-workqueue-shared-key")
+    v = next(v for v in res.verdicts if v.prop == "replicas-bounded")
+    assert [render_label(l) for l in v.trace.labels[1:]] == (["replicaset.start_sync(rs=default/web)"] * 2
+                                                               + ["replicaset.create_pod(rs=default/web)"] * 2)
+    assert not v.trace.states[-1].syncs and len(v.trace.states[-1].store.pods) == 2
+    sc, comp, res = run("rs-workqueue-per-key")
+    assert max(len(s.store.pods) for s in res.search.graph.states) == 1
+    assert not any(s.syncs for s in res.search.graph.states)
+
+
+def test_a_crashed_replica_loses_its_workers_syncs():
+    from model.components import environment
+    from model.objects import evolve
+    from model.scenario import parse_scenario
+    text = open(os.path.join(SCENARIOS, "rs-workqueue-shared-key.yaml")).read().replace(
+        "behaviour: {workqueuePerKey: false}",
+        "behaviour: {workqueuePerKey: false}\n  controlPlane: {controllerManagers: 2}\n"
+        "  faults: {budget: 1, kinds: [controller-crash]}")
+    init = compose(parse_scenario(text)).system.init_states[0]
+    s = evolve(init, syncs=(("kube-controller-manager-1", "default/web"), ("kube-controller-manager-2", "default/web")))
+    after = {render_label(l): t for l, t in environment.controller_crash(s)}
+    assert after["environment.controller_crash(process=kube-controller-manager-1)"].syncs == (
+        ("kube-controller-manager-2", "default/web"),)
 
 
 def test_orphan_is_adopted_and_one_pod_fewer_is_created():

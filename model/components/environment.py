@@ -205,7 +205,8 @@ def controller_crash(s: ClusterState) -> Iterator:
         if p.up:
             yield (label("environment", "controller_crash", (("process", p.name),)),
                    evolve(_spend(s).with_process(evolve(p, up=False, paused=False, leader=False)),
-                          expectations=tuple(e for e in s.expectations if e[0] != p.name)))
+                          expectations=tuple(e for e in s.expectations if e[0] != p.name),
+                          syncs=tuple(w for w in s.syncs if w[0] != p.name)))
 
 
 def pause(s: ClusterState) -> Iterator:

@@ -28,6 +28,16 @@ expectations (CreationObserved) instead of waiting for the pod: with a
 lagging view it counts too few pods and creates another.  The timeout spends
 one unit of the fault budget and is not fair.
 
+The workqueue (client-go/util/workqueue): a key is handed to one worker at
+a time (a key being processed is held back, re-added as dirty, until the
+worker calls Done), so each sync of a ReplicaSet is one step here.
+`behaviour.workqueuePerKey: false` takes that guarantee away, as a
+hand-made worker pool without a workqueue would: two workers (of
+--concurrent-replicaset-syncs) may each begin a sync of the same ReplicaSet,
+pass the expectations check and read the view before either creates, then
+each create the pod it decided on (`start_sync`, then `create_pod`).  Only
+creates are split so; deletes stay one step.
+
 Not yet modelled: status (replicas, availableReplicas), burst limits and
 slow start, the expectations' 5-minute timeout.
 """
@@ -104,7 +114,10 @@ def _creates(s: ClusterState, expectations: bool):
                     yield actor, rs, (("rs", rs.meta.key),) + by, nxt
 
 
-def rules(expectations: bool = True, timeouts: bool = False) -> List[Rule]:
+WORKERS = 2   # concurrent workers per controller replica, where they may share a key
+
+
+def rules(expectations: bool = True, timeouts: bool = False, per_key: bool = True) -> List[Rule]:
     def expect(nxt: ClusterState, actor: str, rs: ReplicaSet) -> ClusterState:
         """ExpectCreations / ExpectDeletions: remember the revision of this write, if expectations are on."""
         return nxt.expect(actor, rs.meta.uid, nxt.store.revision) if expectations else nxt
@@ -162,8 +175,44 @@ def rules(expectations: bool = True, timeouts: bool = False) -> List[Rule]:
                         yield (label("replicaset", "release_pod", (("rs", rs.meta.key),) + by,
                                      (("pod", p.meta.key),)), nxt)
 
+    def start_sync(s: ClusterState) -> Iterator:
+        """A worker takes a ReplicaSet's key while another worker may hold it too (no per-key workqueue): it
+        passes the expectations check and decides, from its view, to create a pod."""
+        for actor, by, view in leaderelection.acting_views(s, CLIENT):
+            if sum(1 for w in s.syncs if w[0] == actor) >= WORKERS:
+                continue   # every worker of this replica is busy
+            for rs in _syncable(s, actor, view, expectations):
+                if rs.meta.deleting or orphans_to_adopt(view, rs):
+                    continue
+                if len(owned_active_pods(view, rs)) < rs.replicas:
+                    yield (label("replicaset", "start_sync", (("rs", rs.meta.key),) + by),
+                           evolve(s, syncs=tuple(sorted(s.syncs + ((actor, rs.meta.key),)))))
+
+    def finish_sync(s: ClusterState) -> Iterator:
+        """A worker that began a sync creates the pod it decided on, and expects it."""
+        acting = dict(leaderelection.acting(s, CLIENT))
+        for i, (actor, key) in enumerate(s.syncs):
+            if actor not in acting or (i and s.syncs[i - 1] == (actor, key)):
+                continue   # a paused or deposed replica's worker waits; identical workers are one choice
+            ns, name = key.split("/", 1)
+            rs = s.store.get("ReplicaSet", ns, name)
+            rest = s.syncs[:i] + s.syncs[i + 1:]
+            if rs is None:
+                yield label("replicaset", "finish_sync", (("rs", key),) + acting[actor]), evolve(s, syncs=rest)
+                continue
+            nxt = apiserver.create(s, new_pod(rs))
+            if nxt is not None:
+                yield (label("replicaset", "create_pod", (("rs", key),) + acting[actor]),
+                       expect(evolve(nxt, syncs=rest), actor, rs))
+
     timeout_rules = [Rule("replicaset.create_pod_timeout", create_pod_timeout, fair=False,
                           doc=create_pod_timeout.__doc__)] if timeouts else []
+    if not per_key:
+        return [Rule("replicaset.start_sync", start_sync, doc=start_sync.__doc__),
+                Rule("replicaset.finish_sync", finish_sync, doc=finish_sync.__doc__),
+                Rule("replicaset.delete_pod", delete_pod, doc=delete_pod.__doc__),
+                Rule("replicaset.adopt_pod", adopt_pod, doc=adopt_pod.__doc__),
+                Rule("replicaset.release_pod", release_pod, doc=release_pod.__doc__)] + timeout_rules
     return [Rule("replicaset.create_pod", create_pod, doc=create_pod.__doc__),
             Rule("replicaset.delete_pod", delete_pod, doc=delete_pod.__doc__),
             Rule("replicaset.adopt_pod", adopt_pod, doc=adopt_pod.__doc__),
