@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Dict, List, Optional, Tuple
 
-from explorer import Invariant
+from explorer import ActionProperty, Invariant
 from model.scenario import Scenario
 from model.state import ClusterState
 
@@ -175,6 +175,45 @@ def dns_converges(sc: Scenario):
     """
 
     return from_problems("dns-converges", dns_problems, dns_converges.__doc__, placement_diagnosis)
+
+
+def stale_endpointslice_views(sc: Scenario) -> Optional[str]:
+    reason = has_services(sc)
+    if reason:
+        return reason
+    if sc.max_staleness == 0:
+        return "check.maxStaleness is 0: the EndpointSlice controller always sees the slices it made"
+    return None
+
+
+@register("endpointslices-not-duplicated", "safety", stale_endpointslice_views)
+def endpointslices_not_duplicated(sc: Scenario):
+    """The EndpointSlice controller never creates a slice for a Service that already has one in etcd.
+
+    Seed document: kube-controller-manager (the endpoints controllers) and
+    the Service model.  Checked on every slice the controller creates,
+    against etcd rather than its cache: it fails when the controller syncs a
+    Service again from a view that does not yet show the slice it made,
+    kubernetes issue 92928 (duplicate slices; consumers such as kube-proxy
+    must then merge them), fixed by the EndpointSliceTracker, which holds a
+    Service back until its own writes are in the cache (modelled with
+    `behaviour.expectations`).
+    """
+
+    def check(s: ClusterState, lab, t: ClusterState) -> Optional[str]:
+        ns, name = dict(lab[2])["service"].split("/", 1)
+        svc = s.store.get("Service", ns, name)
+        if svc is None:
+            return None
+        have = [es.meta.name for es in s.store.endpointslices
+                if es.meta.namespace == ns and es.meta.controller_uid() == svc.meta.uid]
+        if have:
+            return (f"the EndpointSlice controller created another slice for Service {svc.meta.key}, which "
+                    f"already had {', '.join(have)} in etcd")
+        return None
+
+    return ActionProperty("endpointslices-not-duplicated", check, endpointslices_not_duplicated.__doc__,
+                          frozenset({("endpointslice", "create_slice")}))
 
 
 @register("pod-ip-unique", "safety", has_services)

@@ -9,6 +9,7 @@ from model.canonical import apply_uid_map, canonical
 from model.components import networkplugin
 
 from test_model import composed
+from test_scenarios import run
 
 
 def result(name, props=()):
@@ -184,3 +185,15 @@ def test_load_balancer_backends_before_stable_node_set():
     # The deleted VM's Node, once Unknown, is out of the load balancer while it still exists.
     assert any(s.store.get("Node", "", "n1") is not None and s.store.get("Node", "", "n1").ready == "Unknown"
                and s.cloud_lbs == (("default/shop", ("n2",)),) for s in res.search.graph.states)
+
+
+def test_without_the_tracker_a_stale_cache_duplicates_the_slice():
+    """Issue 92928: the controller syncs the Service again before its cache shows the slice it made; the
+    duplicate is deleted later (endpoints-converge holds), but it was made.  With the tracker, no reachable
+    state has two slices."""
+    sc, comp, res = run("endpointslice-no-tracker")
+    v = next(v for v in res.verdicts if v.prop == "endpointslices-not-duplicated")
+    assert [render_label(l) for l in v.trace.labels[1:]] == ["endpointslice.create_slice(service=default/web)"] * 2
+    assert max(len(s.store.endpointslices) for s in res.search.graph.states) == 2
+    sc, comp, res = run("endpointslice-tracker")
+    assert max(len(s.store.endpointslices) for s in res.search.graph.states) == 1

@@ -41,6 +41,8 @@ PINNED = {
     "dns-service": (11964, 39373, NET),
     "dns-unschedulable": (154, 308, dict(NET, **{"deployment-converges": "violated", "dns-converges": "violated"})),
     "custom-resource": (3, 2, {}),
+    "endpointslice-tracker": (20, 25, {"endpointslices-not-duplicated": "holds", "endpoints-converge": "holds"}),
+    "endpointslice-no-tracker": (53, 74, {"endpointslices-not-duplicated": "violated", "endpoints-converge": "holds"}),
     "operator-status-subresource": (5, 5, {}),
     "operator-no-status-subresource": (5, 7, {}),
     "rollout-status-observed-generation": (904, 2124, dict(ROLL, **{"rollout-within-surge": "holds",
