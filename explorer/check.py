@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, List, Optional
 
-from .fairness import check_convergence
+from .fairness import check_convergence, outside_goals
 from .search import SearchResult, Stats, concrete_path, search
 from .system import Label, State, System, instance_of
 
@@ -89,8 +89,9 @@ def check(system: System, *, max_depth: Optional[int] = None, max_states: Option
         verdicts.append(Verdict(prop.name, "safety", "violated", False, diag,
                                 Trace(states, labels, presented=present), **common))
 
-    for conv in system.convergences:
-        cv, decided = check_convergence(graph, conv.goal)
+    outsides = outside_goals(graph, [conv.goal for conv in system.convergences])
+    for conv, outside in zip(system.convergences, outsides):
+        cv, decided = check_convergence(graph, conv.goal, outside)
         if cv is None:
             if decided:
                 verdicts.append(Verdict(conv.name, "convergence", "holds", False, None, **common))

@@ -91,8 +91,19 @@ def _targets(graph: Graph, v: int) -> List[int]:
     return e[1::2]
 
 
-def check_convergence(graph: Graph, goal: Callable[[object], bool]) -> Tuple[Optional[ConvergenceViolation], bool]:
-    """Decide one convergence goal on the fair-edge graph.
+def outside_goals(graph: Graph, goals: Sequence[Callable[[object], bool]]) -> List[List[bool]]:
+    """For each goal, which states are outside it: one pass over the states, every goal asked of a state in
+    turn (goals that share a memoised computation per state then compute it once)."""
+    out: List[List[bool]] = [[] for _ in goals]
+    for s in graph.states:
+        for k, goal in enumerate(goals):
+            out[k].append(not goal(s))
+    return out
+
+
+def check_convergence(graph: Graph, goal: Callable[[object], bool],
+                      outside: Optional[List[bool]] = None) -> Tuple[Optional[ConvergenceViolation], bool]:
+    """Decide one convergence goal on the fair-edge graph (`outside`: the states outside it, if known).
 
     Returns (violation or None, decided).  `decided` is False when the graph
     was cut short and no violation was found: the verdict is then unknown.
@@ -100,7 +111,8 @@ def check_convergence(graph: Graph, goal: Callable[[object], bool]) -> Tuple[Opt
     assert graph.fair_edges is not None, "convergence needs the fair edges: search(keep_fair_edges=True)"
     n = len(graph.states)
     expanded = graph.expanded
-    outside = [not goal(graph.states[i]) for i in range(n)]
+    if outside is None:
+        outside = [not goal(graph.states[i]) for i in range(n)]
     best: Optional[ConvergenceViolation] = None
 
     def better(i: int) -> bool:
