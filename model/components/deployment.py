@@ -42,7 +42,8 @@ import attrs
 
 from explorer import Rule, label
 
-from ..objects import Deployment, DeploymentStatus, ObjectMeta, OwnerReference, PodTemplate, ReplicaSet, evolve, labels_match
+from ..objects import (Deployment, DeploymentStatus, ObjectMeta, OwnerReference, PodTemplate, ReplicaSet, evolve,
+                       labels_match)
 from ..state import ClusterState
 from . import apiserver, leaderelection
 
