@@ -46,6 +46,7 @@ from ..objects import (Deployment, DeploymentStatus, ObjectMeta, OwnerReference,
                        labels_match)
 from ..state import ClusterState
 from . import apiserver, leaderelection
+from .replicaset import owned_active_pods
 
 CLIENT = "kube-controller-manager"
 HASH_LABEL = "pod-template-hash"
@@ -184,19 +185,13 @@ def _sync_one(s: ClusterState, view, d: Deployment):
     return None
 
 
-def active_pods(view, rs: ReplicaSet) -> int:
-    """Status.Replicas of a ReplicaSet: its pods that are not terminating."""
-    return sum(1 for p in view.pods if p.active and p.meta.controller_uid() == rs.meta.uid
-               and labels_match(rs.selector, p.meta.labels))
-
-
 def calculate_status(view, d: Deployment) -> DeploymentStatus:
     """sync.go calculateStatus, for the spec of generation d.meta.generation as `view` holds it."""
     rss = owned_replicasets(view, d)
     new = new_replicaset_of(view, d)
     return DeploymentStatus(observed_generation=d.meta.generation,
-                            replicas=sum(active_pods(view, rs) for rs in rss),
-                            updated_replicas=active_pods(view, new) if new is not None else 0,
+                            replicas=sum(len(owned_active_pods(view, rs)) for rs in rss),
+                            updated_replicas=len(owned_active_pods(view, new)) if new is not None else 0,
                             available_replicas=sum(available_pods(view, rs) for rs in rss))
 
 

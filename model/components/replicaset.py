@@ -102,13 +102,16 @@ def _syncable(s: ClusterState, actor: str, view, expectations: bool):
         yield rs
 
 
+def _needs_pod(view, rs: ReplicaSet) -> bool:
+    """manageReplicas would create a pod: fewer active pods than spec.replicas, no orphan to adopt first."""
+    return not rs.meta.deleting and not orphans_to_adopt(view, rs) and len(owned_active_pods(view, rs)) < rs.replicas
+
+
 def _creates(s: ClusterState, expectations: bool):
     """(actor, ReplicaSet, label args, state after the create) for each create the controller would make."""
     for actor, by, view in leaderelection.acting_views(s, CLIENT):
         for rs in _syncable(s, actor, view, expectations):
-            if rs.meta.deleting or orphans_to_adopt(view, rs):
-                continue
-            if len(owned_active_pods(view, rs)) < rs.replicas:
+            if _needs_pod(view, rs):
                 nxt = apiserver.create(s, new_pod(rs))
                 if nxt is not None:
                     yield actor, rs, (("rs", rs.meta.key),) + by, nxt
@@ -182,9 +185,7 @@ def rules(expectations: bool = True, timeouts: bool = False, per_key: bool = Tru
             if sum(1 for w in s.syncs if w[0] == actor) >= WORKERS:
                 continue   # every worker of this replica is busy
             for rs in _syncable(s, actor, view, expectations):
-                if rs.meta.deleting or orphans_to_adopt(view, rs):
-                    continue
-                if len(owned_active_pods(view, rs)) < rs.replicas:
+                if _needs_pod(view, rs):
                     yield (label("replicaset", "start_sync", (("rs", rs.meta.key),) + by),
                            evolve(s, syncs=tuple(sorted(s.syncs + ((actor, rs.meta.key),)))))
 
