@@ -35,7 +35,10 @@ worker calls Done), so each sync of a ReplicaSet is one step here.
 hand-made worker pool without a workqueue would: two workers (of
 --concurrent-replicaset-syncs) may each begin a sync of the same ReplicaSet,
 pass the expectations check and read the view before either creates, then
-each create the pod it decided on (`start_sync`, then `create_pod`).  Only
+each create the pod it decided on (`start_sync`, then `create_pod`).  A
+worker remembers only which ReplicaSet it syncs: its pod is made from the
+template etcd holds when it creates (the same as the one it read, unless
+the ReplicaSet changed in between, which no built-in scenario does).  Only
 creates are split so; deletes stay one step.
 
 Not yet modelled: status (replicas, availableReplicas), burst limits and
