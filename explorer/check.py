@@ -57,10 +57,11 @@ class CheckResult:
 
 def check(system: System, *, max_depth: Optional[int] = None, max_states: Optional[int] = None,
           timeout: Optional[float] = None, symmetry: bool = True,
-          progress: Optional[Callable[[dict], None]] = None) -> CheckResult:
-    """Search `system` and give a verdict for each of its properties."""
+          progress: Optional[Callable[[dict], None]] = None, first_violation: bool = False) -> CheckResult:
+    """Search `system` and give a verdict for each of its properties (`first_violation`: stop the search at
+    the first safety violation; what it leaves undecided is reported as bounded)."""
     res = search(system, max_depth=max_depth, max_states=max_states, timeout=timeout,
-                 symmetry=symmetry, progress=progress)
+                 symmetry=symmetry, progress=progress, first_violation=first_violation)
     stats = res.stats
     sym = stats.symmetry
     graph = res.graph
@@ -124,7 +125,8 @@ def check(system: System, *, max_depth: Optional[int] = None, max_states: Option
 
 def _bound_text(stats: Stats) -> str:
     return {"max-depth": "maxDepth reached", "max-states": "maxStates reached",
-            "timeout": "timeout reached"}.get(stats.stop_reason or "", "bounded")
+            "timeout": "timeout reached",
+            "first-violation": "stopped at the first violation"}.get(stats.stop_reason or "", "bounded")
 
 
 def _violating_step(system: System, state: State, prop, present: bool = False):

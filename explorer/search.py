@@ -32,7 +32,7 @@ class Stats:
     depth: int = 0
     seconds: float = 0.0
     complete: bool = True          # explored to exhaustion
-    stop_reason: Optional[str] = None  # "max-depth", "max-states", "timeout"
+    stop_reason: Optional[str] = None  # "max-depth", "max-states", "timeout", "first-violation"
     terminal_states: int = 0       # states with no enabled step at all
     symmetry: bool = False
 
@@ -106,8 +106,16 @@ def search(
     check_deadlock: bool = False,
     progress: Optional[Callable[[dict], None]] = None,
     progress_every: float = 2.0,
+    first_violation: bool = False,
 ) -> SearchResult:
-    """Breadth-first search of every state reachable from the initial states."""
+    """Breadth-first search of every state reachable from the initial states.
+
+    `first_violation`: stop as soon as any safety property (invariant or
+    action property) is violated, as TLC does by default.  The violation is
+    still a shortest one: states are checked as they are generated, level by
+    level.  The search then counts as cut short (`stop_reason`
+    "first-violation"), so the other properties stay undecided.
+    """
     if keep_fair_edges is None:
         keep_fair_edges = bool(system.convergences)
     rep = system.representative if (symmetry and not keep_fair_edges) else None
@@ -158,9 +166,9 @@ def search(
 
     start = time.perf_counter()
     last_report = start
-    head = 0
+    head = len(states) if (first_violation and violations) else 0
     transitions = 0
-    stop_reason = None
+    stop_reason = "first-violation" if head else None
     full = False
     truncated = set()   # states some of whose successors were dropped at max-states
     while head < len(states):
@@ -234,6 +242,9 @@ def search(
             deadlocks.append(i)
             if check_deadlock and "deadlock" not in violations:
                 violations["deadlock"] = Violation("deadlock", "no step is enabled", i)
+        if first_violation and violations:
+            stop_reason = "first-violation"
+            break
 
     stats.seconds = time.perf_counter() - start
     stats.distinct_states = len(states)

@@ -77,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--junit", metavar="PATH", help="write JUnit XML: one test case per scenario and property")
     v.add_argument("--traces", metavar="DIR", default="traces",
                    help="where counterexample traces are written (default: traces)")
+    v.add_argument("--first-violation", action="store_true",
+                   help="bfs: stop the search at the first safety violation (as TLC does); the properties it "
+                        "leaves undecided are reported as bounded")
     v.add_argument("--no-symmetry", action="store_true", help="turn symmetry reduction off")
     v.add_argument("--quiet", action="store_true", help="no progress line")
     t = sub.add_parser("trace", help="show or replay a counterexample trace")
@@ -138,7 +141,8 @@ def verify_one(path: str, args) -> ScenarioReport:
               f"states; rules never fired: {', '.join(cov.rules_never_fired) or 'none'}", file=sys.stderr)
     else:
         res = check(comp.system, max_depth=max_depth, max_states=max_states, timeout=args.timeout,
-                    symmetry=not args.no_symmetry, progress=progress)
+                    symmetry=not args.no_symmetry, progress=progress,
+                    first_violation=getattr(args, "first_violation", False))
         done()
     results: List[Result] = []
     by_name = {v.prop: v for v in res.verdicts}

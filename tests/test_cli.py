@@ -265,3 +265,20 @@ def test_progress_line_redraws_on_a_terminal_and_not_in_a_log():
     assert log.getvalue() == "web: 12,345 states, depth 7, queue 99, 5,000 states/s, 3 s\n" * 2
     assert "\x1b" not in log.getvalue() and "\r" not in log.getvalue()
     assert tty.getvalue().count("\r\x1b[K") == 3 and "\n" not in tty.getvalue()
+
+
+def test_first_violation_stops_early_with_the_same_counterexample(tmp_path):
+    scenario = os.path.join(SCENARIOS, "rolling-update.yaml")
+    full = kc("verify", "--quiet", "--json", "-", "--traces", str(tmp_path / "full"), scenario)
+    early = kc("verify", "--quiet", "--json", "-", "--first-violation", "--traces", str(tmp_path / "early"), scenario)
+    assert full.returncode == early.returncode == 1
+    f, e = json.loads(full.stdout), json.loads(early.stdout)
+    assert e["stats"]["stop_reason"] == "first-violation"
+    assert e["stats"]["distinct_states"] < f["stats"]["distinct_states"] / 5
+    fr, er = ({r["property"]: r for r in d["results"]} for d in (f, e))
+    assert er["rollout-within-surge"]["verdict"] == "violated"
+    ft = json.loads(open(fr["rollout-within-surge"]["trace"]).read())
+    et = json.loads(open(er["rollout-within-surge"]["trace"]).read())
+    assert [s["#meta"]["action"] for s in et["states"]] == [s["#meta"]["action"] for s in ft["states"]]
+    assert er["deployment-converges"]["verdict"] == "unknown" and er["deployment-converges"]["bounded"]
+    assert er["node-capacity"]["verdict"] == "holds" and er["node-capacity"]["bounded"]

@@ -174,3 +174,31 @@ def test_a_state_cut_off_at_max_states_is_not_stuck():
     assert res.stats.stop_reason == "max-states"
     assert v.verdict == "unknown" and v.bounded, v.diagnosis
     assert check(system).verdicts[0].verdict == "holds"
+
+
+def test_first_violation_stops_the_search_with_the_same_shortest_trace():
+    system = counter(50)
+    system.invariants = [Invariant("below-3", lambda s: f"x is {s[0]}" if s[0] >= 3 else None),
+                         Invariant("below-40", lambda s: f"x is {s[0]}" if s[0] >= 40 else None)]
+    system.convergences = [Convergence("reaches-50", lambda s: s[0] == 50, lambda s: f"x={s[0]}")]
+    full = {v.prop: v for v in check(system).verdicts}
+    res = check(system, first_violation=True)
+    first = {v.prop: v for v in res.verdicts}
+    assert res.stats.stop_reason == "first-violation" and not res.stats.complete
+    assert res.stats.distinct_states == 4          # 0..3: stopped as x = 3 was generated
+    assert first["below-3"].verdict == "violated" and not first["below-3"].bounded
+    assert first["below-3"].trace.states == full["below-3"].trace.states
+    # What the early stop leaves undecided is said to be bounded, never a confident verdict.
+    assert full["below-40"].verdict == "violated"
+    assert first["below-40"].verdict == "holds" and first["below-40"].bounded
+    assert "stopped at the first violation" in first["below-40"].diagnosis
+    assert full["reaches-50"].verdict == "holds"
+    assert first["reaches-50"].verdict == "unknown" and first["reaches-50"].bounded
+
+
+def test_first_violation_in_an_initial_state():
+    system = counter(5)
+    system.invariants = [Invariant("never", lambda s: "always bad")]
+    res = check(system, first_violation=True)
+    assert res.stats.distinct_states == 1 and res.stats.stop_reason == "first-violation"
+    assert res.verdicts[0].verdict == "violated" and len(res.verdicts[0].trace.states) == 1
