@@ -2,6 +2,7 @@
 
     python bench/run.py            # everything (N5R5 without symmetry takes about a minute)
     python bench/run.py --quick    # skip the large reference configurations
+    python bench/realistic.py      # the composed cluster of issue 13 (Deployment, Service, DaemonSet, Job)
 
 Figures are printed, never asserted.  For comparison, TLC on this kind of
 machine (shared/reference/README.md): N5R5 3,924,206 distinct states in

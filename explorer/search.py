@@ -18,9 +18,12 @@ from __future__ import annotations
 import time
 from array import array
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Sequence, Set
+from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from .system import Label, State, System, instance_of
+
+
+BLAME_TOP = 8   # rules and arguments listed in a bounded search's blame table
 
 
 @dataclass
@@ -35,6 +38,11 @@ class Stats:
     stop_reason: Optional[str] = None  # "max-depth", "max-states", "timeout", "first-violation"
     terminal_states: int = 0       # states with no enabled step at all
     symmetry: bool = False
+    # Where the states came from, for a search cut short by a bound (DESIGN: say why it is big): for each
+    # rule, and for each argument of a label (an object, a node), how many distinct states a step of it
+    # discovered first, largest first.
+    blame_rules: List[Tuple[str, int]] = field(default_factory=list)
+    blame_objects: List[Tuple[str, int]] = field(default_factory=list)
 
     @property
     def states_per_second(self) -> float:
@@ -51,6 +59,9 @@ class Stats:
             "stop_reason": self.stop_reason,
             "terminal_states": self.terminal_states,
             "symmetry": self.symmetry,
+            **({"blame": {"rules": [{"rule": r, "states": n} for r, n in self.blame_rules],
+                          "objects": [{"argument": a, "states": n} for a, n in self.blame_objects]}}
+               if self.blame_rules else {}),
         }
 
 
@@ -144,13 +155,17 @@ def search(
     inst_ids: Dict[tuple, int] = {}
     instances: list = []
 
+    live_invariants = list(invariants)   # those not violated yet: a violated one is no longer checked
+    n_violated = [0]
+
     def check_state(i: int, s: State) -> None:
-        for inv in invariants:
-            if inv.name in violations:
-                continue
+        for inv in live_invariants:
             diag = inv.check(s)
             if diag is not None:
                 violations[inv.name] = Violation(inv.name, diag, i)
+        if len(violations) > n_violated[0]:
+            n_violated[0] = len(violations)
+            live_invariants[:] = [inv for inv in live_invariants if inv.name not in violations]
 
     for init in system.init_states:
         s = canon(init) if canon else init
@@ -164,14 +179,21 @@ def search(
         depth.append(0)
         check_state(len(states) - 1, s)
 
+    live_invariants[:] = [inv for inv in live_invariants if inv.name not in violations]
+    rule_fns = [(r.fn, r.fair, k) for k, r in enumerate(rules)]
+    found_by = [0] * len(rules)          # distinct states each rule discovered first
+    found_args: Dict[tuple, int] = {}    # ... and each label argument
+    keep = fair_edges is not None
+    n_states = len(states)
+    limit = max_states if max_states is not None else float("inf")
+    full = n_states >= limit and max_states is not None
     start = time.perf_counter()
     last_report = start
     head = len(states) if (first_violation and violations) else 0
     transitions = 0
     stop_reason = "first-violation" if head else None
-    full = False
     truncated = set()   # states some of whose successors were dropped at max-states
-    while head < len(states):
+    while head < n_states:
         i = head
         s = states[head]
         d = depth[i]
@@ -190,45 +212,47 @@ def search(
                           "depth": d, "transitions": transitions, "seconds": elapsed,
                           "states_per_second": len(states) / elapsed if elapsed else 0.0})
         head += 1
-        edges = [] if fair_edges is not None else None
+        edges = [] if keep else None
         any_step = False
         nd = d + 1
-        for rule in rules:
-            fair = rule.fair
-            for lab, nxt in rule.fn(s):
+        for fn, fair, rule_k in rule_fns:
+            for lab, nxt in fn(s):
                 any_step = True
                 transitions += 1
-                if canon:
+                if canon is not None:
                     nxt = canon(nxt)
-                if rep:
+                if rep is not None:
                     nxt = rep(nxt)
-                j = seen.get(nxt)
-                if j is None:
-                    if full or (max_states is not None and len(states) >= max_states):
-                        full = True
-                        stop_reason = stop_reason or "max-states"
-                        j = -1
+                if full:
+                    j = seen.get(nxt, -1)
+                    if j < 0:
                         truncated.add(i)
-                    else:
-                        j = len(states)
-                        seen[nxt] = j
+                        stop_reason = stop_reason or "max-states"
+                else:
+                    j = seen.setdefault(nxt, n_states)
+                    if j == n_states:
                         states.append(nxt)
                         parent.append(i)
                         depth.append(nd)
-                        if invariants:
+                        n_states += 1
+                        found_by[rule_k] += 1
+                        for a in lab[2]:
+                            found_args[a] = found_args.get(a, 0) + 1
+                        if live_invariants:
                             check_state(j, nxt)
+                        if n_states >= limit:
+                            full = True   # the next new state would pass max-states: it is dropped
                 if has_actions:
-                    key = (lab[0], lab[1])
-                    aps = watchers.get(key)
+                    aps = watchers.get((lab[0], lab[1]))
                     if aps is None:
-                        aps = watchers[key] = unwatched + watched.get(key, [])
+                        aps = watchers[(lab[0], lab[1])] = unwatched + watched.get((lab[0], lab[1]), [])
                     for ap in aps:
                         if ap.name in violations:
                             continue
                         diag = ap.check(s, lab, nxt)
                         if diag is not None:
                             violations[ap.name] = Violation(ap.name, diag, i, lab, j)
-                if edges is not None and fair and j >= 0:
+                if keep and fair and j >= 0:
                     inst = (lab[0], lab[1], lab[2])
                     k = inst_ids.get(inst)
                     if k is None:
@@ -252,7 +276,12 @@ def search(
     stats.depth = max(depth) if len(depth) else 0
     stats.terminal_states = len(deadlocks)
     stats.stop_reason = stop_reason
-    stats.complete = stop_reason is None and head >= len(states)
+    stats.complete = stop_reason is None and head >= n_states
+    if not stats.complete:
+        stats.blame_rules = sorted(((r.name, n) for r, n in zip(rules, found_by) if n),
+                                   key=lambda x: (-x[1], x[0]))[:BLAME_TOP]
+        stats.blame_objects = sorted(((f"{k}={v}", n) for (k, v), n in found_args.items()),
+                                     key=lambda x: (-x[1], x[0]))[:BLAME_TOP]
     graph = Graph(states=states, parent=parent, depth=depth, expanded=head,
                   fair_edges=fair_edges, instances=instances, index=seen, truncated=truncated)
     return SearchResult(graph=graph, stats=stats, violations=violations, deadlocks=deadlocks)

@@ -57,6 +57,12 @@ def format_table(rep: ScenarioReport) -> str:
              f"{st.seconds:.2f} s ({st.states_per_second:,.0f} states/s){bound}"]
     if rep.left_out:
         lines.append(f"  left out (cone of influence): {'; '.join(rep.left_out)}")
+    if st.blame_rules:
+        total = max(st.distinct_states, 1)
+        lines.append("  where the states come from (the first step to reach each): "
+                     + ", ".join(f"{r} {100 * n / total:.0f}%" for r, n in st.blame_rules))
+        lines.append("  by object or node in those steps: "
+                     + ", ".join(f"{a} {100 * n / total:.0f}%" for a, n in st.blame_objects))
     width = max([len(r.prop) for r in rep.results] + [8])
     for r in rep.results:
         verdict = r.verdict + (" (bounded)" if r.bounded else "")

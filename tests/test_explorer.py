@@ -202,3 +202,25 @@ def test_first_violation_in_an_initial_state():
     res = check(system, first_violation=True)
     assert res.stats.distinct_states == 1 and res.stats.stop_reason == "first-violation"
     assert res.verdicts[0].verdict == "violated" and len(res.verdicts[0].trace.states) == 1
+
+
+def test_a_bounded_search_says_which_rules_and_arguments_made_its_states():
+    def step(s):
+        x, y = s
+        if x < 20:
+            yield label("a", "up", (("obj", "x"),)), (x + 1, y)
+        if y < 3:
+            yield label("b", "up", (("obj", "y"),)), (x, y + 1)
+    system = System(init_states=[(0, 0)], rules=[Rule("a.up", lambda s: (t for t in step(s) if t[0][0] == "a")),
+                                                 Rule("b.up", lambda s: (t for t in step(s) if t[0][0] == "b"))])
+    res = search(system, max_depth=6)
+    assert not res.stats.complete
+    # Every state but the initial one was discovered by exactly one first step.
+    assert sum(n for _, n in res.stats.blame_rules) == res.stats.distinct_states - 1
+    rules, objects = dict(res.stats.blame_rules), dict(res.stats.blame_objects)
+    assert set(rules) == {"a.up", "b.up"} and rules["b.up"] > 0
+    assert objects == {"obj=x": rules["a.up"], "obj=y": rules["b.up"]}
+    assert res.stats.blame_rules == sorted(res.stats.blame_rules, key=lambda x: -x[1])   # largest first
+    assert "blame" in res.stats.as_dict()
+    full = search(system)
+    assert full.stats.complete and full.stats.blame_rules == [] and "blame" not in full.stats.as_dict()

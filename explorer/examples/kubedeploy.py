@@ -34,12 +34,9 @@ def kubedeploy(nodes: int = 3, replicas: int = 3, cap: int = 2) -> System:
     pods = range(max_pods)
     node_ids = range(nodes)
 
-    def load(node: tuple, phase: tuple, n: int) -> int:
-        return sum(1 for p in pods if node[p] == n and (phase[p] == BOUND or phase[p] == RUNNING))
-
     def create_pod(s) -> Iterator:
         phase, node, crashed, nxt = s
-        if nxt < max_pods and sum(1 for x in phase if PENDING <= x <= RUNNING) < replicas:
+        if nxt < max_pods and replicas - phase.count(PENDING) - phase.count(BOUND) - phase.count(RUNNING) > 0:
             ph = list(phase)
             ph[nxt] = PENDING
             yield label("rs", "CreatePod"), (tuple(ph), node, crashed, nxt + 1)
@@ -86,13 +83,20 @@ def kubedeploy(nodes: int = 3, replicas: int = 3, cap: int = 2) -> System:
 
     def capacity_ok(s) -> Optional[str]:
         phase, node, crashed, nxt = s
+        loads = [0] * nodes
+        for p in pods:
+            if phase[p] == BOUND or phase[p] == RUNNING:
+                loads[node[p]] += 1
         for n in node_ids:
-            if load(node, phase, n) > cap:
-                return f"node n{n + 1} holds {load(node, phase, n)} pods, Cap is {cap}"
+            if loads[n] > cap:
+                return f"node n{n + 1} holds {loads[n]} pods, Cap is {cap}"
         return None
 
     def no_over_replication(s) -> Optional[str]:
-        live = sum(1 for x in s[0] if PENDING <= x <= RUNNING)
+        live = 0
+        for x in s[0]:
+            if PENDING <= x <= RUNNING:
+                live += 1
         return f"{live} live pods, R is {replicas}" if live > replicas else None
 
     def representative(s):

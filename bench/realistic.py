@@ -1,0 +1,127 @@
+"""The composed cluster of issue 13: what a platform engineer's first real scenario looks like.
+
+    python bench/realistic.py                 # 2/2, 3/3, 4/4 nodes/replicas, to BFS depth 6
+    python bench/realistic.py --depth 7       # deeper (each level is 3-4x the one before)
+    python bench/realistic.py --sizes 2       # one size
+
+N workers (2 cpu each, one zone each), a Deployment of N replicas (250m) behind a
+Service, a DaemonSet (50m), a Job of one completion, the default control plane,
+`faults: {budget: 1, kinds: [node-crash]}`, every property; and the same with
+`maxStaleness: 1` and 2 apiservers.  None of them is explored to exhaustion
+yet, so the search is bounded by depth and the figures compare runs of one
+commit with another: distinct states, transitions, CPU seconds of the search,
+states per CPU second, and resident bytes per state (the growth of the child
+process's peak RSS over the states it keeps).  Each configuration runs in a
+child process of its own, so that one's memory does not count for the next.
+Figures are printed, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import resource
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+
+def cluster(nodes: int, replicas: int, stale: bool = False) -> str:
+    """The scenario text: `nodes` workers, a Deployment of `replicas` behind a Service, a DaemonSet, a Job."""
+    cp = "  controlPlane: {apiservers: 2}\n" if stale else ""
+    check = "  check: {properties: [all]" + (", maxStaleness: 1" if stale else "") + "}\n"
+    out = ("apiVersion: kubecheck/v1alpha1\nkind: Cluster\n"
+           f"metadata: {{name: realistic-{nodes}-{replicas}{'-stale' if stale else ''}}}\n"
+           "spec:\n" + cp + "  faults: {budget: 1, kinds: [node-crash]}\n" + check)
+    for i in range(nodes):
+        out += ("---\napiVersion: v1\nkind: Node\n"
+                f"metadata: {{name: w-{i + 1}, labels: {{topology.kubernetes.io/zone: z{i + 1}}}}}\n"
+                "status: {allocatable: {cpu: '2', memory: 4Gi, pods: '110'}}\n")
+    out += f"""---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: web, namespace: default}}
+spec:
+  replicas: {replicas}
+  selector: {{matchLabels: {{app: web}}}}
+  template:
+    metadata: {{labels: {{app: web}}}}
+    spec:
+      containers: [{{name: web, image: "nginx:1.27", resources: {{requests: {{cpu: 250m}}}}}}]
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: web, namespace: default}}
+spec:
+  selector: {{app: web}}
+  ports: [{{port: 80}}]
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {{name: agent, namespace: default}}
+spec:
+  selector: {{matchLabels: {{app: agent}}}}
+  template:
+    metadata: {{labels: {{app: agent}}}}
+    spec:
+      containers: [{{name: agent, image: "fluent-bit:3", resources: {{requests: {{cpu: 50m}}}}}}]
+---
+apiVersion: batch/v1
+kind: Job
+metadata: {{name: once, namespace: default}}
+spec:
+  completions: 1
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{{name: once, image: busybox, resources: {{requests: {{cpu: 100m}}}}}}]
+"""
+    return out
+
+
+def _measure(text: str, depth: int, out) -> None:
+    from explorer import search
+    from kubecheck.compose import compose
+    from model.scenario import parse_scenario
+    comp = compose(parse_scenario(text))
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t0 = time.process_time()
+    res = search(comp.system, max_depth=depth)
+    cpu = time.process_time() - t0
+    rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    st = res.stats
+    out.send((st.distinct_states, st.transitions, st.depth, st.complete, cpu,
+              (rss1 - rss0) * 1024 / max(st.distinct_states, 1), st.blame_rules[:3]))
+
+
+def measure(text: str, depth: int):
+    parent, child = mp.Pipe()
+    p = mp.Process(target=_measure, args=(text, depth, child))
+    p.start()
+    result = parent.recv()
+    p.join()
+    return result
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--depth", type=int, default=6)
+    ap.add_argument("--sizes", type=int, nargs="+", default=[2, 3, 4])
+    args = ap.parse_args()
+    print(f"{'run':<40} {'distinct':>10} {'transitions':>11} {'depth':>5} {'CPU s':>7} {'states/CPU s':>12} "
+          f"{'B/state':>8}  largest contributors")
+    for n in args.sizes:
+        for stale in (False, True):
+            states, trans, depth, complete, cpu, bps, blame = measure(cluster(n, n, stale), args.depth)
+            name = f"{n} nodes/{n} replicas{' stale, 2 apiservers' if stale else ''}"
+            done = "exhausted" if complete else f"to depth {depth}"
+            top = ", ".join(f"{r} {100 * k / states:.0f}%" for r, k in blame)
+            print(f"{name:<40} {states:>10,} {trans:>11,} {depth:>5} {cpu:>7.2f} {states / cpu:>12,.0f} "
+                  f"{bps:>8,.0f}  {done}; {top}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
