@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Callable, List, Optional
 
 from .fairness import check_convergence, outside_goals
+from .observers import INEXACT, Undecided, lift_path, restricted, stripped, sync_observers, varying_components
 from .search import SearchResult, Stats, concrete_path, search
 from .system import Label, State, System, instance_of
 
@@ -57,19 +58,68 @@ class CheckResult:
 
 def check(system: System, *, max_depth: Optional[int] = None, max_states: Optional[int] = None,
           timeout: Optional[float] = None, symmetry: bool = True,
-          progress: Optional[Callable[[dict], None]] = None, first_violation: bool = False) -> CheckResult:
+          progress: Optional[Callable[[dict], None]] = None, first_violation: bool = False,
+          reduction: str = "auto") -> CheckResult:
     """Search `system` and give a verdict for each of its properties (`first_violation`: stop the search at
-    the first safety violation; what it leaves undecided is reported as bounded)."""
-    res = search(system, max_depth=max_depth, max_states=max_states, timeout=timeout,
-                 symmetry=symmetry, progress=progress, first_violation=first_violation)
+    the first safety violation; what it leaves undecided is reported as bounded).
+
+    `reduction`: "auto" uses every exact reduction the system declares (observer elimination, see
+    `observers.py`); "none" searches the system as it is, to compare.
+    """
+    opts = dict(max_depth=max_depth, max_states=max_states, timeout=timeout, symmetry=symmetry,
+                progress=progress, first_violation=first_violation)
+    if reduction not in ("auto", "none"):
+        raise ValueError(f"reduction must be 'auto' or 'none', got {reduction!r}")
+    if reduction == "auto" and system.observers:
+        out = _check_without_observers(system, opts)
+        if out is not None:
+            return out
+    res = search(system, **opts)
+    return _verdicts(system, res, _Plain(system, res.stats.symmetry))
+
+
+class _Fallback(Exception):
+    """The reduced search cannot decide a verdict exactly: search the system as it is."""
+
+
+class _Plain:
+    """How verdicts turn paths of the explored graph into traces, for a system searched as it is."""
+
+    def __init__(self, system: System, symmetric: bool):
+        self.system = system
+        self.symmetric = symmetric
+
+    def path(self, graph, path, symmetric: bool, present: bool):
+        return concrete_path(self.system, graph, path, symmetric, present)
+
+    def settle(self, states, labels, present: bool) -> None:
+        """Steps after the end of a path to the state a goal was asked of (none here)."""
+
+    def cycle(self, graph, states, labels, cycle) -> None:
+        cur = states[-1]
+        for inst_id, target in cycle:
+            lab, cur = _step_with_instance(self.system, cur, graph.states[target], graph.instances[inst_id])
+            states.append(cur)
+            labels.append(lab)
+
+    def loops(self, graph, convergences, outsides):
+        """Violations that the graph's own analysis cannot see, and the states where its lassos are not
+        to be taken as they are (none here)."""
+        return {}, set()
+
+
+def _verdicts(system: System, res: SearchResult, tracer, names=None) -> CheckResult:
     stats = res.stats
     sym = stats.symmetry
     graph = res.graph
     bounded = not stats.complete
     verdicts: List[Verdict] = []
     common = dict(states=stats.distinct_states, depth=stats.depth, seconds=stats.seconds)
+    present = tracer.system.presentation is not None
 
     for prop in list(system.invariants) + list(system.actions):
+        if names is not None and prop.name not in names:
+            continue
         v = res.violations.get(prop.name)
         if v is None:
             diag = None
@@ -78,11 +128,10 @@ def check(system: System, *, max_depth: Optional[int] = None, max_states: Option
             verdicts.append(Verdict(prop.name, "safety", "holds", bounded, diag, **common))
             continue
         path = graph.path_to(v.state)
-        present = system.presentation is not None
-        states, labels = concrete_path(system, graph, path, sym, present)
+        states, labels = tracer.path(graph, path, sym, present)
         diag = v.diagnosis
         if v.label is not None:
-            step = _violating_step(system, states[-1], prop, present)
+            step = _violating_step(tracer.system, states[-1], prop, present)
             if step is not None:
                 lab, nxt, diag = step
                 states.append(nxt)
@@ -91,8 +140,16 @@ def check(system: System, *, max_depth: Optional[int] = None, max_states: Option
                                 Trace(states, labels, presented=present), **common))
 
     outsides = outside_goals(graph, [conv.goal for conv in system.convergences])
+    extra, varying = tracer.loops(graph, system.convergences, outsides)
     for conv, outside in zip(system.convergences, outsides):
         cv, decided = check_convergence(graph, conv.goal, outside)
+        if cv is not None and cv.kind == "lasso" and cv.state in varying:
+            if conv.name not in extra:
+                raise _Fallback(f"{conv.name}: a lasso of the stripped system that the full system does not show")
+            cv = None
+        if cv is None and conv.name in extra:
+            verdicts.append(extra[conv.name])
+            continue
         if cv is None:
             if decided:
                 verdicts.append(Verdict(conv.name, "convergence", "holds", False, None, **common))
@@ -103,24 +160,120 @@ def check(system: System, *, max_depth: Optional[int] = None, max_states: Option
             continue
         path = graph.path_to(cv.state)
         # A lasso must close on an equal state, so it is shown in canonical form.
-        present = cv.kind == "stuck" and system.presentation is not None
-        states, labels = concrete_path(system, graph, path, False, present)
+        shown = cv.kind == "stuck" and present
+        states, labels = tracer.path(graph, path, False, shown)
         bad_state = graph.states[cv.state]
         if cv.kind == "stuck":
+            tracer.settle(states, labels, shown)
             diag = f"stuck outside the goal, no component can act: {conv.diagnose(bad_state)}"
-            trace = Trace(states, labels, presented=present)
+            trace = Trace(states, labels, presented=shown)
         else:
+            tracer.settle(states, labels, False)
             loop_at = len(states) - 1
-            cur = states[-1]
-            for inst_id, target in cv.cycle:
-                want = graph.instances[inst_id]
-                lab, cur = _step_with_instance(system, cur, graph.states[target], want)
-                states.append(cur)
-                labels.append(lab)
+            tracer.cycle(graph, states, labels, cv.cycle)
             diag = f"a fair cycle keeps it outside the goal: {conv.diagnose(bad_state)}"
             trace = Trace(states, labels, loop_at)
         verdicts.append(Verdict(conv.name, "convergence", "violated", False, diag, trace, **common))
     return CheckResult(verdicts, stats, res)
+
+
+class _Lifted(_Plain):
+    """Traces of the full system for a search of the system without its observers (observers.py)."""
+
+    def __init__(self, st, symmetric: bool):
+        super().__init__(st.full, symmetric)
+        self.st = st
+
+    def path(self, graph, path, symmetric: bool, present: bool):
+        return lift_path(self.st, [graph.states[k] for k in path], present)
+
+    def settle(self, states, labels, present: bool) -> None:
+        more, labs = sync_observers(self.st, states[-1], present)
+        states.extend(more)
+        labels.extend(labs)
+
+    def cycle(self, graph, states, labels, cycle) -> None:
+        st = self.st
+        canon = st.full.canonical
+        cur = states[-1]
+        for inst_id, target in cycle:
+            want = graph.instances[inst_id]
+            step = fallback = None
+            for rule in st.full.rules:
+                if not rule.fair or rule.name in st.observer_rules:
+                    continue
+                for lab, nxt in rule.fn(cur):
+                    c = canon(nxt) if canon else nxt
+                    if st.strip(c) == graph.states[target]:
+                        if instance_of(lab) == want:
+                            step = (lab, c)
+                            break
+                        fallback = fallback or (lab, c)
+                if step:
+                    break
+            step = step or fallback
+            assert step is not None, "cycle edge with no step: the rules are not deterministic"
+            lab, cur = step
+            # The synced values are the same all along the cycle: the observers stay synced.
+            assert sync_observers(st, cur, False)[0] == [], "observer out of sync on a constant cycle"
+            states.append(cur)
+            labels.append(lab)
+
+    def loops(self, graph, convergences, outsides) -> dict:
+        """Fair components of P whose synced values differ between their states: explored again in the
+        full system, where a fair cycle may carry a stale value (observers.py)."""
+        st = self.st
+        out: dict = {}
+        varying: set = set()
+        if not convergences:
+            return out, varying
+        for comp in varying_components(graph, lambda s: st.values(st.fill(s)), st.runs):
+            varying.update(comp)
+            allowed = {graph.states[v] for v in comp}
+            start_index = min(comp, key=lambda v: (graph.depth[v], v))
+            prefix_states, prefix_labels = self.path(graph, graph.path_to(start_index), False, False)
+            self.settle(prefix_states, prefix_labels, False)
+            sub = restricted(st.full, allowed, st, prefix_states[-1])
+            sub_res = search(sub, keep_fair_edges=True)
+            for conv in convergences:
+                if conv.name in out:
+                    continue
+                full_conv = next(c for c in st.full.convergences if c.name == conv.name)
+                cv, _ = check_convergence(sub_res.graph, full_conv.goal)
+                if cv is None or cv.kind != "lasso":
+                    continue   # a stuck state of the full system is one of P, seen there
+                states, labels = list(prefix_states), list(prefix_labels)
+                more, labs = concrete_path(sub, sub_res.graph, sub_res.graph.path_to(cv.state), False, False)
+                states += more[1:]
+                labels += labs[1:]
+                loop_at = len(states) - 1
+                _Plain(sub, False).cycle(sub_res.graph, states, labels, cv.cycle)
+                bad = sub_res.graph.states[cv.state]
+                diag = f"a fair cycle keeps it outside the goal: {full_conv.diagnose(bad)}"
+                out[conv.name] = Verdict(conv.name, "convergence", "violated", False, diag,
+                                         Trace(states, labels, loop_at),
+                                         states=graph_size(graph), depth=max(graph.depth) if len(graph.depth) else 0)
+        return out, varying
+
+
+def graph_size(graph) -> int:
+    return len(graph.states)
+
+
+def _check_without_observers(system: System, opts: dict) -> Optional[CheckResult]:
+    """Check `system` on the system without its observers; None where an observer's declaration does not
+    hold in some reached state (the caller then searches the system as it is)."""
+    st = stripped(system)
+    res = search(st.system, **opts)
+    if INEXACT in res.violations:
+        return None
+    names = {p.name for p in list(system.invariants) + list(system.actions)}
+    try:
+        out = _verdicts(st.system, res, _Lifted(st, res.stats.symmetry), names)
+    except (_Fallback, Undecided):
+        return None
+    out.stats.observers_eliminated = [o.name for o in system.observers]
+    return out
 
 
 def _bound_text(stats: Stats) -> str:

@@ -43,6 +43,7 @@ class Stats:
     # discovered first, largest first.
     blame_rules: List[Tuple[str, int]] = field(default_factory=list)
     blame_objects: List[Tuple[str, int]] = field(default_factory=list)
+    observers_eliminated: List[str] = field(default_factory=list)   # observers searched around
 
     @property
     def states_per_second(self) -> float:
@@ -59,6 +60,7 @@ class Stats:
             "stop_reason": self.stop_reason,
             "terminal_states": self.terminal_states,
             "symmetry": self.symmetry,
+            **({"observers_eliminated": list(self.observers_eliminated)} if self.observers_eliminated else {}),
             **({"blame": {"rules": [{"rule": r, "states": n} for r, n in self.blame_rules],
                           "objects": [{"argument": a, "states": n} for a, n in self.blame_objects]}}
                if self.blame_rules else {}),

@@ -131,6 +131,8 @@ class System:
     presentation: Optional[Callable[[State], State]] = None
     name: str = "system"
     meta: dict = field(default_factory=dict)
+    # Components whose state only convergence goals read, searched around (explorer/observers.py).
+    observers: Sequence[Any] = ()
 
     def __post_init__(self) -> None:
         names = [r.name for r in self.rules]

@@ -80,6 +80,10 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--first-violation", action="store_true",
                    help="bfs: stop the search at the first safety violation (as TLC does); the properties it "
                         "leaves undecided are reported as bounded")
+    v.add_argument("--reduction", choices=["auto", "none"], default="auto",
+                   help="auto: every exact reduction the scenario allows (components that only properties "
+                        "read, such as kube-proxy and DNS, are searched around); none: search as composed, "
+                        "to compare")
     v.add_argument("--no-symmetry", action="store_true", help="turn symmetry reduction off")
     v.add_argument("--quiet", action="store_true", help="no progress line")
     t = sub.add_parser("trace", help="show or replay a counterexample trace")
@@ -142,7 +146,8 @@ def verify_one(path: str, args) -> ScenarioReport:
     else:
         res = check(comp.system, max_depth=max_depth, max_states=max_states, timeout=args.timeout,
                     symmetry=not args.no_symmetry, progress=progress,
-                    first_violation=getattr(args, "first_violation", False))
+                    first_violation=getattr(args, "first_violation", False),
+                    reduction=getattr(args, "reduction", "auto"))
         done()
     results: List[Result] = []
     by_name = {v.prop: v for v in res.verdicts}

@@ -66,5 +66,5 @@ def compose(sc: Scenario, requested: Sequence[str] = ()) -> Composed:
             raise TypeError(f"property {name} built {prop!r}")
     system = System(init_states=[model.init], rules=model.rules, invariants=invariants, actions=actions,
                     convergences=convergences, canonical=model.canonical, presentation=model.presentation,
-                    name=sc.name)
+                    name=sc.name, observers=model.observers)
     return Composed(system, model, kinds, na, claims)

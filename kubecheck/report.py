@@ -57,6 +57,9 @@ def format_table(rep: ScenarioReport) -> str:
              f"{st.seconds:.2f} s ({st.states_per_second:,.0f} states/s){bound}"]
     if rep.left_out:
         lines.append(f"  left out (cone of influence): {'; '.join(rep.left_out)}")
+    if st.observers_eliminated:
+        lines.append(f"  searched around (only properties read them; --reduction none to compose them): "
+                     f"{', '.join(st.observers_eliminated)}")
     if st.blame_rules:
         total = max(st.distinct_states, 1)
         lines.append("  where the states come from (the first step to reach each): "

@@ -33,6 +33,7 @@ class Model:
     canonical: object
     left_out: List[str] = field(default_factory=list)
     presentation: object = presentation
+    observers: List[object] = field(default_factory=list)   # components only goals read (explorer/observers.py)
 
 
 def initial_state(sc: Scenario, track_revisions: bool) -> ClusterState:
@@ -98,6 +99,7 @@ def build_model(sc: Scenario, record_views: bool = False, checked=None) -> Model
     init = initial_state(sc, track_revisions=sc.max_staleness > 0)
     kinds = {o.kind for o in sc.objects} | {c.kind for c in sc.changes}
     rules: List[Rule] = []
+    observers = []
     if serviceaccounts_modelled(sc):
         rules += serviceaccount.rules()
     else:
@@ -165,9 +167,11 @@ def build_model(sc: Scenario, record_views: bool = False, checked=None) -> Model
             left_out.append("kube-proxy / network plugin Service rules (service-routing-converges is not checked)")
         elif sc.network_plugin_replaces_kube_proxy:
             rules += kubeproxy.rules("network-plugin")
+            observers.append(kubeproxy.observer("network-plugin"))
             left_out.append("kube-proxy (the network plugin replaces it)")
         elif sc.kube_proxy:
             rules += kubeproxy.rules("kube-proxy")
+            observers.append(kubeproxy.observer("kube-proxy"))
         else:
             left_out.append("kube-proxy (addons.kubeProxy: false, and no network plugin replaces it): "
                             "nothing programs Service rules")
@@ -175,6 +179,7 @@ def build_model(sc: Scenario, record_views: bool = False, checked=None) -> Model
             left_out.append("DNS records (dns-converges is not checked)")
         elif sc.dns:
             rules += dns.rules()
+            observers.append(dns.observer())
         else:
             left_out.append("DNS addon (addons.dns: false)")
     else:
@@ -195,4 +200,4 @@ def build_model(sc: Scenario, record_views: bool = False, checked=None) -> Model
         left_out.append(f"fault {k} (not modelled yet)")
     if record_views and sc.max_staleness > 0:
         rules = [recording_views(r) if r.fair else r for r in rules]
-    return Model(sc, init, rules, canonical, left_out)
+    return Model(sc, init, rules, canonical, left_out, observers=observers)

@@ -10,6 +10,12 @@ fail like any other workload.  CoreDNS watches Services through its
 apiserver and serves a record `<name>.<namespace>.svc` -> ClusterIP for each
 one it has seen (`sync_records`, weakly fair while one of its pods runs).
 
+The records are read by nothing but `dns-converges`, so the search runs
+around this sync (an observer, explorer/observers.py): `observer` says how a
+sync would set them, and that where no replica runs the goal fails whatever
+they are (it asks for a serving DNS pod), except where CoreDNS's apiserver is
+down, which makes the search fall back to composing it.
+
 Abstracted: the replicas share one record set (`ClusterState.dns_records`):
 each really has its own informer, but they list the same Services, and only
 whether the answer is right once they have caught up is checked; a new
@@ -23,7 +29,7 @@ from __future__ import annotations
 
 from typing import Iterator, List, Tuple
 
-from explorer import Rule, label
+from explorer import Observer, Rule, label
 
 from ..objects import (Container, Deployment, ObjectMeta, PodSpec, PodTemplate, Resources, Service, Toleration,
                        evolve)
@@ -85,3 +91,28 @@ def sync_records(s: ClusterState) -> Iterator:
 
 def rules() -> List[Rule]:
     return [Rule("dns.sync_records", sync_records, doc=sync_records.__doc__)]
+
+
+def observer() -> Observer:
+    """CoreDNS as an observer: its state is the records it serves."""
+    def strip(s: ClusterState) -> ClusterState:
+        return evolve(s, dns_records=()) if s.dns_records else s
+
+    def fill(s: ClusterState) -> ClusterState:
+        if not serving_replicas(s):
+            return s
+        view = apiserver.view(s, CLIENT)
+        if view is None:
+            return s
+        records = records_of(view)
+        return s if records == s.dns_records else evolve(s, dns_records=records)
+
+    def exact(s: ClusterState) -> bool:
+        """Where a replica runs, its records are read: it must be able to sync them."""
+        return not serving_replicas(s) or apiserver.view(s, CLIENT) is not None
+
+    def where(s: ClusterState) -> bool:
+        """Whether it can sync: a replica runs and its apiserver serves it."""
+        return bool(serving_replicas(s)) and apiserver.view(s, CLIENT) is not None
+
+    return Observer("dns", ("dns.sync_records",), strip, fill, lambda s: s.dns_records, exact, where)

@@ -15,6 +15,12 @@ and the network plugin (as Cilium's kube-proxy replacement does, with eBPF
 maps) programs the same rules, labelled `network-plugin`.  With kube-proxy
 off and no replacing plugin nothing programs them: Services do not route.
 
+Its rules are read by nothing but `service-routing-converges`, so the search
+runs around it (an observer, explorer/observers.py): `observer` says how a
+sync would set every node's rules, and that the goal does not read a node's
+rules where kube-proxy cannot run (the machine down or partitioned), except
+where its apiserver is down, which makes the search fall back to composing it.
+
 Abstracted: ports, session affinity, traffic policies (every endpoint of the
 cluster is used), NodePorts; kube-proxy runs as a node agent of the machine
 (its DaemonSet pod is not modelled).
@@ -24,7 +30,7 @@ from __future__ import annotations
 
 from typing import Iterator, List, Tuple
 
-from explorer import Rule, label
+from explorer import Observer, Rule, label
 
 from ..objects import evolve
 from ..state import ClusterState
@@ -65,3 +71,37 @@ def rules(component: str) -> List[Rule]:
     sync_rules.__doc__ = sync_rules.__doc__.replace("The proxy", "kube-proxy" if component == "kube-proxy"
                                                     else "The network plugin (replacing kube-proxy)")
     return [Rule(f"{component}.sync_rules", sync_rules, doc=sync_rules.__doc__)]
+
+
+def observer(component: str) -> Observer:
+    """kube-proxy (or the replacing network plugin) as an observer: its state is each node's Service rules."""
+    def runs(s: ClusterState, host) -> bool:
+        return host.up and host.reachable
+
+    def strip(s: ClusterState) -> ClusterState:
+        if not any(h.service_rules for h in s.hosts):
+            return s
+        return evolve(s, hosts=tuple(evolve(h, service_rules=()) if h.service_rules else h for h in s.hosts))
+
+    def fill(s: ClusterState) -> ClusterState:
+        hosts = []
+        for h in s.hosts:
+            if runs(s, h):
+                view = apiserver.view(s, client(component, h.name))
+                if view is not None:
+                    want = service_rules(view)
+                    if want != h.service_rules:
+                        h = evolve(h, service_rules=want)
+            hosts.append(h)
+        return evolve(s, hosts=tuple(hosts))
+
+    def exact(s: ClusterState) -> bool:
+        """Where the machine is up and reachable, its rules are read: kube-proxy must be able to sync them."""
+        return all(apiserver.view(s, client(component, h.name)) is not None for h in s.hosts if runs(s, h))
+
+    def where(s: ClusterState) -> tuple:
+        """On which machines it can sync: up, reachable, its apiserver serving it."""
+        return tuple(runs(s, h) and apiserver.view(s, client(component, h.name)) is not None for h in s.hosts)
+
+    return Observer(component, (f"{component}.sync_rules",), strip, fill,
+                    lambda s: tuple(h.service_rules for h in s.hosts), exact, where)
