@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, List, Optional
 
-from .fairness import check_convergence, outside_goals
+from .fairness import check_convergence, goal_oracle, structure
 from .observers import INEXACT, Undecided, lift_path, restricted, stripped, sync_observers, varying_components
 from .search import SearchResult, Stats, concrete_path, search
 from .system import Label, State, System, instance_of
@@ -102,7 +102,7 @@ class _Plain:
             states.append(cur)
             labels.append(lab)
 
-    def loops(self, graph, convergences, outsides):
+    def loops(self, graph, convergences, struct):
         """Violations that the graph's own analysis cannot see, and the states where its lassos are not
         to be taken as they are (none here)."""
         return {}, set()
@@ -139,10 +139,11 @@ def _verdicts(system: System, res: SearchResult, tracer, names=None) -> CheckRes
         verdicts.append(Verdict(prop.name, "safety", "violated", False, diag,
                                 Trace(states, labels, presented=present), **common))
 
-    outsides = outside_goals(graph, [conv.goal for conv in system.convergences])
-    extra, varying = tracer.loops(graph, system.convergences, outsides)
-    for conv, outside in zip(system.convergences, outsides):
-        cv, decided = check_convergence(graph, conv.goal, outside)
+    struct = structure(graph) if system.convergences else None
+    oracle = goal_oracle(graph, [conv.goal for conv in system.convergences])
+    extra, varying = tracer.loops(graph, system.convergences, struct)
+    for k, conv in enumerate(system.convergences):
+        cv, decided = check_convergence(graph, conv.goal, lambda i, k=k: oracle(i)[k], struct)
         if cv is not None and cv.kind == "lasso" and cv.state in varying:
             if conv.name not in extra:
                 raise _Fallback(f"{conv.name}: a lasso of the stripped system that the full system does not show")
@@ -219,7 +220,7 @@ class _Lifted(_Plain):
             states.append(cur)
             labels.append(lab)
 
-    def loops(self, graph, convergences, outsides) -> dict:
+    def loops(self, graph, convergences, struct) -> dict:
         """Fair components of P whose synced values differ between their states: explored again in the
         full system, where a fair cycle may carry a stale value (observers.py)."""
         st = self.st

@@ -101,44 +101,86 @@ def outside_goals(graph: Graph, goals: Sequence[Callable[[object], bool]]) -> Li
     return out
 
 
-def check_convergence(graph: Graph, goal: Callable[[object], bool],
-                      outside: Optional[List[bool]] = None) -> Tuple[Optional[ConvergenceViolation], bool]:
-    """Decide one convergence goal on the fair-edge graph (`outside`: the states outside it, if known).
+@dataclass
+class Structure:
+    """The parts of the fair-edge graph where a convergence goal can be violated, computed once for every
+    goal: the stuck states (fully expanded, no fair step) and the strongly connected components that hold
+    a cycle and were fully expanded.  A state in neither is passed through by every fair behaviour, so
+    no goal is asked of it."""
 
-    Returns (violation or None, decided).  `decided` is False when the graph
-    was cut short and no violation was found: the verdict is then unknown.
+    stuck: List[int]
+    cycles: List[List[int]]
+
+
+def structure(graph: Graph) -> Structure:
+    n = len(graph.states)
+    expanded = graph.expanded
+    cut = graph.truncated
+    edges = graph.fair_edges
+    stuck = [i for i in range(min(expanded, n)) if not edges[i] and i not in cut]
+    cycles = []
+    for comp in tarjan_sccs(n, lambda v: _targets(graph, v)):
+        if any(v >= expanded or v in cut for v in comp):
+            continue
+        if len(comp) == 1 and comp[0] not in edges[comp[0]][1::2]:
+            continue  # a single state without a self-loop is no cycle
+        cycles.append(comp)
+    return Structure(stuck, cycles)
+
+
+def goal_oracle(graph: Graph, goals: Sequence[Callable[[object], bool]]) -> Callable[[int], tuple]:
+    """`outside(i)`: for each goal whether state i is outside it, computed on first demand and kept (every
+    goal asked of a state in turn, so that goals sharing a memoised computation compute it once)."""
+    memo: Dict[int, tuple] = {}
+
+    def outside(i: int) -> tuple:
+        r = memo.get(i)
+        if r is None:
+            s = graph.states[i]
+            r = memo[i] = tuple(not g(s) for g in goals)
+        return r
+    return outside
+
+
+def check_convergence(graph: Graph, goal: Optional[Callable[[object], bool]],
+                      outside=None, struct: Optional[Structure] = None
+                      ) -> Tuple[Optional[ConvergenceViolation], bool]:
+    """Decide one convergence goal on the fair-edge graph.
+
+    `outside`: which states are outside the goal, as a list or a function of the state index (default:
+    ask `goal`); `struct`: the graph's `structure`, if already computed.  Only stuck states and states on
+    cycles are asked.  Returns (violation or None, decided).  `decided` is False when the graph was cut
+    short and no violation was found: the verdict is then unknown.
     """
     assert graph.fair_edges is not None, "convergence needs the fair edges: search(keep_fair_edges=True)"
     n = len(graph.states)
     expanded = graph.expanded
     if outside is None:
-        outside = [not goal(graph.states[i]) for i in range(n)]
+        bad_at = lambda i: not goal(graph.states[i])  # noqa: E731
+    elif callable(outside):
+        bad_at = outside
+    else:
+        bad_at = outside.__getitem__
+    if struct is None:
+        struct = structure(graph)
     best: Optional[ConvergenceViolation] = None
 
     def better(i: int) -> bool:
         return best is None or graph.depth[i] < graph.depth[best.state] or (
             graph.depth[i] == graph.depth[best.state] and i < best.state)
 
-    cut = graph.truncated   # states whose successors were partly dropped count as unexpanded
     # Stuck states: fully expanded, outside the goal, no fair step.
-    for i in range(min(expanded, n)):
-        if outside[i] and not graph.fair_edges[i] and i not in cut and better(i):
+    for i in struct.stuck:
+        if better(i) and bad_at(i):
             best = ConvergenceViolation("stuck", i)
 
     # Fair lassos, per SCC of the explored (expanded) part.
     edges = graph.fair_edges
-    sccs = tarjan_sccs(n, lambda v: _targets(graph, v))
-    for comp in sccs:
-        bad = [v for v in comp if outside[v]]
+    for comp in struct.cycles:
+        bad = [v for v in comp if bad_at(v)]
         if not bad:
             continue
-        if any(v >= expanded or v in cut for v in comp):
-            continue
         members = set(comp)
-        if len(comp) == 1:
-            v = comp[0]
-            if v not in edges[v][1::2]:
-                continue  # a single state without a self-loop is no cycle
         always = None
         taken = set()
         for v in comp:
@@ -153,7 +195,7 @@ def check_convergence(graph: Graph, goal: Callable[[object], bool],
             if better(start):
                 cycle = _fair_cycle(graph, start, members, always)
                 best = ConvergenceViolation("lasso", start, cycle)
-    decided = best is not None or (expanded >= n and not cut)
+    decided = best is not None or (expanded >= n and not graph.truncated)
     return best, decided
 
 
