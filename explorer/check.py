@@ -63,14 +63,15 @@ def check(system: System, *, max_depth: Optional[int] = None, max_states: Option
     """Search `system` and give a verdict for each of its properties (`first_violation`: stop the search at
     the first safety violation; what it leaves undecided is reported as bounded).
 
-    `reduction`: "auto" uses every exact reduction the system declares (observer elimination, see
-    `observers.py`); "none" searches the system as it is, to compare.
+    `reduction`: "por" (or "auto") uses every exact reduction the system declares (today observer
+    elimination, see `observers.py`; partial-order reduction of independent components is still to
+    come); "none" searches the system as it is, to compare.
     """
     opts = dict(max_depth=max_depth, max_states=max_states, timeout=timeout, symmetry=symmetry,
                 progress=progress, first_violation=first_violation)
-    if reduction not in ("auto", "none"):
-        raise ValueError(f"reduction must be 'auto' or 'none', got {reduction!r}")
-    if reduction == "auto" and system.observers:
+    if reduction not in ("por", "auto", "none"):
+        raise ValueError(f"reduction must be 'por' or 'none', got {reduction!r}")
+    if reduction != "none" and system.observers:
         out = _check_without_observers(system, opts)
         if out is not None:
             return out
@@ -228,7 +229,7 @@ class _Lifted(_Plain):
         varying: set = set()
         if not convergences:
             return out, varying
-        for comp in varying_components(graph, lambda s: st.values(st.fill(s)), st.runs):
+        for comp in varying_components(graph, lambda s: st.values(st.fill(s)), st.runs, struct):
             varying.update(comp)
             allowed = {graph.states[v] for v in comp}
             start_index = min(comp, key=lambda v: (graph.depth[v], v))
@@ -280,7 +281,8 @@ def _check_without_observers(system: System, opts: dict) -> Optional[CheckResult
 def _bound_text(stats: Stats) -> str:
     return {"max-depth": "maxDepth reached", "max-states": "maxStates reached",
             "timeout": "timeout reached",
-            "first-violation": "stopped at the first violation"}.get(stats.stop_reason or "", "bounded")
+            "first-violation": "stopped at the first violation",
+            "interrupted": "interrupted"}.get(stats.stop_reason or "", "bounded")
 
 
 def _violating_step(system: System, state: State, prop, present: bool = False):

@@ -181,22 +181,33 @@ def check_convergence(graph: Graph, goal: Optional[Callable[[object], bool]],
         if not bad:
             continue
         members = set(comp)
-        always = None
-        taken = set()
-        for v in comp:
-            e = edges[v]
-            enabled = set(e[0::2])
-            always = enabled if always is None else (always & enabled)
-            for k in range(0, len(e), 2):
-                if e[k + 1] in members:
-                    taken.add(e[k])
-        if always is not None and always <= taken:
+        always = fair_component(graph, comp, members)
+        if always is not None:
             start = min(bad, key=lambda v: (graph.depth[v], v))
             if better(start):
                 cycle = _fair_cycle(graph, start, members, always)
                 best = ConvergenceViolation("lasso", start, cycle)
     decided = best is not None or (expanded >= n and not graph.truncated)
     return best, decided
+
+
+def fair_component(graph: Graph, comp: Sequence[int], members: Optional[set] = None) -> Optional[set]:
+    """Weak fairness on a strongly connected component: the instances enabled in all of its states, when
+    each of them is taken on some edge inside it (a fair cycle exists there); None when one is not."""
+    edges = graph.fair_edges
+    members = set(comp) if members is None else members
+    always = None
+    taken = set()
+    for v in comp:
+        e = edges[v]
+        enabled = set(e[0::2])
+        always = enabled if always is None else (always & enabled)
+        for k in range(0, len(e), 2):
+            if e[k + 1] in members:
+                taken.add(e[k])
+    if always is None or not always <= taken:
+        return None
+    return always
 
 
 def _fair_cycle(graph: Graph, start: int, members: set, needed: set) -> List[Tuple[int, int]]:

@@ -248,30 +248,16 @@ class Undecided(Exception):
 
 
 def varying_components(graph, values_of: Callable[[State], tuple],
-                       runs_of: Callable[[State], tuple] = lambda s: ()) -> List[List[int]]:
+                       runs_of: Callable[[State], tuple] = lambda s: (), struct=None) -> List[List[int]]:
     """The fair strongly connected components of P's explored graph in which the observers' synced values
     are not the same in every state: only there can a fair cycle of the full system carry a stale value.
     Raises `Undecided` where where an observer can run differs between the states of one."""
-    from .fairness import tarjan_sccs
-    edges = graph.fair_edges
-    n = len(graph.states)
+    from .fairness import fair_component, structure
     out = []
-    for comp in tarjan_sccs(n, lambda v: edges[v][1::2] if v < len(edges) else []):
+    for comp in (struct or structure(graph)).cycles:
         if len(comp) == 1:
             continue   # one state with a self-loop: a single synced value, and where it runs is the same
-        if any(v >= graph.expanded or v in graph.truncated for v in comp):
-            continue
-        members = set(comp)
-        always = None
-        taken = set()
-        for v in comp:
-            e = edges[v]
-            enabled = set(e[0::2])
-            always = enabled if always is None else (always & enabled)
-            for k in range(0, len(e), 2):
-                if e[k + 1] in members:
-                    taken.add(e[k])
-        if always is not None and not always <= taken:
+        if fair_component(graph, comp) is None:
             continue   # no fair cycle in it
         runs = runs_of(graph.states[comp[0]])
         if any(runs_of(graph.states[v]) != runs for v in comp[1:]):

@@ -35,7 +35,7 @@ class Stats:
     depth: int = 0
     seconds: float = 0.0
     complete: bool = True          # explored to exhaustion
-    stop_reason: Optional[str] = None  # "max-depth", "max-states", "timeout", "first-violation"
+    stop_reason: Optional[str] = None  # "max-depth", "max-states", "timeout", "first-violation", "interrupted"
     terminal_states: int = 0       # states with no enabled step at all
     symmetry: bool = False
     # Where the states came from, for a search cut short by a bound (DESIGN: say why it is big): for each
@@ -195,83 +195,109 @@ def search(
     transitions = 0
     stop_reason = "first-violation" if head else None
     truncated = set()   # states some of whose successors were dropped at max-states
-    while head < n_states:
-        i = head
-        s = states[head]
-        d = depth[i]
-        if max_depth is not None and d >= max_depth:
-            stop_reason = stop_reason or "max-depth"
-            break
-        if (head & 1023) == 0:
-            now = time.perf_counter()
-            if timeout is not None and now - start > timeout:
-                stop_reason = "timeout"
+    expanding = -1     # the state whose successors are being generated, if any
+    edges = None
+    try:
+        while head < n_states:
+            i = head
+            s = states[head]
+            d = depth[i]
+            if max_depth is not None and d >= max_depth:
+                stop_reason = stop_reason or "max-depth"
                 break
-            if progress is not None and now - last_report >= progress_every:
-                last_report = now
-                elapsed = now - start
-                progress({"states": len(states), "expanded": head, "queue": len(states) - head,
-                          "depth": d, "transitions": transitions, "seconds": elapsed,
-                          "states_per_second": len(states) / elapsed if elapsed else 0.0})
-        head += 1
-        edges = [] if keep else None
-        any_step = False
-        nd = d + 1
-        for fn, fair, rule_k in rule_fns:
-            for lab, nxt in fn(s):
-                any_step = True
-                transitions += 1
-                if canon is not None:
-                    nxt = canon(nxt)
-                if rep is not None:
-                    nxt = rep(nxt)
-                if full:
-                    j = seen.get(nxt, -1)
-                    if j < 0:
-                        truncated.add(i)
-                        stop_reason = stop_reason or "max-states"
-                else:
-                    j = seen.setdefault(nxt, n_states)
-                    if j == n_states:
-                        states.append(nxt)
-                        parent.append(i)
-                        depth.append(nd)
-                        n_states += 1
-                        found_by[rule_k] += 1
-                        for a in lab[2]:
-                            found_args[a] = found_args.get(a, 0) + 1
-                        if live_invariants:
-                            check_state(j, nxt)
-                        if n_states >= limit:
-                            full = True   # the next new state would pass max-states: it is dropped
-                if has_actions:
-                    aps = watchers.get((lab[0], lab[1]))
-                    if aps is None:
-                        aps = watchers[(lab[0], lab[1])] = unwatched + watched.get((lab[0], lab[1]), [])
-                    for ap in aps:
-                        if ap.name in violations:
-                            continue
-                        diag = ap.check(s, lab, nxt)
-                        if diag is not None:
-                            violations[ap.name] = Violation(ap.name, diag, i, lab, j)
-                if keep and fair and j >= 0:
-                    inst = (lab[0], lab[1], lab[2])
-                    k = inst_ids.get(inst)
-                    if k is None:
-                        k = inst_ids[inst] = len(instances)
-                        instances.append(inst)
-                    edges.append(k)
-                    edges.append(j)
-        if fair_edges is not None:
-            fair_edges.append(edges)
-        if not any_step:
-            deadlocks.append(i)
-            if check_deadlock and "deadlock" not in violations:
-                violations["deadlock"] = Violation("deadlock", "no step is enabled", i)
-        if first_violation and violations:
-            stop_reason = "first-violation"
-            break
+            if (head & 15) == 0:
+                now = time.perf_counter()
+                if timeout is not None and now - start > timeout:
+                    stop_reason = "timeout"
+                    break
+                if progress is not None and (head & 1023) == 0 and now - last_report >= progress_every:
+                    last_report = now
+                    elapsed = now - start
+                    progress({"states": len(states), "expanded": head, "queue": len(states) - head,
+                              "depth": d, "transitions": transitions, "seconds": elapsed,
+                              "states_per_second": len(states) / elapsed if elapsed else 0.0})
+            head += 1
+            expanding = i
+            edges = [] if keep else None
+            any_step = False
+            nd = d + 1
+            for fn, fair, rule_k in rule_fns:
+                for lab, nxt in fn(s):
+                    any_step = True
+                    transitions += 1
+                    if canon is not None:
+                        nxt = canon(nxt)
+                    if rep is not None:
+                        nxt = rep(nxt)
+                    if full:
+                        j = seen.get(nxt, -1)
+                        if j < 0:
+                            truncated.add(i)
+                            stop_reason = stop_reason or "max-states"
+                    else:
+                        j = seen.setdefault(nxt, n_states)
+                        if j == n_states:
+                            states.append(nxt)
+                            parent.append(i)
+                            depth.append(nd)
+                            n_states += 1
+                            found_by[rule_k] += 1
+                            for a in lab[2]:
+                                found_args[a] = found_args.get(a, 0) + 1
+                            if live_invariants:
+                                check_state(j, nxt)
+                            if n_states >= limit:
+                                full = True   # the next new state would pass max-states: it is dropped
+                    if has_actions:
+                        aps = watchers.get((lab[0], lab[1]))
+                        if aps is None:
+                            aps = watchers[(lab[0], lab[1])] = unwatched + watched.get((lab[0], lab[1]), [])
+                        for ap in aps:
+                            if ap.name in violations:
+                                continue
+                            diag = ap.check(s, lab, nxt)
+                            if diag is not None:
+                                violations[ap.name] = Violation(ap.name, diag, i, lab, j)
+                    if keep and fair and j >= 0:
+                        inst = (lab[0], lab[1], lab[2])
+                        k = inst_ids.get(inst)
+                        if k is None:
+                            k = inst_ids[inst] = len(instances)
+                            instances.append(inst)
+                        edges.append(k)
+                        edges.append(j)
+            if fair_edges is not None:
+                fair_edges.append(edges)
+            expanding = -1
+            if not any_step:
+                deadlocks.append(i)
+                if check_deadlock and "deadlock" not in violations:
+                    violations["deadlock"] = Violation("deadlock", "no step is enabled", i)
+            if first_violation and violations:
+                stop_reason = "first-violation"
+                break
+            if full and stop_reason == "max-states":
+                break   # max-states reached: a new state was dropped, so the search stops here
 
+    except KeyboardInterrupt:
+        # Ctrl-C (or SIGTERM, which the command line turns into one): keep what was found, consistently.
+        stop_reason = "interrupted"
+        m = min(len(states), len(parent), len(depth))
+        del states[m:]
+        del parent[m:]
+        del depth[m:]
+        if len(seen) > m:
+            for key in [k for k, v in seen.items() if v >= m]:
+                del seen[key]
+        n_states = m
+        if expanding >= 0:
+            truncated.add(expanding)
+            if fair_edges is not None and len(fair_edges) == expanding:
+                kept = []
+                for k in range(0, len(edges or ()), 2):
+                    if edges[k + 1] < m:
+                        kept += edges[k:k + 2]
+                fair_edges.append(kept)
     stats.seconds = time.perf_counter() - start
     stats.distinct_states = len(states)
     stats.transitions = transitions

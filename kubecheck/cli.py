@@ -7,7 +7,8 @@
     kubecheck properties
 
 Exit status: 0 every checked property holds; 1 a property is violated; 2 the
-input or the command line is wrong; 3 no violation but some verdict unknown.
+input or the command line is wrong; 3 no violation but some verdict unknown;
+4 an internal error (one line; the traceback with --debug); 130 interrupted.
 """
 
 from __future__ import annotations
@@ -24,11 +25,12 @@ from explorer import check
 from model.scenario import ScenarioError, load_scenario
 
 from .compose import UsageError, compose
+from .files import OutputError, check_outputs, write_atomic
 from .render import RenderError, render_architecture, state_graph_dot, trace_svg
 from .report import Result, ScenarioReport, format_table
 from .traces import TraceFileError, read_trace, remove_stale_trace, replay, show, to_itf, write_trace
 
-EXIT_OK, EXIT_VIOLATED, EXIT_INPUT, EXIT_UNKNOWN = 0, 1, 2, 3
+EXIT_OK, EXIT_VIOLATED, EXIT_INPUT, EXIT_UNKNOWN, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
 
 
 class _Parser(argparse.ArgumentParser):
@@ -57,7 +59,10 @@ def _seconds(value: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="kubecheck", description="A model checker of the Kubernetes architecture.")
+    from . import __version__
+    p = _Parser(prog="kubecheck", description="A model checker of the Kubernetes architecture. "
+                "--debug (anywhere on the line) shows the traceback of an internal error.")
+    p.add_argument("--version", action="version", version=f"kubecheck {__version__}")
     sub = p.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
     v = sub.add_parser("verify", help="check scenarios' properties")
     v.add_argument("scenarios", nargs="+", metavar="SCENARIO")
@@ -80,10 +85,10 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--first-violation", action="store_true",
                    help="bfs: stop the search at the first safety violation (as TLC does); the properties it "
                         "leaves undecided are reported as bounded")
-    v.add_argument("--reduction", choices=["auto", "none"], default="auto",
-                   help="auto: every exact reduction the scenario allows (components that only properties "
-                        "read, such as kube-proxy and DNS, are searched around); none: search as composed, "
-                        "to compare")
+    v.add_argument("--reduction", choices=["por", "none"], default="por",
+                   help="por (default): the exact reductions of the search: today the components that only "
+                        "properties read (kube-proxy, DNS) are searched around; partial-order reduction of "
+                        "independent components is not implemented yet. none: search as composed, to compare")
     v.add_argument("--no-symmetry", action="store_true", help="turn symmetry reduction off")
     v.add_argument("--quiet", action="store_true", help="no progress line")
     t = sub.add_parser("trace", help="show or replay a counterexample trace")
@@ -147,7 +152,7 @@ def verify_one(path: str, args) -> ScenarioReport:
         res = check(comp.system, max_depth=max_depth, max_states=max_states, timeout=args.timeout,
                     symmetry=not args.no_symmetry, progress=progress,
                     first_violation=getattr(args, "first_violation", False),
-                    reduction=getattr(args, "reduction", "auto"))
+                    reduction=getattr(args, "reduction", "por"))
         done()
     results: List[Result] = []
     by_name = {v.prop: v for v in res.verdicts}
@@ -170,13 +175,14 @@ def verify_one(path: str, args) -> ScenarioReport:
         v = by_name[name]
         trace_path = None
         if v.trace is None:
-            remove_stale_trace(args.traces, sc.name, name)
+            why = remove_stale_trace(args.traces, sc.name, name)
         else:
             doc = to_itf(v.trace, scenario_name=sc.name, scenario_path=path, scenario_text=sc.text,
                          prop=name, verdict=v.verdict, diagnosis=v.diagnosis or "")
-            trace_path = write_trace(args.traces, sc.name, name, doc)
-            with open(trace_path[:-len(".itf.json")] + ".svg", "w", encoding="utf-8") as f:
-                f.write(trace_svg(doc))  # the sequence diagram beside it, for reviewers
+            # The sequence diagram beside it, for reviewers.
+            trace_path, why = write_trace(args.traces, sc.name, name, doc, trace_svg(doc))
+        if why:
+            print(f"kubecheck: warning: {why}", file=sys.stderr)
         results.append(Result(name, comp.kinds[name], v.verdict, v.bounded, v.diagnosis, trace_path,
                               v.states, v.depth, v.seconds))
     return ScenarioReport(sc.name, path, results, res.stats, comp.model.left_out, list(sc.warnings))
@@ -188,30 +194,45 @@ def _write_json(dest: str, data) -> None:
     if dest == "-":
         print(text)
     else:
-        with open(dest, "w", encoding="utf-8") as f:
-            f.write(text + "\n")
+        write_atomic(dest, text + "\n")
 
 
 def cmd_verify(args) -> int:
-    for flag, value in (("--json", args.json), ("--junit", args.junit), ("--report", args.report)):
-        if value and value != "-" and os.path.isdir(value):
-            raise UsageError(f"{flag} {value}: is a directory; give a file path")
+    check_outputs((("--json", args.json), ("--junit", args.junit), ("--report", args.report)),
+                  args.scenarios, args.traces)
+    # Every scenario is read before any is checked: a malformed one, or two with one name (they would
+    # write each other's traces), stops the run before it starts.
+    names = {}
+    for path in args.scenarios:
+        sc = load_scenario(path)
+        if sc.name in names:
+            raise UsageError(f"{path} and {names[sc.name]} are both scenario {sc.name!r} (metadata.name): "
+                             f"their traces would overwrite each other; give each its own name")
+        names[sc.name] = path
     reports = []
+    interrupted = False
     for path in args.scenarios:
         rep = verify_one(path, args)
         reports.append(rep)
         if args.json != "-":
             print(format_table(rep))
+        if rep.stats.stop_reason == "interrupted":
+            interrupted = True
+            left = args.scenarios[len(reports):]
+            print(f"kubecheck: interrupted: {rep.scenario} explored {rep.stats.distinct_states:,} states to depth "
+                  f"{rep.stats.depth} (its verdicts above are bounded)"
+                  + (f"; not checked: {', '.join(left)}" if left else ""), file=sys.stderr)
+            break
     if args.json:
         _write_json(args.json, reports[0].as_dict() if len(reports) == 1 else [r.as_dict() for r in reports])
     if args.report:
         from .htmlreport import html_report
-        with open(args.report, "w", encoding="utf-8") as f:
-            f.write(html_report(reports))
+        write_atomic(args.report, html_report(reports))
     if args.junit:
         from .junit import junit_xml
-        with open(args.junit, "w", encoding="utf-8") as f:
-            f.write(junit_xml(reports))
+        write_atomic(args.junit, junit_xml(reports))
+    if interrupted:
+        return EXIT_INTERRUPTED
     codes = {r.exit_code for r in reports}
     return EXIT_VIOLATED if EXIT_VIOLATED in codes else EXIT_UNKNOWN if EXIT_UNKNOWN in codes else EXIT_OK
 
@@ -275,12 +296,10 @@ def cmd_review(args) -> int:
 
 
 def cmd_render(args) -> int:
-    if os.path.isdir(args.out):
-        raise UsageError(f"--out {args.out}: is a directory; give a file path")
+    check_outputs((("--out", args.out),), [args.source])
     if args.source.endswith(".json"):
         svg = trace_svg(read_trace(args.source))
-        with open(args.out, "w", encoding="utf-8") as f:
-            f.write(svg)
+        write_atomic(args.out, svg)
     elif args.state_graph:
         sc = load_scenario(args.source)
         comp = compose(sc)
@@ -292,8 +311,7 @@ def cmd_render(args) -> int:
             raise RenderError("Graphviz's `dot` is not installed, so the state graph cannot be laid out "
                               "(Debian: apt-get install graphviz)")
         import graphviz
-        with open(args.out, "w", encoding="utf-8") as f:
-            f.write(graphviz.Source(dot_src).pipe(format="svg").decode())
+        write_atomic(args.out, graphviz.Source(dot_src).pipe(format="svg").decode())
     else:
         render_architecture(load_scenario(args.source), args.out)
     print(f"wrote {args.out}")
@@ -301,8 +319,15 @@ def cmd_render(args) -> int:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv   # accepted anywhere on the line: the traceback of an internal error
+    argv = [a for a in argv if a != "--debug"]
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except KeyboardInterrupt:
+        print("kubecheck: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     try:
         if args.command == "verify":
             return cmd_verify(args)
@@ -316,15 +341,40 @@ def main(argv: Optional[List[str]] = None) -> int:
             return cmd_review(args)
         parser.print_help()
         return EXIT_INPUT
-    except (ScenarioError, TraceFileError, UsageError, RenderError) as e:
+    except (ScenarioError, TraceFileError, UsageError, RenderError, OutputError) as e:
         print(f"kubecheck: {e}", file=sys.stderr)
         return EXIT_INPUT
     except KeyboardInterrupt:
         print("kubecheck: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        raise
+    except (RecursionError, MemoryError) as e:
+        if debug:
+            raise
+        print(f"kubecheck: the input is too deeply nested or too large to process ({type(e).__name__})",
+              file=sys.stderr)
+        return EXIT_INPUT
+    except Exception as e:  # the last resort: one line, never a traceback unless --debug
+        if debug:
+            raise
+        from . import __version__
+        text = str(e).replace("\n", " ")
+        if len(text) > 300:
+            text = text[:297] + "..."
+        print(f"kubecheck: internal error: {type(e).__name__}: {text} -- a bug in kubecheck {__version__}: "
+              f"please report it with the scenario file (run again with --debug for the traceback)",
+              file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+def _terminate(signum, frame):
+    raise KeyboardInterrupt   # SIGTERM (a CI timeout, `kill`): handled as Ctrl-C is
 
 
 def entry() -> None:
+    import signal
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         code = main()
         sys.stdout.flush()

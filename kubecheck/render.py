@@ -87,8 +87,8 @@ def render_architecture(sc: Scenario, out: str) -> None:
     import graphviz
     src = graphviz.Source(architecture_dot(sc))
     svg = src.pipe(format="svg").decode()
-    with open(out, "w", encoding="utf-8") as f:
-        f.write(svg)
+    from .files import write_atomic
+    write_atomic(out, svg)
 
 
 def _lane_of(action: str) -> str:

@@ -17,6 +17,8 @@ from model.compose import build_model
 from model.itf import VARS, encode_state
 from model.scenario import ScenarioError, parse_scenario
 
+from .files import TRACE_MARK, inside, write_atomic, written_by_kubecheck
+
 FORMAT_DESCRIPTION = "https://apalache-mc.org/docs/adr/015adr-trace.html"
 
 
@@ -33,7 +35,7 @@ def to_itf(trace: Trace, *, scenario_name: str, scenario_path: str, scenario_tex
         states.append(st)
     doc: Dict[str, Any] = {
         "#meta": {"format": "ITF", "format-description": FORMAT_DESCRIPTION, "source": scenario_path,
-                  "description": f"kubecheck counterexample: {prop} {verdict} in scenario {scenario_name}",
+                  "description": f"{TRACE_MARK}: {prop} {verdict} in scenario {scenario_name}",
                   "scenario": scenario_name, "property": prop, "verdict": verdict, "diagnosis": diagnosis,
                   "scenario_text": scenario_text,
                   "states_form": "stable-names" if trace.presented else "canonical"},
@@ -45,24 +47,38 @@ def to_itf(trace: Trace, *, scenario_name: str, scenario_path: str, scenario_tex
     return doc
 
 
-def write_trace(directory: str, scenario_name: str, prop: str, doc: Dict[str, Any]) -> str:
-    folder = os.path.join(directory, scenario_name)
+def write_trace(directory: str, scenario_name: str, prop: str, doc: Dict[str, Any],
+                svg: Optional[str] = None) -> Tuple[Optional[str], Optional[str]]:
+    """Write the trace (and its sequence diagram beside it) as `<directory>/<scenario>/<prop>.itf.json`.
+
+    Returns (path written, None) or (None, why not): a file of that name that kubecheck did not write
+    is left as it is.  The path never leaves `directory` (the scenario name is checked when loaded, and
+    the resolved path again here); each file is written to a temporary name and renamed into place.
+    """
+    folder = inside(directory, scenario_name)
+    path = inside(directory, scenario_name, f"{prop}.itf.json")
+    if os.path.exists(path) and not written_by_kubecheck(path):
+        return None, f"{path} exists and is not a trace kubecheck wrote: left as it is, the trace not written"
     os.makedirs(folder, exist_ok=True)
-    path = os.path.join(folder, f"{prop}.itf.json")
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(doc, f, indent=1, sort_keys=False)
-        f.write("\n")
-    os.replace(tmp, path)
-    return path
+    write_atomic(path, json.dumps(doc, indent=1, sort_keys=False) + "\n")
+    if svg is not None:
+        write_atomic(path[:-len(".itf.json")] + ".svg", svg)
+    return path, None
 
 
-def remove_stale_trace(directory: str, scenario_name: str, prop: str) -> None:
-    """A property that no longer fails keeps no counterexample from an earlier run."""
-    for suffix in (".itf.json", ".svg"):
-        path = os.path.join(directory, scenario_name, f"{prop}{suffix}")
-        if os.path.isfile(path):
-            os.remove(path)
+def remove_stale_trace(directory: str, scenario_name: str, prop: str) -> Optional[str]:
+    """A property that no longer fails keeps no counterexample from an earlier run: kubecheck's own trace
+    and its diagram are removed.  Returns a warning where a file there is not kubecheck's (left alone)."""
+    path = inside(directory, scenario_name, f"{prop}.itf.json")
+    if not os.path.isfile(path):
+        return None
+    if not written_by_kubecheck(path):
+        return f"{path} is not a trace kubecheck wrote: left as it is"
+    os.remove(path)
+    svg = path[:-len(".itf.json")] + ".svg"
+    if os.path.isfile(svg):
+        os.remove(svg)
+    return None
 
 
 def read_trace(path: str) -> Dict[str, Any]:

@@ -11,6 +11,8 @@ Unknown fields are ignored with a warning (real manifests load as they are).
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -146,7 +148,8 @@ class _Doc:
         meta = raw.get("metadata") if isinstance(raw, dict) else None
         name = meta.get("name", "?") if isinstance(meta, dict) else "?"
         ns = meta.get("namespace") if isinstance(meta, dict) else None
-        self.what = f"{kind} {ns + '/' if ns else ''}{name}"
+        what = f"{kind} {ns + '/' if ns else ''}{name}"
+        self.what = what if len(what) <= 80 else what[:77] + "..."   # names quoted in messages stay short
 
     def where(self, fpath: str) -> str:
         return f"{self.path}: document {self.index} ({self.what}): {fpath}"
@@ -501,11 +504,19 @@ def parse_custom_object(doc: _Doc, crd: CustomResourceDefinition) -> CustomObjec
     return CustomObject(meta=meta, api_version=api, custom_kind=crd.kind_name, spec=tuple(spec))
 
 
+_DNS1123_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+
+
 def _cluster(doc: _Doc, warnings) -> Dict[str, Any]:
     raw = doc.raw
     doc.known(raw, "", ("apiVersion", "kind", "metadata", "spec"))
     meta = doc.get(raw, "metadata", "", dict, required=True)
     name = doc.get(meta, "name", "metadata", str, required=True)
+    if len(name) > 253 or not _DNS1123_SUBDOMAIN.fullmatch(name):
+        shown = name if len(name) <= 60 else name[:57] + "..."
+        raise doc.error("metadata.name", "must be a DNS-1123 subdomain (lowercase letters, digits, '-' and '.', "
+                                         f"starting and ending with a letter or digit, at most 253), got {shown!r}: "
+                                         "it names the scenario's traces folder")
     spec = doc.get(raw, "spec", "", dict, {})
     doc.known(spec, "spec", ("controlPlane", "addons", "behaviour", "faults", "changes", "check", "operators"))
     cp = doc.get(spec, "controlPlane", "spec", dict, {})

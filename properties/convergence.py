@@ -341,19 +341,17 @@ def placement_diagnosis(s: ClusterState) -> str:
     up = {h.name for h in s.hosts if h.up}
     nodes = [n for n in s.store.nodes if n.meta.name in up]
     down = [n.meta.name for n in s.store.nodes if n.meta.name not in up]
-    templates = [(f"Deployment {d.meta.key}", d.template.spec, d.replicas, d.template.labels)
-                 for d in s.store.deployments if not d.meta.deleting and d.replicas]
-    bare = [(f"Pod {p.meta.key}", p.spec, 1, p.meta.labels) for p in s.store.pods
-            if p.active and not p.meta.owner_references and not p.spec.node_name]
-    if placement_exists(nodes, templates + bare):
-        if down and any(t[1].topology_spread for t in templates + bare) and \
-                not placement_exists(s.store.nodes, templates + bare, down=down):
+    from model.workloads import pod_groups
+    templates = pod_groups(s.store.objects(), nodes)   # every kind that makes pods, DaemonSets on the nodes up
+    if placement_exists(nodes, templates):
+        if down and any(t[1].topology_spread for t in templates) and \
+                not placement_exists(s.store.nodes, templates, down=down):
             return (why + " (a placement of all these pods on the machines that are up exists, but not while "
                     f"{'the Nodes ' + ', '.join(down) + ', whose machines are down, still count' if len(down) > 1 else 'the Node ' + down[0] + ', whose machine is down, still counts'}"
                     " as a topology spread domain: the spread constraint blocks the replacements)")
         return (why + " (a placement of all these pods on the machines that are up exists: the scheduler's greedy, "
                 "one-pod-at-a-time order is the cause)")
-    need = sum(t[1].requests.cpu * t[2] for t in templates + bare)
+    need = sum(t[1].requests.cpu * t[2] for t in templates)
     have = sum(n.allocatable.cpu for n in nodes)
     if need > have:
         return (why + f" (no placement exists on the machines that are up: a capacity shortfall; cpu requested "

@@ -18,6 +18,7 @@ from model.objects import evolve
 from model.topology import etcd_members, quorum
 
 from .placement import placement_exists
+from model.workloads import pod_groups
 from .safety import leader_elected
 
 from .catalog import always, register
@@ -212,23 +213,24 @@ def workloads_survive_control_plane_outage(sc: Scenario):
                           workloads_survive_control_plane_outage.__doc__)
 
 
-def _workload_templates(sc: Scenario):
-    """(name, pod spec, count) for every group of identical pods the scenario asks to run."""
-    out = []
-    for o in sc.objects:
-        if o.kind in ("Deployment", "ReplicaSet"):
-            out.append((f"{o.kind} {o.meta.key}", o.template.spec, o.replicas, o.template.labels))
-        elif o.kind == "Job":
-            out.append((f"Job {o.meta.key}", o.template.spec, min(o.parallelism, o.completions), o.template.labels))
-        elif o.kind == "Pod" and not o.spec.node_name:
-            out.append((f"Pod {o.meta.key}", o.spec, 1, o.meta.labels))
-    return [t for t in out if t[2] > 0]
+def _workload_templates(sc: Scenario, nodes=None):
+    """Every group of identical pods the scenario asks to run (model/workloads.py), DaemonSet pods on `nodes`
+    (default: every Node)."""
+    return pod_groups(sc.objects, sc.nodes if nodes is None else nodes)
+
+
+def _summary(templates) -> str:
+    """`2 x Deployment default/web, 3 x DaemonSet default/agent (one per node), ...`"""
+    counts = {}
+    for name, _, count, *_ in templates:
+        key = name.split(" pod for ")[0] + (" (one per node)" if " pod for " in name else "")
+        counts[key] = counts.get(key, 0) + count
+    return ", ".join(f"{n} x {k}" for k, n in counts.items())
 
 
 def _node_failures_allowed(sc: Scenario) -> Optional[str]:
-    kinds = set(sc.fault_kinds) if sc.fault_budget > 0 else set()
-    if not ({"node-crash", "vm-deleted", "zone-outage"} & kinds):
-        return "no node or zone failure is allowed"
+    if not sc.nodes:
+        return "no nodes"
     if not _workload_templates(sc):
         return "no pods to place"
     return None
@@ -237,6 +239,11 @@ def _node_failures_allowed(sc: Scenario) -> Optional[str]:
 @register("n-plus-one-capacity", "ha", _node_failures_allowed)
 def n_plus_one_capacity(sc: Scenario):
     """After any one allowed node (or zone) failure, a placement of all pods exists on what remains that satisfies every scheduling constraint: a placement, not a sum of requests.
+
+    Where the scenario allows no node or zone failure, the failure of any one
+    node is asked about (DESIGN section 5): a cluster is sized for N+1 or not,
+    whatever faults a scenario explores.  Every kind that makes pods counts
+    (model/workloads.py), DaemonSet pods on the nodes that remain.
 
     Seed document: "a cluster usually runs multiple nodes, providing fault
     tolerance".  Decided by Z3 as bin packing: integer counts of each
@@ -248,32 +255,38 @@ def n_plus_one_capacity(sc: Scenario):
     kube-scheduler); a deleted VM's Node goes.  The counterexample names the
     failure and shows the requests against the capacity left.
     """
-    templates = _workload_templates(sc)
     kinds = set(sc.fault_kinds)
 
     def decide() -> ClaimResult:
         failures = []
-        if {"node-crash", "vm-deleted"} & kinds:
+        allowed = {"node-crash", "vm-deleted", "zone-outage"} & kinds if sc.fault_budget > 0 else set()
+        if {"node-crash", "vm-deleted"} & allowed or not allowed:
+            # With no node or zone failure allowed, the question is still asked of any one node's failure.
             failures += [(f"node {n.meta.name} fails", {n.meta.name}) for n in sc.nodes]
-        if "zone-outage" in kinds:
+        if "zone-outage" in allowed:
             zones = sorted({sc.zone_of(n.meta.name) for n in sc.nodes} - {""})
             failures += [(f"zone {z} fails", {n.meta.name for n in sc.nodes if sc.zone_of(n.meta.name) == z})
                          for z in zones]
-        stays = bool({"node-crash", "zone-outage"} & kinds)   # the Node object outlives its machine
+        # The Node object outlives its machine (a crash; the default where no failure is allowed).
+        stays = bool({"node-crash", "zone-outage"} & allowed) or not allowed
         for what, gone in failures:
             left = [n for n in sc.nodes if n.meta.name not in gone]
+            templates = _workload_templates(sc, left)   # the DaemonSets' pods on the nodes left
             dead = [evolve(n, ready="Unknown", taints=n.taints + tuple(t for t in UNREACHABLE_TAINTS
                                                                        if t not in n.taints))
                     for n in sc.nodes if n.meta.name in gone] if stays else []
             if not placement_exists(left + dead, templates, down={n.meta.name for n in dead}):
                 need = sum(t[1].requests.cpu * t[2] for t in templates)
                 have = sum(n.allocatable.cpu for n in left)
-                pods = ", ".join(f"{t[2]} x {t[0]}" for t in templates)
+                pods = _summary(templates)
                 spread = (" while the failed Nodes still count as topology spread domains"
                           if dead and placement_exists(left, templates) else "")
+                asked = "" if allowed else " (no node failure is allowed in this scenario: any one node's is asked about)"
+                if not left:
+                    return ClaimResult(False, f"if {what}, no node is left for {pods}{asked}", {"failure": what})
                 return ClaimResult(False, f"if {what}, no placement of {pods} exists on "
-                                          f"{', '.join(n.meta.name for n in left) or 'no node'}{spread} "
-                                          f"(cpu requested {need}m, left {have}m)", {"failure": what})
+                                          f"{', '.join(n.meta.name for n in left)}{spread} "
+                                          f"(cpu requested {need}m, left {have}m){asked}", {"failure": what})
         return ClaimResult(True, f"a placement of every pod exists after each of {len(failures)} single failures")
 
     return Claim("n-plus-one-capacity", decide, n_plus_one_capacity.__doc__)

@@ -170,7 +170,8 @@ def test_properties_lists_the_catalog():
 def test_a_trace_that_no_longer_fails_is_removed(tmp_path):
     stale = tmp_path / "web-three-nodes" / "deployment-converges.itf.json"
     stale.parent.mkdir()
-    stale.write_text("{}")
+    stale.write_text(json.dumps({"#meta": {"description": "kubecheck counterexample: deployment-converges violated"},
+                                 "vars": [], "states": [{}]}))   # one kubecheck wrote: a file of the user's stays
     other = tmp_path / "web-three-nodes" / "notes.txt"
     other.write_text("mine")
     assert kc("verify", "--quiet", "--traces", str(tmp_path), os.path.join(SCENARIOS, "web-three-nodes.yaml")).returncode == 0
@@ -215,7 +216,7 @@ def test_junit_report(tmp_path):
     suites = {s.get("name"): s for s in root}
     assert set(suites) == {"tainted-only-room", "web-three-nodes"}
     failed = [c.get("name") for c in suites["tainted-only-room"] if c.find("failure") is not None]
-    assert sorted(failed) == ["deployment-converges", "stable-reconciliation"]
+    assert sorted(failed) == ["deployment-converges", "n-plus-one-capacity", "stable-reconciliation"]
     assert "trace:" in suites["tainted-only-room"].find("testcase[@name='deployment-converges']/failure").text
     assert suites["web-three-nodes"].get("failures") == "0"
 

@@ -224,3 +224,28 @@ def test_a_bounded_search_says_which_rules_and_arguments_made_its_states():
     assert "blame" in res.stats.as_dict()
     full = search(system)
     assert full.stats.complete and full.stats.blame_rules == [] and "blame" not in full.stats.as_dict()
+
+
+def test_an_interrupted_search_keeps_a_consistent_graph_and_bounded_verdicts():
+    calls = [0]
+
+    def inc(s):
+        calls[0] += 1
+        if calls[0] == 30:
+            raise KeyboardInterrupt
+        if s < 100:
+            yield label("c", "inc"), s + 1
+            yield label("c", "inc2"), s + 2
+    system = System(init_states=[0], rules=[Rule("inc", inc)],
+                    invariants=[Invariant("small", lambda s: None)],
+                    convergences=[Convergence("reaches-100", lambda s: s >= 100, str)])
+    res = check(system)
+    st = res.stats
+    assert st.stop_reason == "interrupted" and not st.complete
+    g = res.search.graph
+    assert len(g.states) == len(g.parent) == len(g.depth) == len(g.index) == st.distinct_states
+    assert all(g.index[s] == i for i, s in enumerate(g.states))
+    assert all(t < len(g.states) for e in g.fair_edges for t in e[1::2])
+    v = {x.prop: x for x in res.verdicts}
+    assert v["small"].verdict == "holds" and v["small"].bounded
+    assert v["reaches-100"].verdict == "unknown" and "interrupted" in v["reaches-100"].diagnosis

@@ -11,6 +11,17 @@ from conftest import SCENARIOS
 
 # scenario -> {HA property: (verdict, a phrase of the diagnosis)}
 PINNED_HA = {
+    # No node failure allowed: the question is asked of any one node's failure (DESIGN section 5).
+    "tainted-only-room": {"n-plus-one-capacity": (
+        "violated", "if node big fails, no placement of 3 x Deployment default/web exists on small")},
+    "rolling-update": {"n-plus-one-capacity": ("holds", "after each of 3 single failures")},
+    "job-tracking-finalizers": {"n-plus-one-capacity": (
+        "violated", "if node n1 fails, no node is left for 2 x Job default/pi (no node failure is allowed in this "
+                    "scenario: any one node's is asked about)")},
+    "daemonset-leaves-no-room": {"n-plus-one-capacity": (
+        "violated", "no placement of 2 x Deployment default/web, 1 x DaemonSet default/agent (one per node) exists on "
+                    "w-2 (cpu requested 2100m, left 2000m)")},
+    "daemonset-leaves-room": {"n-plus-one-capacity": ("holds", "after each of 2 single failures")},
     "etcd-zones-aab": {"etcd-quorum-survives": ("violated", "zone-outage of zone a takes down 2 of 3 etcd members"),
                        "leader-lease-safe": ("not-applicable", "no leader election")},
     "etcd-zones-abc": {"etcd-quorum-survives": ("holds", "quorum 2")},

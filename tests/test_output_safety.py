@@ -1,0 +1,153 @@
+"""Nothing the user wrote is overwritten or deleted, nothing is written outside its folder, and an internal
+error is one line with exit status 4 (issue: "it must never hurt its user")."""
+
+import json
+import os
+import shutil
+
+import pytest
+
+from conftest import SCENARIOS
+from test_cli import GOOD_HEAD, kc
+
+SMALL = os.path.join(SCENARIOS, "tainted-only-room.yaml")   # violated: writes a trace
+
+
+def copy_scenario(tmp_path, name="s.yaml"):
+    dst = tmp_path / name
+    shutil.copy(SMALL, dst)
+    return dst
+
+
+@pytest.mark.parametrize("flag", ["--report", "--json", "--junit"])
+def test_an_output_flag_naming_the_scenario_is_refused(tmp_path, flag):
+    s = copy_scenario(tmp_path)
+    before = s.read_bytes()
+    p = kc("verify", "--quiet", "--traces", str(tmp_path / "t"), str(s), flag, str(s))
+    assert p.returncode == 2 and "is the scenario being checked" in p.stderr, p.stderr
+    assert s.read_bytes() == before
+    assert not (tmp_path / "t").exists(), "nothing runs before the outputs are checked"
+
+
+def test_render_onto_its_own_input_is_refused(tmp_path):
+    s = copy_scenario(tmp_path)
+    before = s.read_bytes()
+    p = kc("render", str(s), "--out", str(s))
+    assert p.returncode == 2 and s.read_bytes() == before
+
+
+def test_two_outputs_on_one_path_are_refused(tmp_path):
+    out = tmp_path / "out"
+    p = kc("verify", "--quiet", "--traces", str(tmp_path / "t"), SMALL, "--json", str(out), "--junit", str(out))
+    assert p.returncode == 2 and "writes the same file" in p.stderr
+    assert not out.exists()
+
+
+def test_an_output_in_a_missing_folder_fails_before_the_run(tmp_path):
+    p = kc("verify", "--quiet", "--traces", str(tmp_path / "t"), SMALL, "--json", str(tmp_path / "no" / "r.json"))
+    assert p.returncode == 2 and "does not exist" in p.stderr
+    assert not (tmp_path / "t").exists()
+
+
+def test_traces_naming_a_file_is_refused(tmp_path):
+    f = tmp_path / "f"
+    f.write_text("mine")
+    p = kc("verify", "--quiet", "--traces", str(f), SMALL)
+    assert p.returncode == 2 and "is a file, not a folder" in p.stderr and f.read_text() == "mine"
+
+
+@pytest.mark.parametrize("name", ["../escape", "/tmp/abs", "a/b", "UPPER", "x" * 300, "a..b", "-a"])
+def test_a_cluster_name_that_is_not_a_dns_subdomain_is_refused(tmp_path, name):
+    s = tmp_path / "s.yaml"
+    s.write_text(GOOD_HEAD.replace("metadata: {name: t}", "metadata: {name: " + json.dumps(name) + "}"))
+    p = kc("verify", "--quiet", "--traces", str(tmp_path / "t"), str(s))
+    assert p.returncode == 2 and "DNS-1123 subdomain" in p.stderr, p.stderr
+    assert len(p.stderr.splitlines()) == 1 and name not in p.stderr or len(name) < 60
+    assert not (tmp_path / "escape").exists() and not os.path.exists("/tmp/abs")
+
+
+def test_two_scenarios_with_one_name_are_refused(tmp_path):
+    a, b = copy_scenario(tmp_path, "a.yaml"), copy_scenario(tmp_path, "b.yaml")
+    p = kc("verify", "--quiet", "--traces", str(tmp_path / "t"), str(a), str(b))
+    assert p.returncode == 2 and "both scenario 'tainted-only-room'" in p.stderr
+    assert not (tmp_path / "t").exists()
+
+
+def test_a_users_file_where_a_trace_goes_is_left_alone(tmp_path):
+    traces = tmp_path / "t"
+    mine = traces / "tainted-only-room" / "deployment-converges.itf.json"
+    mine.parent.mkdir(parents=True)
+    mine.write_text('{"my": "notes"}')
+    p = kc("verify", "--quiet", "--traces", str(traces), SMALL)
+    assert p.returncode == 1
+    assert mine.read_text() == '{"my": "notes"}'
+    assert "not a trace kubecheck wrote" in p.stderr
+    # Its own traces it does write, and replaces on the next run.
+    own = traces / "tainted-only-room" / "stable-reconciliation.itf.json"
+    assert json.loads(own.read_text())["#meta"]["description"].startswith("kubecheck counterexample")
+
+
+def test_stale_cleanup_deletes_only_kubecheck_traces(tmp_path):
+    traces = tmp_path / "t"
+    folder = traces / "web-three-nodes"
+    folder.mkdir(parents=True)
+    mine = folder / "deployment-converges.itf.json"      # holds there: kubecheck would clean up its own
+    mine.write_text('{"my": "notes"}')
+    svg = folder / "deployment-converges.svg"
+    svg.write_text("<svg/>")
+    p = kc("verify", "--quiet", "--traces", str(traces), os.path.join(SCENARIOS, "web-three-nodes.yaml"))
+    assert p.returncode == 0
+    assert mine.exists() and svg.exists() and "left as it is" in p.stderr
+    # A trace kubecheck wrote, for a property that now holds, is removed with its diagram.
+    ours = {"#meta": {"description": "kubecheck counterexample: deployment-converges violated in scenario x"},
+            "vars": [], "states": [{}]}
+    mine.write_text(json.dumps(ours))
+    p = kc("verify", "--quiet", "--traces", str(traces), os.path.join(SCENARIOS, "web-three-nodes.yaml"))
+    assert p.returncode == 0 and not mine.exists() and not svg.exists()
+
+
+def test_outputs_are_written_whole(tmp_path):
+    out = tmp_path / "r.json"
+    out.write_text("previous")
+    p = kc("verify", "--quiet", "--traces", str(tmp_path / "t"), SMALL, "--json", str(out))
+    assert p.returncode == 1 and json.loads(out.read_text())["scenario"] == "tainted-only-room"
+    assert not [f for f in os.listdir(tmp_path) if f.startswith(".kubecheck-")], "no temporary file is left"
+
+
+def test_an_internal_error_is_one_line_with_exit_4(monkeypatch, capsys):
+    from kubecheck import cli
+
+    def broken(args):
+        raise RuntimeError("something the model did not expect\nsecond line")
+    monkeypatch.setattr(cli, "cmd_properties", broken)
+    assert cli.main(["properties"]) == 4
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "internal error: RuntimeError" in err and "--debug" in err
+    assert "Traceback" not in err
+    with pytest.raises(RuntimeError):
+        cli.main(["properties", "--debug"])
+
+
+def test_version():
+    p = kc("--version")
+    assert p.returncode == 0 and p.stdout.startswith("kubecheck ")
+
+
+def test_sigterm_stops_with_the_statistics_so_far_and_exit_130(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+    from conftest import ROOT
+    out = tmp_path / "r.json"
+    p = subprocess.Popen([sys.executable, "-m", "kubecheck", "verify", "--quiet", "--traces", str(tmp_path / "t"),
+                          "--json", str(out), os.path.join(SCENARIOS, "rolling-update-node-crash.yaml")],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    time.sleep(6)
+    p.send_signal(signal.SIGTERM)
+    stdout, stderr = p.communicate(timeout=120)
+    assert p.returncode == 130, stderr
+    assert "Traceback" not in stderr and "kubecheck: interrupted: rolling-update-node-crash explored" in stderr
+    data = json.loads(out.read_text())        # what was found is written, as a bounded run
+    assert data["stats"]["stop_reason"] == "interrupted" and data["stats"]["distinct_states"] > 0
+    assert {r["verdict"] for r in data["results"]} <= {"holds", "unknown", "violated", "not-applicable"}
