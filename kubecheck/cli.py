@@ -133,8 +133,8 @@ def _progress_printer(stream, name: str):
     return progress, done
 
 
-def verify_one(path: str, args) -> ScenarioReport:
-    sc = load_scenario(path)
+def verify_one(path: str, args, sc=None) -> ScenarioReport:
+    sc = sc if sc is not None else load_scenario(path)
     for w in sc.warnings:
         print(f"kubecheck: warning: {w}", file=sys.stderr)
     comp = compose(sc, args.property)
@@ -203,16 +203,18 @@ def cmd_verify(args) -> int:
     # Every scenario is read before any is checked: a malformed one, or two with one name (they would
     # write each other's traces), stops the run before it starts.
     names = {}
+    loaded = []
     for path in args.scenarios:
         sc = load_scenario(path)
+        loaded.append(sc)
         if sc.name in names:
             raise UsageError(f"{path} and {names[sc.name]} are both scenario {sc.name!r} (metadata.name): "
                              f"their traces would overwrite each other; give each its own name")
         names[sc.name] = path
     reports = []
     interrupted = False
-    for path in args.scenarios:
-        rep = verify_one(path, args)
+    for path, sc in zip(args.scenarios, loaded):
+        rep = verify_one(path, args, sc)
         reports.append(rep)
         if args.json != "-":
             print(format_table(rep))

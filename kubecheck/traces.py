@@ -82,13 +82,15 @@ def remove_stale_trace(directory: str, scenario_name: str, prop: str) -> Optiona
 
 
 def read_trace(path: str) -> Dict[str, Any]:
+    from model.inputs import InputError, read_text
     try:
-        with open(path, encoding="utf-8") as f:
-            doc = json.load(f)
-    except OSError as e:
-        raise TraceFileError(f"{path}: cannot read: {e.strerror}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        doc = json.loads(read_text(path, limit=256 * 1024 * 1024, what="trace"))
+    except InputError as e:
+        raise TraceFileError(str(e)) from None
+    except json.JSONDecodeError as e:
         raise TraceFileError(f"{path}: not a JSON file: {e}") from None
+    except RecursionError:
+        raise TraceFileError(f"{path}: nested too deeply to be a trace") from None
     if not isinstance(doc, dict):
         raise TraceFileError(f"{path}: not an ITF trace: expected a JSON object at the top")
     for key, typ in (("#meta", dict), ("vars", list), ("states", list)):

@@ -21,25 +21,41 @@ class QuantityError(ValueError):
     pass
 
 
+MAX_QUANTITY = 2**63 - 1   # resource.Quantity's int64 bound (of the milli-value, for cpu)
+
+
 def parse_quantity(value) -> Decimal:
     """The numeric value of a Kubernetes quantity (a number or a string like "500m")."""
     if isinstance(value, bool):
         raise QuantityError(f"{value!r} is not a quantity")
+    shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
     if isinstance(value, (int, float)):
-        return Decimal(str(value))
-    if not isinstance(value, str):
-        raise QuantityError(f"{value!r} is not a quantity")
-    m = _RE.match(value.strip())
-    if not m:
-        raise QuantityError(f"{value!r} is not a quantity (expected e.g. \"500m\", \"2\", \"4Gi\")")
-    try:
-        number = Decimal(m.group(1))
-    except InvalidOperation:
-        raise QuantityError(f"{value!r} is not a quantity") from None
-    suffix = m.group(2) or ""
-    if suffix in _BINARY:
-        return number * _BINARY[suffix]
-    return number * _DECIMAL[suffix]
+        try:
+            number = Decimal(str(value))
+        except InvalidOperation:
+            raise QuantityError(f"{shown} is not a quantity") from None
+        suffix = ""
+    elif isinstance(value, str):
+        m = _RE.match(value.strip())
+        if not m:
+            raise QuantityError(f"{shown} is not a quantity (expected e.g. \"500m\", \"2\", \"4Gi\")")
+        try:
+            number = Decimal(m.group(1))
+        except InvalidOperation:
+            raise QuantityError(f"{shown} is not a quantity") from None
+        suffix = m.group(2) or ""
+    else:
+        raise QuantityError(f"{shown} is not a quantity")
+    if not number.is_finite():
+        raise QuantityError(f"{shown} is not a finite quantity")
+    if number < 0:
+        raise QuantityError(f"{shown} is negative: a quantity of resources is 0 or more")
+    if number and number.adjusted() > 20:   # checked before multiplying: 1e9999999 stays cheap
+        raise QuantityError(f"{shown} is too large (at most {MAX_QUANTITY:,})")
+    q = number * (_BINARY[suffix] if suffix in _BINARY else _DECIMAL[suffix])
+    if q * 1000 > MAX_QUANTITY:
+        raise QuantityError(f"{shown} is too large (at most {MAX_QUANTITY // 1000:,}, or {MAX_QUANTITY:,}m)")
+    return q
 
 
 def cpu_millis(value) -> int:

@@ -11,6 +11,7 @@ Unknown fields are ignored with a warning (real manifests load as they are).
 
 from __future__ import annotations
 
+import math
 import re
 
 from dataclasses import dataclass
@@ -170,10 +171,15 @@ class _Doc:
                 raise self.error(full, "required field is missing")
             return default
         val = obj[key]
+        shown = repr(val) if len(repr(val)) <= 60 else repr(val)[:57] + "..."
         if typ is int and (isinstance(val, bool) or not isinstance(val, int)):
-            raise self.error(full, f"expected an integer, got {val!r}")
+            raise self.error(full, f"expected an integer, got {shown}")
+        if typ is int and not -2**31 <= val < 2**31:
+            raise self.error(full, f"out of range: Kubernetes integers here are 32-bit, got {shown}")
         if typ is float and (isinstance(val, bool) or not isinstance(val, (int, float))):
-            raise self.error(full, f"expected a number, got {val!r}")
+            raise self.error(full, f"expected a number, got {shown}")
+        if typ is float and not math.isfinite(val):
+            raise self.error(full, f"expected a finite number, got {shown}")
         if typ is bool and not isinstance(val, bool):
             raise self.error(full, f"expected true or false, got {val!r}")
         if typ is str and not isinstance(val, str):
@@ -545,6 +551,23 @@ def _cluster(doc: _Doc, warnings) -> Dict[str, Any]:
     le = doc.get(cp, "leaderElection", "spec.controlPlane", dict, {})
     lease = LeaderElection(*(float(doc.get(le, k, "spec.controlPlane.leaderElection", float, d)) for k, d in (
         ("leaseDuration", 15), ("renewDeadline", 10), ("retryPeriod", 2), ("maxClockRateRatio", 1.0), ("maxPause", 0))))
+    # As client-go's NewLeaderElector validates them (tools/leaderelection/leaderelection.go).
+    lep = "spec.controlPlane.leaderElection"
+    for key, value in (("leaseDuration", lease.lease_duration), ("renewDeadline", lease.renew_deadline),
+                       ("retryPeriod", lease.retry_period)):
+        if value <= 0:
+            raise doc.error(f"{lep}.{key}", f"must be greater than zero, got {value:g}")
+    if lease.lease_duration <= lease.renew_deadline:
+        raise doc.error(f"{lep}.leaseDuration", f"must be greater than renewDeadline ({lease.lease_duration:g} <= "
+                                                f"{lease.renew_deadline:g}), as client-go requires")
+    if lease.renew_deadline <= 1.2 * lease.retry_period:
+        raise doc.error(f"{lep}.renewDeadline", f"must be greater than 1.2 x retryPeriod ({lease.renew_deadline:g} <= "
+                                                f"{1.2 * lease.retry_period:g}), as client-go requires")
+    if lease.max_clock_rate_ratio < 1:
+        raise doc.error(f"{lep}.maxClockRateRatio", f"must be 1 or more (the faster clock over the slower), "
+                                                    f"got {lease.max_clock_rate_ratio:g}")
+    if lease.max_pause < 0:
+        raise doc.error(f"{lep}.maxPause", f"must be 0 or more, got {lease.max_pause:g}")
     static = doc.get(cp, "staticApiservers", "spec.controlPlane", int, 0)
     if static and placement != "self-hosted":
         raise doc.error("spec.controlPlane.staticApiservers", f"only a self-hosted control plane has static "
@@ -631,6 +654,8 @@ def _changes(doc: _Doc, raw_changes: list, path: str, warnings, crds=()) -> Tupl
                               replicas=doc.get(b, "replicas", f"{cp}.scale", int, required=True)))
             if out[-1].kind not in ("Deployment", "ReplicaSet"):
                 raise doc.error(f"{cp}.scale.kind", f"expected Deployment or ReplicaSet, got {out[-1].kind!r}")
+            if out[-1].replicas < 0:
+                raise doc.error(f"{cp}.scale.replicas", f"must be 0 or more, got {out[-1].replicas}")
         elif op == "apply":
             b = doc.get(ch, "apply", cp, dict)
             kind = doc.get(b, "kind", f"{cp}.apply", str, required=True)
@@ -701,21 +726,27 @@ def _allocate_cluster_ips(objects: list) -> None:
 
 
 def load_scenario(path: str) -> Scenario:
+    """The scenario in file `path` ("-": standard input), read as model/inputs.py says (limits, UTF-8)."""
+    from .inputs import InputError, read_text
     try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-    except OSError as e:
-        raise ScenarioError(f"{path}: cannot read: {e.strerror}") from None
-    return parse_scenario(text, path)
+        text = read_text(path)
+    except InputError as e:
+        raise ScenarioError(str(e)) from None
+    return parse_scenario(text, "<stdin>" if path == "-" else path)
 
 
 def parse_scenario(text: str, path: str = "<scenario>") -> Scenario:
+    from .inputs import InputError, load_yaml_documents
     try:
-        raws = [d for d in yaml.safe_load_all(text)]
+        raws = load_yaml_documents(text)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise ScenarioError(f"{path}:{where}: not valid YAML: {getattr(e, 'problem', None) or e}") from None
+    except InputError as e:
+        raise ScenarioError(f"{path}: {e}") from None
+    except RecursionError:
+        raise ScenarioError(f"{path}: nested too deeply to read") from None
     warnings: List[str] = []
     docs = [(_Doc(path, i + 1, r, warnings)) for i, r in enumerate(raws) if r is not None]
     if not docs:

@@ -151,3 +151,88 @@ def test_sigterm_stops_with_the_statistics_so_far_and_exit_130(tmp_path):
     data = json.loads(out.read_text())        # what was found is written, as a bounded run
     assert data["stats"]["stop_reason"] == "interrupted" and data["stats"]["distinct_states"] > 0
     assert {r["verdict"] for r in data["results"]} <= {"holds", "unknown", "violated", "not-applicable"}
+
+
+# --- hostile input: one line, exit 2, bounded time and memory ------------------------------------------
+
+def _verify_text(tmp_path, data: bytes, name="s.yaml"):
+    s = tmp_path / name
+    s.write_bytes(data)
+    return kc("verify", "--quiet", "--traces", str(tmp_path / "t"), str(s))
+
+
+@pytest.mark.parametrize("data, phrase", [
+    (GOOD_HEAD.encode("latin-1") + "# caf\xe9\n".encode("latin-1"), "not UTF-8 (byte 0xe9"),
+    (GOOD_HEAD.encode("utf-16"), "is UTF-16; save it as UTF-8"),
+    ((GOOD_HEAD + "---\nkind: Node\nkind: Pod\n").encode(), "duplicate key 'kind'"),
+    ((GOOD_HEAD.replace('cpu: "2"', "cpu: 1e9999999")).encode(), "too large"),
+    ((GOOD_HEAD.replace('cpu: "2"', "cpu: .inf")).encode(), "not a finite quantity"),
+    ((GOOD_HEAD.replace('cpu: "2"', "cpu: .nan")).encode(), "not a finite quantity"),
+    ((GOOD_HEAD.replace('cpu: "2"', 'cpu: "-1"')).encode(), "is negative"),
+    ((GOOD_HEAD + "---\n" + "[" * 5000 + "]" * 5000 + "\n").encode(), ""),
+])
+def test_malformed_bytes_and_yaml_exit_2_with_one_line(tmp_path, data, phrase):
+    p = _verify_text(tmp_path, data)
+    assert p.returncode == 2, p.stderr
+    assert "Traceback" not in p.stderr and len(p.stderr.strip().splitlines()) == 1 and len(p.stderr) < 1000
+    assert phrase in p.stderr
+
+
+def test_a_byte_order_mark_is_accepted(tmp_path):
+    p = _verify_text(tmp_path, b"\xef\xbb\xbf" + GOOD_HEAD.encode())
+    assert p.returncode == 0, p.stderr
+
+
+def test_a_yaml_alias_bomb_is_refused_quickly(tmp_path):
+    lines = ['a0: &a0 ["x", "x", "x", "x", "x", "x", "x", "x", "x", "x"]']
+    for i in range(1, 12):
+        lines.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]")
+    bomb = GOOD_HEAD.replace("metadata: {name: n1}", "metadata: {name: n1, annotations: {bomb: 'x'}}") + \
+        "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n" + "\n".join("  " + l for l in lines) + "\n"
+    import time
+    t = time.perf_counter()
+    p = _verify_text(tmp_path, bomb.encode())
+    assert p.returncode == 2 and "alias" in p.stderr and len(p.stderr) < 1000, p.stderr
+    assert time.perf_counter() - t < 30
+
+
+@pytest.mark.parametrize("path, phrase", [("/dev/zero", "not a regular file"), ("/", "is a folder")])
+def test_devices_and_folders_are_not_read(path, phrase):
+    p = kc("verify", "--quiet", path)
+    assert p.returncode == 2 and phrase in p.stderr
+
+
+def test_a_scenario_from_standard_input(tmp_path):
+    import subprocess
+    import sys
+    from conftest import ROOT
+    p = subprocess.run([sys.executable, "-m", "kubecheck", "verify", "--quiet", "--traces", str(tmp_path), "-"],
+                       input=GOOD_HEAD, capture_output=True, text=True, cwd=ROOT)
+    assert p.returncode == 0, p.stderr
+
+
+@pytest.mark.parametrize("content, phrase", [
+    (b"[" * 100000 + b"]" * 100000, "nested too deeply"), (b"\xff\xfe{}", "UTF-16"), (b"\x80{}", "not UTF-8")])
+def test_hostile_traces_exit_2(tmp_path, content, phrase):
+    t = tmp_path / "t.itf.json"
+    t.write_bytes(content)
+    for action in ("show", "replay"):
+        p = kc("trace", action, str(t))
+        assert p.returncode == 2 and phrase in p.stderr and "Traceback" not in p.stderr, p.stderr
+    p = kc("trace", "show", "/dev/zero")
+    assert p.returncode == 2 and "not a regular file" in p.stderr
+
+
+@pytest.mark.parametrize("cluster_spec, phrase", [
+    ("controlPlane: {leaderElection: {leaseDuration: 0}}", "leaseDuration: must be greater than zero"),
+    ("controlPlane: {leaderElection: {leaseDuration: 10, renewDeadline: 12}}", "must be greater than renewDeadline"),
+    ("controlPlane: {leaderElection: {renewDeadline: 2, retryPeriod: 2}}", "must be greater than 1.2 x retryPeriod"),
+    ("controlPlane: {leaderElection: {maxClockRateRatio: 0.5}}", "must be 1 or more"),
+    ("controlPlane: {leaderElection: {maxPause: -1}}", "must be 0 or more"),
+    ("controlPlane: {leaderElection: {maxPause: .nan}}", "expected a finite number"),
+    ("changes: [{scale: {kind: Deployment, name: web, replicas: -2}}]", "must be 0 or more, got -2"),
+    ("changes: [{scale: {kind: Deployment, name: web, replicas: 99999999999}}]", "32-bit"),
+])
+def test_nonsense_in_the_cluster_document_is_refused(tmp_path, cluster_spec, phrase):
+    p = _verify_text(tmp_path, GOOD_HEAD.replace("spec: {}", "spec: {" + cluster_spec + "}").encode())
+    assert p.returncode == 2 and phrase in p.stderr and "Traceback" not in p.stderr, p.stderr

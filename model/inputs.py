@@ -1,0 +1,141 @@
+"""Reading what the user gives: bytes, text and YAML, with limits (issue: "bad input gets one clear message").
+
+* `read_text(path)`: a regular file or standard input ("-"), or a pipe named
+  explicitly, at most `limit` bytes; never a device or a folder (reading
+  /dev/zero would never end).  Decoded strictly as UTF-8 (a byte-order mark
+  accepted); UTF-16 and other encodings are named in the message.
+* `load_yaml_documents(text)`: PyYAML's safe loader, refusing duplicate keys
+  (as kubectl's strict decoding does) and documents whose aliases would expand
+  past `MAX_NODES` nodes or nest past `MAX_DEPTH` levels (a "billion laughs"
+  file), before anything is built from them.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+from typing import Any, List
+
+import yaml
+
+MAX_BYTES = 16 * 1024 * 1024       # a scenario: a real cluster's manifests are a few MiB at most
+MAX_NODES = 1_000_000              # YAML nodes once aliases are expanded
+MAX_DEPTH = 200                    # nesting of mappings and sequences
+
+
+class InputError(ValueError):
+    """Input that cannot be read as given: one message naming the file and what is wrong."""
+
+
+def read_text(path: str, limit: int = MAX_BYTES, what: str = "scenario") -> str:
+    """The text of `path` ("-": standard input), checked and decoded as described in the module docstring."""
+    if path == "-":
+        data = sys.stdin.buffer.read(limit + 1)
+        shown = "standard input"
+    else:
+        shown = path
+        try:
+            st = os.stat(path)
+        except OSError as e:
+            raise InputError(f"{path}: cannot read: {e.strerror}") from None
+        if stat.S_ISDIR(st.st_mode):
+            raise InputError(f"{path}: is a folder, not a {what} file")
+        if not (stat.S_ISREG(st.st_mode) or stat.S_ISFIFO(st.st_mode)):
+            raise InputError(f"{path}: is not a regular file (a device or a socket): give a {what} file")
+        if stat.S_ISREG(st.st_mode) and st.st_size > limit:
+            raise InputError(f"{path}: {st.st_size:,} bytes, more than the {limit:,} a {what} may have")
+        try:
+            with open(path, "rb") as f:
+                data = f.read(limit + 1)
+        except OSError as e:
+            raise InputError(f"{path}: cannot read: {e.strerror}") from None
+    if len(data) > limit:
+        raise InputError(f"{shown}: more than the {limit:,} bytes a {what} may have")
+    return decode(data, shown)
+
+
+def decode(data: bytes, shown: str) -> str:
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputError(f"{shown}: is UTF-16; save it as UTF-8")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise InputError(f"{shown}: not UTF-8 (byte 0x{data[e.start]:02x} at offset {e.start}); "
+                         "save it as UTF-8") from None
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """The safe loader, refusing a key that appears twice in one mapping."""
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            self.flatten_mapping(node)
+            seen = {}
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    hash(key)
+                except TypeError:
+                    continue
+                if key in seen:
+                    mark = key_node.start_mark
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"duplicate key {str(key)[:60]!r} (first at line {seen[key] + 1})", mark)
+                seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep)
+
+
+def _check_size(root) -> None:
+    """Refuse a composed document whose aliases expand past MAX_NODES nodes or nest past MAX_DEPTH."""
+    size = {}
+    depth_of = {}
+    stack = [(root, 0, False)]
+    while stack:
+        node, depth, done = stack.pop()
+        key = id(node)
+        if done:
+            children = _children(node)
+            size[key] = 1 + sum(size[id(c)] for c in children)
+            if size[key] > MAX_NODES:
+                raise InputError(f"line {root.start_mark.line + 1}: the document's aliases expand past "
+                                 f"{MAX_NODES:,} values: refused (a YAML alias bomb?)")
+            continue
+        if key in size:
+            continue
+        if depth > MAX_DEPTH:
+            raise InputError(f"line {node.start_mark.line + 1}: nested more than {MAX_DEPTH} levels deep")
+        if depth_of.get(key) is not None:
+            continue   # already scheduled below an ancestor: a cycle (recursive alias) or a shared node
+        depth_of[key] = depth
+        stack.append((node, depth, True))
+        for c in _children(node):
+            if id(c) not in size:
+                if depth_of.get(id(c)) is not None and id(c) not in size:
+                    raise InputError(f"line {c.start_mark.line + 1}: a recursive alias: refused")
+                stack.append((c, depth + 1, False))
+
+
+def _children(node) -> List[Any]:
+    if isinstance(node, yaml.MappingNode):
+        return [x for pair in node.value for x in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def load_yaml_documents(text: str) -> List[Any]:
+    """Every document of `text` as Python values, after the checks above (yaml.YAMLError or InputError)."""
+    loader = _StrictLoader(text)
+    try:
+        out = []
+        while loader.check_node():
+            node = loader.get_node()
+            if node is not None:
+                _check_size(node)
+            out.append(loader.construct_document(node) if node is not None else None)
+        return out
+    finally:
+        loader.dispose()
