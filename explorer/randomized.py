@@ -99,7 +99,8 @@ def stuck(system: System, s) -> bool:
     return True
 
 
-def random_check(system: System, *, seed: int = 0, max_examples: int = 200, max_steps: int = 60):
+def random_check(system: System, *, seed: int = 0, max_examples: int = 200, max_steps: int = 60,
+                 deadline: Optional[float] = None):
     canon = system.canonical or (lambda s: s)
     found: Dict[str, _Found] = {}
     seen: Set = set()
@@ -177,7 +178,11 @@ def random_check(system: System, *, seed: int = 0, max_examples: int = 200, max_
                             found[inv.name] = _Found(inv.name, "invariant", d, list(states), list(labels),
                                                      list(rules_used))
 
+    stop_reason = "random"
     for index in range(max_examples):
+        if deadline is not None and time.perf_counter() > deadline:
+            stop_reason = "timeout"   # the runs so far are what was explored (time.perf_counter() seconds)
+            break
         run_once(index)
 
     violations: Dict[str, Verdict] = {}
@@ -190,7 +195,7 @@ def random_check(system: System, *, seed: int = 0, max_examples: int = 200, max_
     cov.rules_never_fired = sorted(r.name for r in system.rules if r.name not in fired)
     secs = time.perf_counter() - start
     stats = Stats(distinct_states=len(seen), transitions=cov.steps, depth=max_steps * 2, seconds=secs,
-                  complete=False, stop_reason="random")
+                  complete=False, stop_reason=stop_reason)
     verdicts = []
     for p in list(system.invariants) + list(system.actions):
         verdicts.append(violations.get(p.name) or Verdict(

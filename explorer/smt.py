@@ -44,6 +44,39 @@ def value_of(model: z3.ModelRef, term) -> Any:
     return str(v)
 
 
+class SolverTimeout(Exception):
+    """Z3 gave up (its timeout, or a limit) before deciding: the claim's verdict is unknown."""
+
+
+_DEADLINE: list = [None]   # a perf_counter time by which every solver must have answered (the run's --timeout)
+
+
+def set_deadline(deadline: Optional[float]) -> None:
+    """Bound every solver call from now on by `deadline` (time.perf_counter() seconds; None: no bound)."""
+    _DEADLINE[0] = deadline
+
+
+def solver_timeout_ms(default_ms: int = 30_000) -> int:
+    """The timeout to give a solver now: the default, or what is left before the deadline (at least 1 ms)."""
+    import time
+    if _DEADLINE[0] is None:
+        return default_ms
+    left = int((_DEADLINE[0] - time.perf_counter()) * 1000)
+    if left <= 0:
+        raise SolverTimeout("the run's timeout was reached before this claim was decided")
+    return min(default_ms, left)
+
+
+def check_sat(solver) -> bool:
+    """solver.check() as True / False, raising SolverTimeout where Z3 could not decide."""
+    r = solver.check()
+    if r == z3.sat:
+        return True
+    if r == z3.unsat:
+        return False
+    raise SolverTimeout(f"Z3 could not decide ({solver.reason_unknown()})")
+
+
 def find(constraints: Iterable, terms: Dict[str, Any], timeout_ms: int = 30_000,
          objectives: Sequence[Tuple[str, Any]] = ()) -> Optional[Dict[str, Any]]:
     """A satisfying assignment of `terms` (by name), or None when the constraints are unsatisfiable.
@@ -54,14 +87,11 @@ def find(constraints: Iterable, terms: Dict[str, Any], timeout_ms: int = 30_000,
     that the same question always gets the same answer.
     """
     solver = z3.Optimize() if objectives else z3.Solver()
-    solver.set("timeout", timeout_ms)
+    solver.set("timeout", solver_timeout_ms(timeout_ms))
     solver.add(*constraints)
     for sense, term in objectives:
         (solver.minimize if sense == "min" else solver.maximize)(term)
-    r = solver.check()
-    if r == z3.unsat:
+    if not check_sat(solver):
         return None
-    if r != z3.sat:
-        raise RuntimeError(f"the solver could not decide ({solver.reason_unknown()})")
     m = solver.model()
     return {name: value_of(m, t) for name, t in terms.items()}

@@ -22,6 +22,7 @@ import time
 from typing import List, Optional
 
 from explorer import check
+from explorer.smt import SolverTimeout, set_deadline
 from model.scenario import ScenarioError, load_scenario
 
 from .compose import UsageError, compose
@@ -141,13 +142,21 @@ def verify_one(path: str, args, sc=None) -> ScenarioReport:
     max_depth = args.max_depth if args.max_depth is not None else sc.max_depth
     max_states = args.max_states if args.max_states is not None else sc.max_states
     progress, done = (None, lambda: None) if args.quiet else _progress_printer(sys.stderr, sc.name)
+    # --timeout bounds the whole check of this scenario: the search (or the random runs), then each Z3 claim.
+    deadline = time.perf_counter() + args.timeout if getattr(args, "timeout", None) else None
+    set_deadline(deadline)
     if getattr(args, "strategy", "bfs") == "random":
         from explorer.randomized import random_check
         res, cov = random_check(comp.system, seed=args.seed, max_examples=args.max_examples,
-                                max_steps=args.max_steps)
+                                max_steps=args.max_steps, deadline=deadline)
         done()
         print(f"{sc.name}: random exploration: {cov.runs} runs, {cov.steps} steps, {cov.distinct_states} distinct "
               f"states; rules never fired: {', '.join(cov.rules_never_fired) or 'none'}", file=sys.stderr)
+    elif not (comp.system.invariants or comp.system.actions or comp.system.convergences):
+        # Only Z3 claims (or nothing) to decide: no state needs exploring.
+        from explorer import CheckResult, Stats
+        res = CheckResult([], Stats(), None)
+        done()
     else:
         res = check(comp.system, max_depth=max_depth, max_states=max_states, timeout=args.timeout,
                     symmetry=not args.no_symmetry, progress=progress,
@@ -159,8 +168,12 @@ def verify_one(path: str, args, sc=None) -> ScenarioReport:
     decided = {}
     for claim in comp.claims:
         t0 = time.perf_counter()
-        cr = claim.decide()
+        try:
+            cr = claim.decide()
+        except SolverTimeout as e:
+            cr = e
         decided[claim.name] = (cr, time.perf_counter() - t0)
+    set_deadline(None)
     na = {n: (k, why) for n, k, why in comp.not_applicable}
     for name in comp.kinds:
         if name in na:
@@ -169,6 +182,10 @@ def verify_one(path: str, args, sc=None) -> ScenarioReport:
             continue
         if name in decided:
             cr, secs = decided[name]
+            if isinstance(cr, SolverTimeout):
+                results.append(Result(name, "ha", "unknown", True, f"not decided: {cr} (--timeout)", None,
+                                      0, 0, secs))
+                continue
             results.append(Result(name, "ha", "holds" if cr.holds else "violated", False, cr.diagnosis, None,
                                   0, 0, secs))
             continue

@@ -332,6 +332,14 @@ def placement_diagnosis(s: ClusterState) -> str:
     """Why pods stay unscheduled: kube-scheduler's own message for one of them, then whether any placement
     exists at all (a capacity shortfall), exists on the machines that are up but not once the Nodes of
     machines that are down count as topology spread domains, or exists and the greedy order is the cause."""
+    from explorer.smt import SolverTimeout
+    try:
+        return _placement_diagnosis(s)
+    except SolverTimeout:
+        return " (the placement oracle did not decide within the run's timeout)"
+
+
+def _placement_diagnosis(s: ClusterState) -> str:
     from model.components.scheduler import unschedulable_message
     from .placement import placement_exists
     unscheduled = [p for p in s.store.pods if p.active and not p.spec.node_name]

@@ -284,8 +284,10 @@ def n_plus_one_capacity(sc: Scenario):
                 asked = "" if allowed else " (no node failure is allowed in this scenario: any one node's is asked about)"
                 if not left:
                     return ClaimResult(False, f"if {what}, no node is left for {pods}{asked}", {"failure": what})
+                names = (", ".join(n.meta.name for n in left) if len(left) <= 8
+                         else f"the {len(left)} nodes left")
                 return ClaimResult(False, f"if {what}, no placement of {pods} exists on "
-                                          f"{', '.join(n.meta.name for n in left)}{spread} "
+                                          f"{names}{spread} "
                                           f"(cpu requested {need}m, left {have}m){asked}", {"failure": what})
         return ClaimResult(True, f"a placement of every pod exists after each of {len(failures)} single failures")
 

@@ -25,7 +25,9 @@ def placement_exists(nodes, templates, down=()):
     into the emptiest domain that still needs pods."""
     from model.components.scheduler import untolerated_taints
     from model.objects import ObjectMeta, Pod, labels_match, node_affinity_matches
+    from explorer.smt import solver_timeout_ms
     solver = z3.Solver()
+    solver.set("timeout", solver_timeout_ms(120_000))
     x = {}
     for ti, tpl in enumerate(templates):
         name, spec, count = tpl[:3]
@@ -82,4 +84,5 @@ def placement_exists(nodes, templates, down=()):
             else:
                 low = z3.Int(f"min_{ti}_{ci}")
                 solver.add(*[z3.And(low <= k, k <= low + c.max_skew) for k in counts])
-    return solver.check() == z3.sat
+    from explorer.smt import check_sat
+    return check_sat(solver)

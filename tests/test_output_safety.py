@@ -236,3 +236,30 @@ def test_hostile_traces_exit_2(tmp_path, content, phrase):
 def test_nonsense_in_the_cluster_document_is_refused(tmp_path, cluster_spec, phrase):
     p = _verify_text(tmp_path, GOOD_HEAD.replace("spec: {}", "spec: {" + cluster_spec + "}").encode())
     assert p.returncode == 2 and phrase in p.stderr and "Traceback" not in p.stderr, p.stderr
+
+
+def test_timeout_bounds_the_search_and_the_z3_claims(tmp_path):
+    import sys
+    import time
+    sys.path.insert(0, os.path.join(os.path.dirname(SCENARIOS), "bench"))
+    from realistic import cluster
+    s = tmp_path / "big.yaml"
+    s.write_text(cluster(3, 3))
+    t = time.perf_counter()
+    p = kc("verify", "--quiet", "--timeout", "3", "--json", "-", "--traces", str(tmp_path / "t"), str(s))
+    took = time.perf_counter() - t
+    assert p.returncode == 3, p.stderr
+    data = json.loads(p.stdout)
+    assert data["stats"]["stop_reason"] == "timeout"
+    r = {x["property"]: x for x in data["results"]}
+    assert r["n-plus-one-capacity"]["verdict"] == "unknown" and "--timeout" in r["n-plus-one-capacity"]["diagnosis"]
+    assert took < 3 + 15, took   # start-up, composing and the report on top of the 3 s
+
+
+def test_random_strategy_keeps_to_the_timeout(tmp_path):
+    import time
+    t = time.perf_counter()
+    p = kc("verify", "--quiet", "--strategy", "random", "--max-examples", "100000", "--timeout", "2", "--json", "-",
+           "--traces", str(tmp_path), os.path.join(SCENARIOS, "rolling-update.yaml"))
+    assert time.perf_counter() - t < 2 + 20
+    assert json.loads(p.stdout)["stats"]["stop_reason"] == "timeout"
