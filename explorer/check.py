@@ -15,10 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, List, Optional
 
-from .fairness import check_convergence, goal_oracle, structure
+from .fairness import Structure, check_convergence, goal_oracle, structure
 from .observers import INEXACT, Undecided, lift_path, restricted, stripped, sync_observers, varying_components
 from .search import SearchResult, Stats, concrete_path, search
-from .system import Label, State, System, instance_of
+from .system import Label, Rule, State, System, instance_of
 
 
 @dataclass
@@ -108,6 +108,77 @@ class _Plain:
         to be taken as they are (none here)."""
         return {}, set()
 
+    def quotient_lasso(self, graph, conv, bad_at, struct, common) -> Optional[Verdict]:
+        """A fair lasso outside `conv`'s goal, on a quotient graph (a symmetric search), confirmed on concrete
+        states; None where there is none.
+
+        A cycle of concrete states maps into one strongly connected component Q of the quotient.  A
+        component is a candidate when it holds a state outside the goal and no fairness instance that every
+        symmetry leaves as it is (`System.fixed_instance`) is enabled in all of its states and never taken
+        inside it: such an instance would be enabled all along any concrete cycle over Q and never taken
+        there.  Each candidate is explored again on concrete states, from a concrete state of its
+        shallowest bad one, by fair steps whose results' representatives stay in Q, and decided there with
+        the ordinary weak-fairness test: every concrete fair cycle over Q has an image reachable so.
+        """
+        system = self.system
+        fixed = system.fixed_instance or (lambda inst: False)
+        edges = graph.fair_edges
+        candidates = []
+        for comp in struct.cycles:
+            bad = [v for v in comp if bad_at(v)]
+            if not bad:
+                continue
+            members = set(comp)
+            always = None
+            taken = set()
+            for v in comp:
+                e = edges[v]
+                enabled = {i for i in e[0::2] if fixed(graph.instances[i])}
+                always = enabled if always is None else (always & enabled)
+                for k in range(0, len(e), 2):
+                    if e[k + 1] in members:
+                        taken.add(e[k])
+            if always and not always <= taken:
+                continue
+            start = min(bad, key=lambda v: (graph.depth[v], v))
+            candidates.append((graph.depth[start], start, comp))
+        for _, start, comp in sorted(candidates, key=lambda c: (c[0], c[1])):
+            states, labels = concrete_path(system, graph, graph.path_to(start), True, False)
+            allowed = {graph.states[v] for v in comp}
+            sub = _concrete_over(system, allowed, states[-1])
+            sub_res = search(sub, keep_fair_edges=True, symmetry=False)
+            cv, _ = check_convergence(sub_res.graph, conv.goal)
+            if cv is None or cv.kind != "lasso":
+                continue
+            more, labs = concrete_path(sub, sub_res.graph, sub_res.graph.path_to(cv.state), False, False)
+            states += more[1:]
+            labels += labs[1:]
+            loop_at = len(states) - 1
+            _Plain(sub, False).cycle(sub_res.graph, states, labels, cv.cycle)
+            bad = sub_res.graph.states[cv.state]
+            diag = f"a fair cycle keeps it outside the goal: {conv.diagnose(bad)}"
+            return Verdict(conv.name, "convergence", "violated", False, diag, Trace(states, labels, loop_at),
+                           **common)
+        return None
+
+
+def _concrete_over(system: System, allowed, start: State) -> System:
+    """`system` from the concrete state `start`, by fair steps only, kept to states whose representative is
+    in `allowed` (a component of the quotient graph)."""
+    canon = system.canonical
+    rep = system.representative
+
+    def keep(rule: Rule) -> Rule:
+        def fn(s, f=rule.fn):
+            for lab, nxt in f(s):
+                c = canon(nxt) if canon else nxt
+                if rep(c) in allowed:
+                    yield lab, nxt
+        return Rule(rule.name, fn, fair=True, doc=rule.doc)
+
+    return System(init_states=[start], rules=[keep(r) for r in system.rules if r.fair],
+                  canonical=system.canonical, name=system.name + "/concrete")
+
 
 def _verdicts(system: System, res: SearchResult, tracer, names=None) -> CheckResult:
     stats = res.stats
@@ -144,7 +215,18 @@ def _verdicts(system: System, res: SearchResult, tracer, names=None) -> CheckRes
     oracle = goal_oracle(graph, [conv.goal for conv in system.convergences])
     extra, varying = tracer.loops(graph, system.convergences, struct)
     for k, conv in enumerate(system.convergences):
-        cv, decided = check_convergence(graph, conv.goal, lambda i, k=k: oracle(i)[k], struct)
+        bad_at = (lambda i, k=k: oracle(i)[k])
+        if sym:
+            # The quotient graph: its stuck states are stuck states of the system (being stuck and the goals
+            # are symmetric); its cycles are confirmed on concrete states (`quotient_lasso`).
+            cv, decided = check_convergence(graph, conv.goal, bad_at, Structure(struct.stuck, []))
+            if cv is None:
+                found = tracer.quotient_lasso(graph, conv, bad_at, struct, common)
+                if found is not None:
+                    verdicts.append(found)
+                    continue
+        else:
+            cv, decided = check_convergence(graph, conv.goal, bad_at, struct)
         if cv is not None and cv.kind == "lasso" and cv.state in varying:
             if conv.name not in extra:
                 raise _Fallback(f"{conv.name}: a lasso of the stripped system that the full system does not show")
@@ -163,7 +245,7 @@ def _verdicts(system: System, res: SearchResult, tracer, names=None) -> CheckRes
         path = graph.path_to(cv.state)
         # A lasso must close on an equal state, so it is shown in canonical form.
         shown = cv.kind == "stuck" and present
-        states, labels = tracer.path(graph, path, False, shown)
+        states, labels = tracer.path(graph, path, sym, shown)
         bad_state = graph.states[cv.state]
         if cv.kind == "stuck":
             tracer.settle(states, labels, shown)

@@ -131,7 +131,10 @@ def search(
     """
     if keep_fair_edges is None:
         keep_fair_edges = bool(system.convergences)
-    rep = system.representative if (symmetry and not keep_fair_edges) else None
+    # With fair edges kept, a symmetric search explores the quotient graph; convergence is then decided on it
+    # with candidate cycles confirmed on concrete states (check.py), unless the system asks for concrete
+    # states whenever fairness is judged (`symmetric_convergence` False).
+    rep = system.representative if (symmetry and (not keep_fair_edges or system.symmetric_convergence)) else None
     canon = system.canonical
     rules = list(system.rules)
     invariants = list(system.invariants)
@@ -227,6 +230,7 @@ def search(
                     transitions += 1
                     if canon is not None:
                         nxt = canon(nxt)
+                    seen_as = nxt              # what action properties see: the concrete step's result
                     if rep is not None:
                         nxt = rep(nxt)
                     if full:
@@ -255,7 +259,7 @@ def search(
                         for ap in aps:
                             if ap.name in violations:
                                 continue
-                            diag = ap.check(s, lab, nxt)
+                            diag = ap.check(s, lab, seen_as)
                             if diag is not None:
                                 violations[ap.name] = Violation(ap.name, diag, i, lab, j)
                     if keep and fair and j >= 0:

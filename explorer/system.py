@@ -133,6 +133,11 @@ class System:
     meta: dict = field(default_factory=dict)
     # Components whose state only convergence goals read, searched around (explorer/observers.py).
     observers: Sequence[Any] = ()
+    # Symmetry with convergence: True where `representative` may be used while fairness is judged (the
+    # quotient graph's cycles are then confirmed on concrete states, check.py); `fixed_instance(inst)`
+    # says whether a fairness instance is left as it is by every symmetry (it names nothing permuted).
+    symmetric_convergence: bool = False
+    fixed_instance: Optional[Callable[[Any], bool]] = None
 
     def __post_init__(self) -> None:
         names = [r.name for r in self.rules]

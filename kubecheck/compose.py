@@ -67,4 +67,14 @@ def compose(sc: Scenario, requested: Sequence[str] = ()) -> Composed:
     system = System(init_states=[model.init], rules=model.rules, invariants=invariants, actions=actions,
                     convergences=convergences, canonical=model.canonical, presentation=model.presentation,
                     name=sc.name, observers=model.observers)
+    # Interchangeable worker nodes (model/symmetry.py): the search explores one state of each orbit.
+    from model.symmetry import node_classes, node_symmetry
+    from model.topology import control_plane_nodes
+    cp = control_plane_nodes(sc)
+    rep = node_symmetry(sc, cp)
+    if rep is not None:
+        permuted = {n for c in node_classes(sc, cp) for n in c}
+        system.representative = rep
+        system.symmetric_convergence = True
+        system.fixed_instance = lambda inst: not any(isinstance(v, str) and v in permuted for _, v in inst[2])
     return Composed(system, model, kinds, na, claims)

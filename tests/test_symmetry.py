@@ -1,0 +1,92 @@
+"""Node symmetry (model/symmetry.py) and convergence on the quotient graph (explorer/check.py): the same
+verdicts as the concrete search, with traces of concrete states."""
+
+import glob
+import os
+
+import pytest
+
+from conftest import SCENARIOS
+from explorer import Convergence, Invariant, Rule, System, check, label
+
+
+def _composed(path):
+    from kubecheck.compose import compose
+    from model.scenario import load_scenario
+    return compose(load_scenario(path))
+
+
+def assert_concrete_trace(system, trace):
+    canon = system.canonical or (lambda s: s)
+    for i in range(1, len(trace.states)):
+        want = canon(trace.states[i])
+        assert any(lab == trace.labels[i] and canon(nxt) == want
+                   for rule in system.rules for lab, nxt in rule.fn(trace.states[i - 1])), (i, trace.labels[i])
+    if trace.loop is not None:
+        assert canon(trace.states[trace.loop]) == canon(trace.states[-1])
+
+
+SYMMETRIC = [os.path.basename(p)[:-5] for p in sorted(glob.glob(os.path.join(SCENARIOS, "*.yaml")))
+             if _composed(p).system.representative is not None]
+
+# (distinct states with symmetry, without): pinned so that a change of the representative shows.
+REDUCED = {"rolling-update-node-crash": (42069, 245181), "rolling-update": (5353, 29235),
+           "greedy-scheduling": (458, 882)}
+
+
+def test_the_suite_has_symmetric_scenarios():
+    assert set(REDUCED) <= set(SYMMETRIC)
+
+
+@pytest.mark.parametrize("name", SYMMETRIC)
+def test_verdicts_with_and_without_node_symmetry(name):
+    comp = _composed(os.path.join(SCENARIOS, f"{name}.yaml"))
+    sc = comp.model.scenario
+    opts = dict(max_depth=sc.max_depth, max_states=sc.max_states)
+    sym = check(comp.system, **opts)
+    full = check(comp.system, symmetry=False, **opts)
+    assert sym.stats.symmetry and not full.stats.symmetry
+    assert [(v.prop, v.verdict) for v in sym.verdicts] == [(v.prop, v.verdict) for v in full.verdicts]
+    if name in REDUCED:
+        assert (sym.stats.distinct_states, full.stats.distinct_states) == REDUCED[name]
+    for v in sym.verdicts:
+        if v.trace is not None:
+            assert_concrete_trace(comp.system, v.trace)
+
+
+# --- the quotient's cycles on small systems -----------------------------------------------------------
+# Two interchangeable workers, each 0 -> 1 -> 2 -> 0 ..., a state (a, b); the representative sorts them.
+
+def workers(loop_both: bool, goal, fair_b=True):
+    def step(k):
+        def fn(s):
+            t = list(s)
+            if s[k] < 2 or loop_both:
+                t[k] = (s[k] + 1) % 3
+                yield label("worker", "step", (("w", k),)), tuple(t)
+        return fn
+    return System(init_states=[(0, 0)], rules=[Rule("w0", step(0)), Rule("w1", step(1), fair=fair_b)],
+                  invariants=[Invariant("any", lambda s: None)],
+                  convergences=[Convergence("goal", goal, str)],
+                  representative=lambda s: tuple(sorted(s)), symmetric_convergence=True,
+                  fixed_instance=lambda inst: False)
+
+
+@pytest.mark.parametrize("loop_both, goal", [
+    (True, lambda s: s != (1, 1)),          # both cycle for ever: (1, 1) is on a fair cycle: violated
+    (False, lambda s: s == (2, 2)),         # both stop at 2: converges
+    (False, lambda s: s[0] == s[1]),        # stop at (2, 2): converges, though the quotient merges (0,1),(1,0)
+    (True, lambda s: sorted(s) != [0, 2]),  # a fair cycle passes (2, 0) and (0, 2): violated
+])
+def test_quotient_convergence_agrees_with_the_concrete_search(loop_both, goal):
+    """(The goals are symmetric, as every property of the model is: symmetry is only sound for those.)"""
+    system = workers(loop_both, goal)
+    sym = check(system)
+    full = check(system, symmetry=False)
+    assert sym.stats.symmetry and sym.stats.distinct_states < full.stats.distinct_states
+    assert [v.verdict for v in sym.verdicts] == [v.verdict for v in full.verdicts]
+    for v in sym.verdicts:
+        if v.trace is not None:
+            assert_concrete_trace(system, v.trace)
+            if v.trace.loop is not None:
+                assert any(not goal(s) for s in v.trace.states[v.trace.loop:])
