@@ -13,7 +13,10 @@ commit with another: distinct states, transitions, CPU seconds of the search,
 states per CPU second, and resident bytes per state (the growth of the child
 process's peak RSS over the states it keeps).  Each configuration runs in a
 child process of its own, so that one's memory does not count for the next.
-Figures are printed, never asserted.
+Each runs as composed (`--reduction none`) and with the default reductions
+(`por`: today the observer elimination of kube-proxy and DNS; node symmetry
+does not apply, each worker having a zone of its own), search and verdicts
+both, in CPU seconds.  Figures are printed, never asserted.
 """
 
 from __future__ import annotations
@@ -82,14 +85,14 @@ spec:
     return out
 
 
-def _measure(text: str, depth: int, out) -> None:
-    from explorer import search
+def _measure(text: str, depth: int, reduction: str, out) -> None:
+    from explorer import check
     from kubecheck.compose import compose
     from model.scenario import parse_scenario
     comp = compose(parse_scenario(text))
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     t0 = time.process_time()
-    res = search(comp.system, max_depth=depth)
+    res = check(comp.system, max_depth=depth, reduction=reduction)   # the search and every verdict
     cpu = time.process_time() - t0
     rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     st = res.stats
@@ -97,9 +100,9 @@ def _measure(text: str, depth: int, out) -> None:
               (rss1 - rss0) * 1024 / max(st.distinct_states, 1), st.blame_rules[:3]))
 
 
-def measure(text: str, depth: int):
+def measure(text: str, depth: int, reduction: str = "por"):
     parent, child = mp.Pipe()
-    p = mp.Process(target=_measure, args=(text, depth, child))
+    p = mp.Process(target=_measure, args=(text, depth, reduction, child))
     p.start()
     result = parent.recv()
     p.join()
@@ -111,16 +114,20 @@ def main() -> None:
     ap.add_argument("--depth", type=int, default=6)
     ap.add_argument("--sizes", type=int, nargs="+", default=[2, 3, 4])
     args = ap.parse_args()
-    print(f"{'run':<40} {'distinct':>10} {'transitions':>11} {'depth':>5} {'CPU s':>7} {'states/CPU s':>12} "
+    print(f"{'run':<48} {'distinct':>10} {'transitions':>11} {'depth':>5} {'CPU s':>7} {'states/CPU s':>12} "
           f"{'B/state':>8}  largest contributors")
     for n in args.sizes:
         for stale in (False, True):
-            states, trans, depth, complete, cpu, bps, blame = measure(cluster(n, n, stale), args.depth)
-            name = f"{n} nodes/{n} replicas{' stale, 2 apiservers' if stale else ''}"
-            done = "exhausted" if complete else f"to depth {depth}"
-            top = ", ".join(f"{r} {100 * k / states:.0f}%" for r, k in blame)
-            print(f"{name:<40} {states:>10,} {trans:>11,} {depth:>5} {cpu:>7.2f} {states / cpu:>12,.0f} "
-                  f"{bps:>8,.0f}  {done}; {top}", flush=True)
+            base = None
+            for reduction in ("none", "por"):
+                states, trans, depth, complete, cpu, bps, blame = measure(cluster(n, n, stale), args.depth, reduction)
+                name = f"{n} nodes/{n} replicas{', stale, 2 apiservers' if stale else ''} [{reduction}]"
+                done = "exhausted" if complete else f"to depth {depth}"
+                factor = f" ({base / states:.1f}x fewer states)" if base else ""
+                base = base or states
+                top = ", ".join(f"{r} {100 * k / states:.0f}%" for r, k in blame)
+                print(f"{name:<48} {states:>10,} {trans:>11,} {depth:>5} {cpu:>7.2f} {states / cpu:>12,.0f} "
+                      f"{bps:>8,.0f}  {done}{factor}; {top}", flush=True)
 
 
 if __name__ == "__main__":

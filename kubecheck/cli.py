@@ -202,7 +202,8 @@ def verify_one(path: str, args, sc=None) -> ScenarioReport:
             print(f"kubecheck: warning: {why}", file=sys.stderr)
         results.append(Result(name, comp.kinds[name], v.verdict, v.bounded, v.diagnosis, trace_path,
                               v.states, v.depth, v.seconds))
-    return ScenarioReport(sc.name, path, results, res.stats, comp.model.left_out, list(sc.warnings))
+    return ScenarioReport(sc.name, path, results, res.stats, comp.model.left_out, list(sc.warnings),
+                          comp.system.meta.get("symmetry", ""))
 
 
 def _write_json(dest: str, data) -> None:

@@ -68,10 +68,11 @@ def compose(sc: Scenario, requested: Sequence[str] = ()) -> Composed:
                     convergences=convergences, canonical=model.canonical, presentation=model.presentation,
                     name=sc.name, observers=model.observers)
     # Interchangeable worker nodes (model/symmetry.py): the search explores one state of each orbit.
-    from model.symmetry import node_classes, node_symmetry
+    from model.symmetry import node_classes, node_symmetry, symmetry_note
     from model.topology import control_plane_nodes
     cp = control_plane_nodes(sc)
     rep = node_symmetry(sc, cp)
+    system.meta["symmetry"] = symmetry_note(sc, cp)
     if rep is not None:
         permuted = {n for c in node_classes(sc, cp) for n in c}
         system.representative = rep

@@ -34,10 +34,13 @@ class ScenarioReport:
     stats: Stats
     left_out: List[str] = field(default_factory=list)
     warnings: List[str] = field(default_factory=list)
+    symmetry: str = ""   # which nodes the search took as interchangeable, or why none (model/symmetry.py)
 
     def as_dict(self) -> dict:
-        return {"scenario": self.scenario, "results": [r.as_dict() for r in self.results],
-                "stats": dict(self.stats.as_dict(), left_out=self.left_out)}
+        stats = dict(self.stats.as_dict(), left_out=self.left_out)
+        if self.symmetry:
+            stats["symmetry_note"] = self.symmetry
+        return {"scenario": self.scenario, "results": [r.as_dict() for r in self.results], "stats": stats}
 
     @property
     def exit_code(self) -> int:
@@ -57,6 +60,9 @@ def format_table(rep: ScenarioReport) -> str:
              f"{st.seconds:.2f} s ({st.states_per_second:,.0f} states/s){bound}"]
     if rep.left_out:
         lines.append(f"  left out (cone of influence): {'; '.join(rep.left_out)}")
+    if rep.symmetry:
+        used = "" if st.symmetry or not st.distinct_states else " (not used by this search)"
+        lines.append(f"  symmetry: {rep.symmetry}{used if rep.symmetry.startswith('interchangeable') else ''}")
     if st.observers_eliminated:
         lines.append(f"  searched around (only properties read them; --reduction none to compose them): "
                      f"{', '.join(st.observers_eliminated)}")

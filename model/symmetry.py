@@ -79,21 +79,36 @@ def node_classes(sc: Scenario, control_plane_nodes: Sequence[str] = ()) -> List[
     return [sorted(g) for g in groups.values() if len(g) > 1]
 
 
-def _supported(sc: Scenario) -> bool:
-    """Whether the state names nodes only where the renaming reaches (see the module docstring)."""
+def unsupported(sc: Scenario) -> Optional[str]:
+    """Why the state names nodes where the renaming does not reach (see the module docstring), or None."""
     kinds = {o.kind for o in sc.objects} | {c.kind for c in sc.changes if getattr(c, "kind", None)}
-    if "Service" in kinds or "DaemonSet" in kinds:
-        return False
-    if sc.control_plane.cloud_controller_manager or sc.control_plane.apiservers > 1 or sc.max_staleness > 0:
-        return False
+    if "Service" in kinds:
+        return "a Service (pod IPs are allocated per node)"
+    if "DaemonSet" in kinds:
+        return "a DaemonSet (its pods name their nodes)"
+    if sc.control_plane.cloud_controller_manager:
+        return "a cloud provider (routes and load balancers name nodes)"
+    if sc.control_plane.apiservers > 1 or sc.max_staleness > 0:
+        return "several apiservers or lagging caches (kubelets' connections and pins are per node)"
     if sc.fault_budget > 0 and "kubelet-restart" in sc.fault_kinds:
-        return False
-    return True
+        return "kubelet restarts (a kubelet's relist is per node)"
+    return None
+
+
+def symmetry_note(sc: Scenario, control_plane_nodes: Sequence[str] = ()) -> str:
+    """One line for the report: which nodes are interchangeable, or why none are taken as such."""
+    why = unsupported(sc)
+    if why:
+        return f"not used: the state names nodes beyond what is renamed ({why})"
+    classes = node_classes(sc, control_plane_nodes)
+    if not classes:
+        return "none: no two worker nodes are interchangeable"
+    return "interchangeable nodes " + "; ".join(", ".join(c) for c in classes)
 
 
 def node_symmetry(sc: Scenario, control_plane_nodes: Sequence[str] = ()) -> Optional[Callable]:
     """The representative of the scenario's node symmetry, or None where it has none this module handles."""
-    if not _supported(sc):
+    if unsupported(sc):
         return None
     classes = node_classes(sc, control_plane_nodes)
     if not classes:
