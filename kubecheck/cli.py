@@ -215,6 +215,19 @@ def _write_json(dest: str, data) -> None:
         write_atomic(dest, text + "\n")
 
 
+def _write_outputs(args, reports, final: bool) -> None:
+    """--json (to a file; standard output only at the end), --report and --junit for the scenarios checked so
+    far: after each scenario of a run of several, and at the end."""
+    if args.json and (final or args.json != "-"):
+        _write_json(args.json, reports[0].as_dict() if len(args.scenarios) == 1 else [r.as_dict() for r in reports])
+    if args.report:
+        from .htmlreport import html_report
+        write_atomic(args.report, html_report(reports))
+    if args.junit:
+        from .junit import junit_xml
+        write_atomic(args.junit, junit_xml(reports))
+
+
 def cmd_verify(args) -> int:
     check_outputs((("--json", args.json), ("--junit", args.junit), ("--report", args.report)),
                   args.scenarios, args.traces)
@@ -236,6 +249,8 @@ def cmd_verify(args) -> int:
         reports.append(rep)
         if args.json != "-":
             print(format_table(rep))
+        if len(reports) < len(args.scenarios):
+            _write_outputs(args, reports, final=False)   # a run killed later keeps what it finished
         if rep.stats.stop_reason == "interrupted":
             interrupted = True
             left = args.scenarios[len(reports):]
@@ -243,14 +258,7 @@ def cmd_verify(args) -> int:
                   f"{rep.stats.depth} (its verdicts above are bounded)"
                   + (f"; not checked: {', '.join(left)}" if left else ""), file=sys.stderr)
             break
-    if args.json:
-        _write_json(args.json, reports[0].as_dict() if len(reports) == 1 else [r.as_dict() for r in reports])
-    if args.report:
-        from .htmlreport import html_report
-        write_atomic(args.report, html_report(reports))
-    if args.junit:
-        from .junit import junit_xml
-        write_atomic(args.junit, junit_xml(reports))
+    _write_outputs(args, reports, final=True)
     if interrupted:
         return EXIT_INTERRUPTED
     codes = {r.exit_code for r in reports}

@@ -263,3 +263,25 @@ def test_random_strategy_keeps_to_the_timeout(tmp_path):
            "--traces", str(tmp_path), os.path.join(SCENARIOS, "rolling-update.yaml"))
     assert time.perf_counter() - t < 2 + 20
     assert json.loads(p.stdout)["stats"]["stop_reason"] == "timeout"
+
+
+def test_outputs_are_written_after_each_scenario(tmp_path):
+    """A run killed by a CI timeout keeps the report of the scenarios it finished."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    from conftest import ROOT
+    out, junit = tmp_path / "r.json", tmp_path / "j.xml"
+    p = subprocess.Popen([sys.executable, "-m", "kubecheck", "verify", "--quiet", "--traces", str(tmp_path / "t"),
+                          "--json", str(out), "--junit", str(junit), os.path.join(SCENARIOS, "tainted-only-room.yaml"),
+                          os.path.join(SCENARIOS, "rolling-update-node-crash.yaml")],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    for _ in range(100):
+        if out.exists():
+            break
+        time.sleep(0.2)
+    p.send_signal(signal.SIGKILL)   # no chance to write anything more
+    p.communicate(timeout=60)
+    data = json.loads(out.read_text())
+    assert [d["scenario"] for d in data] == ["tainted-only-room"] and junit.exists()
