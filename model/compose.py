@@ -137,6 +137,10 @@ def build_model(sc: Scenario, record_views: bool = False, checked=None) -> Model
     if cloud:
         rules += cloudcontroller.rules(delete_nodes=cloud_deletes_nodes, routes=routes, load_balancers=lbs,
                                        stable_node_set=sc.stable_lb_node_set)
+        if routes:
+            observers.append(cloudcontroller.route_observer())
+        if lbs:
+            observers.append(cloudcontroller.load_balancer_observer(sc.stable_lb_node_set))
         if not cloud_deletes_nodes:
             left_out.append("cloud node lifecycle controller (no vm-deleted fault)")
         if not lbs:

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from typing import Iterator, List
 
-from explorer import Rule, label
+from explorer import Observer, Rule, label
 
 from ..objects import evolve
 from ..state import ClusterState
@@ -125,3 +125,43 @@ def rules(delete_nodes: bool = True, routes: bool = False, load_balancers: bool 
     if load_balancers:
         out.append(service_rule(stable_node_set))
     return out
+
+
+def _one_view(s: ClusterState):
+    """The view of the one replica acting, or None where none acts or several do (a leader's overlap)."""
+    views = [view for _, _, view in leaderelection.acting_views(s, CLIENT)]
+    return views[0] if len(views) == 1 else None
+
+
+def route_observer() -> Observer:
+    """The route controller as an observer (explorer/observers.py): the cloud's routes are read by nothing but
+    `routes-converge`.  A goal reads them even where the controller cannot act (no replica acting, or two),
+    so those states make the check fall back to composing it."""
+    def fill(s: ClusterState) -> ClusterState:
+        view = _one_view(s)
+        if view is None:
+            return s
+        routes = tuple(sorted((n.meta.name, pod_cidr(s, n.meta.name)) for n in view.nodes))
+        return s if routes == s.cloud_routes else evolve(s, cloud_routes=routes)
+
+    return Observer("cloud-route", ("cloud-route.reconcile_routes",),
+                    lambda s: evolve(s, cloud_routes=()) if s.cloud_routes else s, fill,
+                    lambda s: s.cloud_routes, lambda s: _one_view(s) is not None,
+                    lambda s: _one_view(s) is not None)
+
+
+def load_balancer_observer(stable_node_set: bool) -> Observer:
+    """The service controller as an observer: the cloud's load balancers are read by nothing but
+    `cloud-load-balancer-converges` (the same fallback as the routes')."""
+    def fill(s: ClusterState) -> ClusterState:
+        view = _one_view(s)
+        if view is None:
+            return s
+        lbs = tuple(sorted((svc.meta.key, lb_backends(view.nodes, stable_node_set)) for svc in view.services
+                           if svc.type == "LoadBalancer" and not svc.meta.deleting))
+        return s if lbs == s.cloud_lbs else evolve(s, cloud_lbs=lbs)
+
+    return Observer("cloud-service", ("cloud-service.sync_load_balancer",),
+                    lambda s: evolve(s, cloud_lbs=()) if s.cloud_lbs else s, fill,
+                    lambda s: s.cloud_lbs, lambda s: _one_view(s) is not None,
+                    lambda s: _one_view(s) is not None)
