@@ -146,20 +146,27 @@ class _Plain:
             states, labels = concrete_path(system, graph, graph.path_to(start), True, False)
             allowed = {graph.states[v] for v in comp}
             sub = _concrete_over(system, allowed, states[-1])
-            sub_res = search(sub, keep_fair_edges=True, symmetry=False)
-            cv, _ = check_convergence(sub_res.graph, conv.goal)
-            if cv is None or cv.kind != "lasso":
-                continue
-            more, labs = concrete_path(sub, sub_res.graph, sub_res.graph.path_to(cv.state), False, False)
-            states += more[1:]
-            labels += labs[1:]
-            loop_at = len(states) - 1
-            _Plain(sub, False).cycle(sub_res.graph, states, labels, cv.cycle)
-            bad = sub_res.graph.states[cv.state]
-            diag = f"a fair cycle keeps it outside the goal: {conv.diagnose(bad)}"
-            return Verdict(conv.name, "convergence", "violated", False, diag, Trace(states, labels, loop_at),
-                           **common)
+            found = _lasso_in(sub, search(sub, keep_fair_edges=True, symmetry=False), conv, states, labels, common)
+            if found is not None:
+                return found
         return None
+
+
+def _lasso_in(sub: System, sub_res: SearchResult, conv, prefix_states, prefix_labels, common) -> Optional[Verdict]:
+    """A fair lasso outside `conv`'s goal in the re-exploration `sub_res` of `sub` (which starts at the last
+    of `prefix_states`), as a verdict whose trace is the prefix, the path to the loop and the loop; None
+    where the re-exploration has none."""
+    cv, _ = check_convergence(sub_res.graph, conv.goal)
+    if cv is None or cv.kind != "lasso":
+        return None
+    states, labels = list(prefix_states), list(prefix_labels)
+    more, labs = concrete_path(sub, sub_res.graph, sub_res.graph.path_to(cv.state), False, False)
+    states += more[1:]
+    labels += labs[1:]
+    loop_at = len(states) - 1
+    _Plain(sub, False).cycle(sub_res.graph, states, labels, cv.cycle)
+    diag = f"a fair cycle keeps it outside the goal: {conv.diagnose(sub_res.graph.states[cv.state])}"
+    return Verdict(conv.name, "convergence", "violated", False, diag, Trace(states, labels, loop_at), **common)
 
 
 def _concrete_over(system: System, allowed, start: State) -> System:
@@ -323,20 +330,10 @@ class _Lifted(_Plain):
                 if conv.name in out:
                     continue
                 full_conv = next(c for c in st.full.convergences if c.name == conv.name)
-                cv, _ = check_convergence(sub_res.graph, full_conv.goal)
-                if cv is None or cv.kind != "lasso":
-                    continue   # a stuck state of the full system is one of P, seen there
-                states, labels = list(prefix_states), list(prefix_labels)
-                more, labs = concrete_path(sub, sub_res.graph, sub_res.graph.path_to(cv.state), False, False)
-                states += more[1:]
-                labels += labs[1:]
-                loop_at = len(states) - 1
-                _Plain(sub, False).cycle(sub_res.graph, states, labels, cv.cycle)
-                bad = sub_res.graph.states[cv.state]
-                diag = f"a fair cycle keeps it outside the goal: {full_conv.diagnose(bad)}"
-                out[conv.name] = Verdict(conv.name, "convergence", "violated", False, diag,
-                                         Trace(states, labels, loop_at),
-                                         states=graph_size(graph), depth=max(graph.depth) if len(graph.depth) else 0)
+                found = _lasso_in(sub, sub_res, full_conv, prefix_states, prefix_labels,
+                                  dict(states=graph_size(graph), depth=max(graph.depth) if len(graph.depth) else 0))
+                if found is not None:   # (a stuck state of the full system is one of P, seen there)
+                    out[conv.name] = found
         return out, varying
 
 
