@@ -251,7 +251,7 @@ def varying_components(graph, values_of: Callable[[State], tuple],
                        runs_of: Callable[[State], tuple] = lambda s: (), struct=None) -> List[List[int]]:
     """The fair strongly connected components of P's explored graph in which the observers' synced values
     are not the same in every state: only there can a fair cycle of the full system carry a stale value.
-    Raises `Undecided` where where an observer can run differs between the states of one."""
+    Raises `Undecided` where an observer can run differs between the states of one."""
     from .fairness import fair_component, structure
     out = []
     for comp in (struct or structure(graph)).cycles:

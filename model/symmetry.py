@@ -60,11 +60,9 @@ def _named_nodes(sc: Scenario) -> set:
                 for r in term:
                     names.update(r.values)
             names.update(v for k, v in spec.node_selector if k == HOSTNAME)
-    for c in sc.changes:
-        node = getattr(c, "node", None)
-        if node:
-            names.add(node)
-        names.update(v for v in vars(c).values() if isinstance(v, str) and v in {n.meta.name for n in sc.nodes})
+    node_names = {n.meta.name for n in sc.nodes}
+    for c in sc.changes:   # a change that names a node (as a delete of the Node would)
+        names.update(v for v in vars(c).values() if isinstance(v, str) and v in node_names)
     return names
 
 

@@ -7,7 +7,7 @@ import os
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from conftest import SCENARIOS
+from conftest import SCENARIOS, assert_trace_of
 from explorer import Convergence, Invariant, Observer, Rule, System, check, label
 
 # --- random systems --------------------------------------------------------------------------------
@@ -85,17 +85,6 @@ def build(spec, with_observers: bool) -> System:
                   convergences=[Convergence("a", goal_a, lambda s: f"a at {s}"),
                                 Convergence("b", goal_b, lambda s: f"b at {s}")],
                   observers=observers, name="random")
-
-
-def assert_trace_of(system: System, trace) -> None:
-    """Every step of the trace is a step of the full system (with its label), and a lasso closes."""
-    canon = system.canonical or (lambda s: s)
-    for i in range(1, len(trace.states)):
-        want = canon(trace.states[i])
-        assert any(lab == trace.labels[i] and canon(nxt) == want
-                   for rule in system.rules for lab, nxt in rule.fn(trace.states[i - 1])), (i, trace.labels)
-    if trace.loop is not None:
-        assert canon(trace.states[trace.loop]) == canon(trace.states[-1])
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from conftest import SCENARIOS
+from conftest import SCENARIOS, assert_trace_of
 from explorer import Convergence, Invariant, Rule, System, check, label
 
 
@@ -14,16 +14,6 @@ def _composed(path):
     from kubecheck.compose import compose
     from model.scenario import load_scenario
     return compose(load_scenario(path))
-
-
-def assert_concrete_trace(system, trace):
-    canon = system.canonical or (lambda s: s)
-    for i in range(1, len(trace.states)):
-        want = canon(trace.states[i])
-        assert any(lab == trace.labels[i] and canon(nxt) == want
-                   for rule in system.rules for lab, nxt in rule.fn(trace.states[i - 1])), (i, trace.labels[i])
-    if trace.loop is not None:
-        assert canon(trace.states[trace.loop]) == canon(trace.states[-1])
 
 
 SYMMETRIC = [os.path.basename(p)[:-5] for p in sorted(glob.glob(os.path.join(SCENARIOS, "*.yaml")))
@@ -51,7 +41,7 @@ def test_verdicts_with_and_without_node_symmetry(name):
         assert (sym.stats.distinct_states, full.stats.distinct_states) == REDUCED[name]
     for v in sym.verdicts:
         if v.trace is not None:
-            assert_concrete_trace(comp.system, v.trace)
+            assert_trace_of(comp.system, v.trace)
 
 
 # --- the quotient's cycles on small systems -----------------------------------------------------------
@@ -87,6 +77,6 @@ def test_quotient_convergence_agrees_with_the_concrete_search(loop_both, goal):
     assert [v.verdict for v in sym.verdicts] == [v.verdict for v in full.verdicts]
     for v in sym.verdicts:
         if v.trace is not None:
-            assert_concrete_trace(system, v.trace)
+            assert_trace_of(system, v.trace)
             if v.trace.loop is not None:
                 assert any(not goal(s) for s in v.trace.states[v.trace.loop:])
