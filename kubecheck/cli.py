@@ -23,7 +23,7 @@ from typing import List, Optional
 
 from explorer import check
 from explorer.smt import SolverTimeout, set_deadline
-from model.scenario import ScenarioError, load_scenario
+from model.scenario import ScenarioError, default_cluster, has_cluster_document, load_scenario
 
 from .compose import UsageError, compose
 from .files import OutputError, check_outputs, write_atomic
@@ -59,6 +59,39 @@ def _seconds(value: str) -> float:
     return x
 
 
+def _positive_nodes(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of workers, got {text!r}") from None
+    if not 1 <= n <= 26:
+        raise argparse.ArgumentTypeError(f"expected 1 to 26 workers, got {n}")
+    return n
+
+
+def _loading_flags(p) -> None:
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--lenient", action="store_true",
+                   help="a field unknown to the Kubernetes schema is a warning, not an error")
+    g.add_argument("--strict", action="store_true",
+                   help="a field or kind the model does not model (a warning by default) is an error")
+
+
+def _load(path: str, args):
+    lenient, strict = getattr(args, "lenient", False), getattr(args, "strict", False)
+    nodes = getattr(args, "nodes", None)
+    if path != "-" and not has_cluster_document(path):
+        if nodes:
+            return default_cluster(path, nodes, lenient=lenient, strict=strict)
+        if os.path.isdir(path):
+            raise ScenarioError(f"{path}: is a folder of manifests, not a scenario: give a scenario file whose "
+                                "spec.manifests lists it, or --nodes N to check them on a default cluster of N "
+                                "workers")
+    elif nodes and path != "-":
+        print(f"kubecheck: warning: {path} has a Cluster document: --nodes is not used for it", file=sys.stderr)
+    return load_scenario(path, lenient=lenient, strict=strict)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
     p = _Parser(prog="kubecheck", description="A model checker of the Kubernetes architecture. "
@@ -91,6 +124,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "properties read (kube-proxy, DNS) are searched around; partial-order reduction of "
                         "independent components is not implemented yet. none: search as composed, to compare")
     v.add_argument("--no-symmetry", action="store_true", help="turn symmetry reduction off")
+    _loading_flags(v)
+    v.add_argument("--nodes", type=_positive_nodes, metavar="N",
+                   help="for manifests without a Cluster document (a file or a folder): check them on a default "
+                        "cluster of N workers, 4 cpu and 16Gi each, one per zone")
     v.add_argument("--quiet", action="store_true", help="no progress line")
     t = sub.add_parser("trace", help="show or replay a counterexample trace")
     tsub = t.add_subparsers(dest="trace_command", parser_class=_Parser, metavar="ACTION")
@@ -104,6 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     rv.add_argument("--property", action="append", default=[], metavar="NAME")
     rv.add_argument("--json", metavar="PATH|-", help="write the comparison as JSON (- for standard output)")
     rv.add_argument("--traces", metavar="DIR", default="traces")
+    _loading_flags(rv)
     r = sub.add_parser("render", help="draw a scenario's architecture or a trace as SVG")
     r.add_argument("source", metavar="SCENARIO|TRACE", help="a scenario (.yaml) or a trace (.itf.json)")
     r.add_argument("--out", required=True, metavar="FILE.svg")
@@ -135,7 +173,7 @@ def _progress_printer(stream, name: str):
 
 
 def verify_one(path: str, args, sc=None) -> ScenarioReport:
-    sc = sc if sc is not None else load_scenario(path)
+    sc = sc if sc is not None else _load(path, args)
     for w in sc.warnings:
         print(f"kubecheck: warning: {w}", file=sys.stderr)
     comp = compose(sc, args.property)
@@ -203,7 +241,7 @@ def verify_one(path: str, args, sc=None) -> ScenarioReport:
         results.append(Result(name, comp.kinds[name], v.verdict, v.bounded, v.diagnosis, trace_path,
                               v.states, v.depth, v.seconds))
     return ScenarioReport(sc.name, path, results, res.stats, comp.model.left_out, list(sc.warnings),
-                          comp.system.meta.get("symmetry", ""))
+                          comp.system.meta.get("symmetry", ""), list(sc.notes), sc.kubernetes_version)
 
 
 def _write_json(dest: str, data) -> None:
@@ -236,7 +274,7 @@ def cmd_verify(args) -> int:
     names = {}
     loaded = []
     for path in args.scenarios:
-        sc = load_scenario(path)
+        sc = _load(path, args)
         loaded.append(sc)
         if sc.name in names:
             raise UsageError(f"{path} and {names[sc.name]} are both scenario {sc.name!r} (metadata.name): "
@@ -290,7 +328,8 @@ def cmd_trace(args) -> int:
 def cmd_review(args) -> int:
     """Run both designs and put every property side by side, with the first cause where they differ."""
     opts = argparse.Namespace(property=args.property, max_depth=None, max_states=None, timeout=None,
-                              no_symmetry=False, quiet=True, traces=args.traces)
+                              no_symmetry=False, quiet=True, traces=args.traces, lenient=args.lenient,
+                              strict=args.strict)
     ra, rb = verify_one(args.a, opts), verify_one(args.b, opts)
     a, b = {r.prop: r for r in ra.results}, {r.prop: r for r in rb.results}
     names = list(a) + [n for n in b if n not in a]

@@ -35,7 +35,7 @@ def _architecture(path: str) -> str:
     if shutil.which("dot") is None:
         return "<p><em>Architecture diagram omitted: Graphviz's dot is not installed.</em></p>"
     import graphviz
-    svg = graphviz.Source(architecture_dot(load_scenario(path))).pipe(format="svg").decode()
+    svg = graphviz.Source(architecture_dot(load_scenario(path, lenient=True))).pipe(format="svg").decode()
     return f'<div class="diagram">{svg[svg.find("<svg"):]}</div>'
 
 
@@ -70,6 +70,11 @@ def html_report(reports: List[ScenarioReport]) -> str:
         parts.append(f"<h2 id='{html.escape(rep.scenario)}'>{html.escape(rep.scenario)}</h2>")
         parts.append(f"<p>{st.distinct_states:,} states, {st.transitions:,} transitions, depth {st.depth}"
                      f"{'' if st.complete else ', cut short: ' + html.escape(str(st.stop_reason))}</p>")
+        if rep.warnings:
+            parts.append("<h3>warnings: what the model does not model here</h3><ul>"
+                         + "".join(f"<li><code>{html.escape(w)}</code></li>" for w in rep.warnings) + "</ul>")
+        if rep.notes:
+            parts.append("<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in rep.notes) + "</ul>")
         parts.append(_architecture(rep.path))
         rows = []
         for r in rep.results:

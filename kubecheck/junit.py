@@ -29,5 +29,9 @@ def junit_xml(reports: List[ScenarioReport]) -> str:
                 ET.SubElement(case, "skipped", message=r.diagnosis or "not applicable")
             elif r.bounded:
                 ET.SubElement(case, "system-out").text = r.diagnosis or "holds within the search bounds"
+        if rep.warnings or rep.notes:
+            # What was not modelled reaches the CI log beside the verdicts it may change.
+            ET.SubElement(suite, "system-err").text = "\n".join(
+                [f"warning: {w}" for w in rep.warnings] + [f"note: {n}" for n in rep.notes])
     ET.indent(suites)
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"

@@ -35,12 +35,15 @@ class ScenarioReport:
     left_out: List[str] = field(default_factory=list)
     warnings: List[str] = field(default_factory=list)
     symmetry: str = ""   # which nodes the search took as interchangeable, or why none (model/symmetry.py)
+    notes: List[str] = field(default_factory=list)   # what the loader did that is no warning (model/scenario.py)
+    kubernetes_version: str = ""                     # whose schemas validated the manifests
 
     def as_dict(self) -> dict:
         stats = dict(self.stats.as_dict(), left_out=self.left_out)
         if self.symmetry:
             stats["symmetry_note"] = self.symmetry
-        return {"scenario": self.scenario, "results": [r.as_dict() for r in self.results], "stats": stats}
+        return {"scenario": self.scenario, "kubernetesVersion": self.kubernetes_version, "warnings": self.warnings,
+                "notes": self.notes, "results": [r.as_dict() for r in self.results], "stats": stats}
 
     @property
     def exit_code(self) -> int:
@@ -58,6 +61,10 @@ def format_table(rep: ScenarioReport) -> str:
     lines = [f"scenario {rep.scenario} ({rep.path})",
              f"  {st.distinct_states:,} states, {st.transitions:,} transitions, depth {st.depth}, "
              f"{st.seconds:.2f} s ({st.states_per_second:,.0f} states/s){bound}"]
+    for w in rep.warnings:
+        lines.append(f"  warning: {w}")
+    for n in rep.notes:
+        lines.append(f"  note: {n}")
     if rep.left_out:
         lines.append(f"  left out (cone of influence): {'; '.join(rep.left_out)}")
     if rep.symmetry:

@@ -19,6 +19,7 @@ from .components import (apiserver, cloudcontroller, daemonset, deployment, dns,
                          garbagecollector, job, kubelet, kubeproxy, leaderelection, nodelifecycle, operator, podgc,
                          replicaset, scheduler, serviceaccount, user)
 from .components.etcd import Store
+from .kinds import KINDS, controllers_for, makes_pods, pod_specs
 from .scenario import Scenario
 from .state import ClusterState, Host, Process
 from .topology import etcd_members, placement
@@ -98,6 +99,7 @@ def build_model(sc: Scenario, record_views: bool = False, checked=None) -> Model
     # resourceVersions are observable only where some component can read a stale object.
     init = initial_state(sc, track_revisions=sc.max_staleness > 0)
     kinds = {o.kind for o in sc.objects} | {c.kind for c in sc.changes}
+    needed = controllers_for(kinds)    # which controllers the objects give work to (model/kinds/)
     rules: List[Rule] = []
     observers = []
     if serviceaccounts_modelled(sc):
@@ -105,28 +107,28 @@ def build_model(sc: Scenario, record_views: bool = False, checked=None) -> Model
     else:
         left_out.append("ServiceAccount controller and admission (no Namespace or ServiceAccount manifest: the "
                         "default ServiceAccounts are taken as made at installation)")
-    if "Deployment" in kinds:
+    if "deployment" in needed:
         rules += deployment.rules(status=sc.reads_deployment_status)
         if not sc.reads_deployment_status:
             left_out.append("Deployment status writes (nothing reads Deployment status: no rolloutStatus change)")
     else:
         left_out.append("Deployment controller (no Deployment)")
-    if kinds & {"Deployment", "ReplicaSet"}:
+    if "replicaset" in needed:
         rules += replicaset.rules(expectations=sc.expectations, timeouts="request-timeout" in faults,
                                   per_key=sc.workqueue_per_key)
     else:
         left_out.append("ReplicaSet controller (no ReplicaSet or Deployment)")
-    if "DaemonSet" in kinds:
+    if "daemonset" in needed:
         rules += daemonset.rules(expectations=sc.expectations)
     else:
         left_out.append("DaemonSet controller (no DaemonSet)")
-    if "Job" in kinds:
+    if "job" in needed:
         rules += job.rules(tracking=sc.job_tracking_with_finalizers, expectations=sc.expectations)
     else:
         left_out.append("Job controller (no Job)")
     cloud_deletes_nodes = sc.control_plane.cloud_controller_manager and "vm-deleted" in faults
-    if "Job" in kinds or cloud_deletes_nodes:
-        rules += podgc.rules(terminated="Job" in kinds, orphaned=cloud_deletes_nodes)
+    if "podgc" in needed or cloud_deletes_nodes:
+        rules += podgc.rules(terminated="podgc" in needed, orphaned=cloud_deletes_nodes)
     else:
         left_out.append("PodGC (no Job, no Node the cloud deletes)")
     cloud = sc.control_plane.cloud_controller_manager
@@ -147,25 +149,21 @@ def build_model(sc: Scenario, record_views: bool = False, checked=None) -> Model
             left_out.append("cloud service controller (no LoadBalancer Service, or its property is not checked)")
         if not routes:
             left_out.append("cloud route controller (routes-converge is not checked)")
-    if any(c.op == "delete" and c.kind in ("Deployment", "ReplicaSet", "Service") for c in sc.changes):
+    if any(c.op == "delete" and KINDS[c.kind].owner for c in sc.changes):
         rules += garbagecollector.rules()
     else:
         left_out.append("garbage collector (nothing with dependents is deleted)")
-    if kinds & {"Deployment", "ReplicaSet", "Pod", "Job", "DaemonSet"}:
+    declared = list(sc.objects) + [c.obj for c in sc.changes if c.obj is not None]
+    if makes_pods(declared):
         # The default scheduler, and any second scheduler that pods name in schedulerName (deployed
         # beside it, as the seed document's "custom schedulers" are).
-        names = {scheduler.DEFAULT}
-        for o in list(sc.objects) + [c.obj for c in sc.changes if c.obj is not None]:
-            if o.kind == "Pod":
-                names.add(o.spec.scheduler_name)
-            elif o.kind in ("Deployment", "ReplicaSet", "Job", "DaemonSet"):
-                names.add(o.template.spec.scheduler_name)
+        names = {scheduler.DEFAULT} | {spec.scheduler_name for spec in pod_specs(declared)}
         rules += scheduler.rules(sorted(names), assume=sc.scheduler_assume)
         rules += kubelet.rules(restarts="kubelet-restart" in faults, relist=sc.kubelet_relist,
-                               pod_ips="Service" in kinds)
+                               pod_ips="endpointslice" in needed)
     else:
         left_out.append("kube-scheduler, kubelets (no pods to run)")
-    if "Service" in kinds:
+    if "endpointslice" in needed:
         rules += endpointslice.rules(expectations=sc.expectations)
         if checked is not None and "service-routing-converges" not in checked:
             left_out.append("kube-proxy / network plugin Service rules (service-routing-converges is not checked)")

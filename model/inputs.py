@@ -67,8 +67,59 @@ def decode(data: bytes, shown: str) -> str:
                          "save it as UTF-8") from None
 
 
+class Located(dict):
+    """A YAML mapping that remembers where it was written: `line` (1-based) of the mapping, `lines[key]` of
+    each key, so that a message about a field can name its line."""
+
+    __slots__ = ("line", "lines")
+
+
+class LocatedList(list):
+    """A YAML sequence that remembers its `line` and each item's (`lines[i]`)."""
+
+    __slots__ = ("line", "lines")
+
+
+def line_of(raw: Any, path) -> int:
+    """The line of the deepest value of `raw` along `path` (keys and indices) that was read from YAML; 0 when
+    none was."""
+    line = getattr(raw, "line", 0)
+    node = raw
+    for step in path:
+        lines = getattr(node, "lines", None)
+        if lines is None:
+            break
+        try:
+            line = lines[step] or line
+            node = node[step]
+        except (KeyError, IndexError, TypeError):
+            break
+    return line
+
+
 class _StrictLoader(yaml.SafeLoader):
-    """The safe loader, refusing a key that appears twice in one mapping."""
+    """The safe loader, refusing a key that appears twice in one mapping; mappings and sequences come out as
+    `Located` and `LocatedList`, which know their lines."""
+
+    def construct_located_map(self, node):
+        data = Located()
+        data.line = node.start_mark.line + 1
+        data.lines = {}
+        yield data
+        value = self.construct_mapping(node)
+        data.update(value)
+        for key_node, _ in node.value:
+            try:
+                data.lines.setdefault(self.construct_object(key_node, deep=True), key_node.start_mark.line + 1)
+            except TypeError:
+                pass
+
+    def construct_located_seq(self, node):
+        data = LocatedList()
+        data.line = node.start_mark.line + 1
+        data.lines = [item.start_mark.line + 1 for item in node.value]
+        yield data
+        data.extend(self.construct_sequence(node))
 
     def construct_mapping(self, node, deep=False):
         if isinstance(node, yaml.MappingNode):
@@ -86,6 +137,10 @@ class _StrictLoader(yaml.SafeLoader):
                         None, None, f"duplicate key {str(key)[:60]!r} (first at line {seen[key] + 1})", mark)
                 seen[key] = key_node.start_mark.line
         return super().construct_mapping(node, deep)
+
+
+_StrictLoader.add_constructor("tag:yaml.org,2002:map", _StrictLoader.construct_located_map)
+_StrictLoader.add_constructor("tag:yaml.org,2002:seq", _StrictLoader.construct_located_seq)
 
 
 def _check_size(root) -> None:

@@ -13,15 +13,10 @@ from __future__ import annotations
 
 from typing import Any, Dict
 
-from .objects import Resources
-from .quantity import format_cpu, format_memory
+from .kinds import KINDS
 from .state import ClusterState
 
 VARS = ("etcd", "hosts", "etcd_members", "apiservers", "replicas", "faults_left", "changes_made")
-
-
-def _resources(r: Resources) -> Dict[str, Any]:
-    return {"cpu": format_cpu(r.cpu), "memory": format_memory(r.memory)}
 
 
 def encode_object(o) -> Dict[str, Any]:
@@ -37,46 +32,9 @@ def encode_object(o) -> Dict[str, Any]:
         rec["deletionTimestamp"] = "set"
     if m.finalizers:
         rec["finalizers"] = list(m.finalizers)
-    kind = o.kind
-    if kind == "Pod":
-        rec["nodeName"] = o.spec.node_name
-        rec["phase"] = o.phase
-        rec["ready"] = o.ready
-        if o.reason:
-            rec["reason"] = o.reason
-        if o.ip:
-            rec["podIP"] = o.ip
-    elif kind in ("ReplicaSet", "Deployment"):
-        rec["replicas"] = o.replicas
-        rec["generation"] = m.generation
-        if kind == "Deployment":
-            rec["image"] = ",".join(c.image for c in o.template.spec.containers)
-            st = o.status
-            if st.observed_generation:
-                rec["status"] = {"observedGeneration": st.observed_generation, "replicas": st.replicas,
-                                 "updatedReplicas": st.updated_replicas, "availableReplicas": st.available_replicas}
-    elif kind == "Job":
-        rec.update(completions=o.completions, parallelism=o.parallelism, succeeded=o.succeeded, failed=o.failed,
-                   condition=o.condition)
-    elif kind == "Service":
-        rec.update(clusterIP=o.cluster_ip, type=o.type, selector={k: v for k, v in o.selector})
-    elif kind == "EndpointSlice":
-        rec["service"] = o.service
-        rec["endpoints"] = [{"ip": e.ip, "podUid": e.pod_uid, "nodeName": e.node, "ready": e.ready,
-                             "serving": e.serving, "terminating": e.terminating} for e in o.endpoints]
-    elif kind == "CustomResourceDefinition":
-        rec.update(group=o.group, kind=o.kind_name, plural=o.plural, scope=o.scope, versions=list(o.versions))
-    elif kind == "CustomObject":
-        rec.update(apiVersion=o.api_version, kind=o.custom_kind, spec={k: v for k, v in o.spec})
-        rec["generation"] = m.generation
-        if o.status.observed_generation:
-            rec["status"] = {"observedGeneration": o.status.observed_generation}
-    elif kind == "Lease":
-        rec["holder"] = o.holder
-    elif kind == "Node":
-        rec["ready"] = o.ready
-        rec["taints"] = [str(t) for t in o.taints]
-        rec["allocatable"] = _resources(o.allocatable)
+    encode = KINDS[o.kind].encode
+    if encode is not None:
+        encode(o, rec)
     return rec
 
 

@@ -8,7 +8,8 @@ hashing and iteration order do not depend on PYTHONHASHSEED.
 
 Abstractions: time is not stored (deletionTimestamp is "set" or not);
 containers are reduced to their name and image; a pod's resource requests
-are the sum over its containers (init containers are not modelled).
+are its effective request as kube-scheduler computes it (model/kinds/
+podspec.py: containers, init containers, sidecars, overhead).
 """
 
 from __future__ import annotations
@@ -24,27 +25,62 @@ Labels = Tuple[Tuple[str, str], ...]
 
 @frozen
 class Resources:
-    """Requests or allocatable: cpu in millicores, memory in bytes, pod count."""
+    """Requests or allocatable: cpu in millicores, memory in bytes, pod count, and every other resource
+    (ephemeral-storage, hugepages-*, extended resources such as nvidia.com/gpu) as sorted (name, amount)
+    pairs in `scalar`; a resource a node does not list it has none of."""
 
     cpu: int = 0
     memory: int = 0
     pods: int = 0
+    scalar: Tuple[Tuple[str, int], ...] = ()
 
     def __add__(self, other: "Resources") -> "Resources":
-        return Resources(self.cpu + other.cpu, self.memory + other.memory, self.pods + other.pods)
+        scalar = self.scalar
+        if other.scalar:
+            scalar = _add_scalar(scalar, other.scalar) if scalar else other.scalar
+        return Resources(self.cpu + other.cpu, self.memory + other.memory, self.pods + other.pods, scalar)
 
     def fits_in(self, cap: "Resources") -> bool:
-        return self.cpu <= cap.cpu and self.memory <= cap.memory and self.pods <= cap.pods
+        return (self.cpu <= cap.cpu and self.memory <= cap.memory and self.pods <= cap.pods
+                and (not self.scalar or _scalar_short(self.scalar, cap.scalar) is None))
 
     def short_of(self, cap: "Resources") -> Optional[str]:
-        """The first of cpu, memory and pods these requests exceed `cap` in, or None when they fit."""
+        """The first of cpu, memory, pods and the other resources these requests exceed `cap` in, or None
+        when they fit."""
         if self.cpu > cap.cpu:
             return "cpu"
         if self.memory > cap.memory:
             return "memory"
         if self.pods > cap.pods:
             return "pods"
-        return None
+        return _scalar_short(self.scalar, cap.scalar) if self.scalar else None
+
+    def amount(self, name: str) -> int:
+        if name in ("cpu", "memory", "pods"):
+            return getattr(self, name)
+        return dict(self.scalar).get(name, 0)
+
+    def larger(self, other: "Resources") -> "Resources":
+        """Per resource, the larger of the two (an init container's requests against the containers')."""
+        names = sorted({k for k, _ in self.scalar} | {k for k, _ in other.scalar})
+        scalar = tuple((k, max(self.amount(k), other.amount(k))) for k in names)
+        return Resources(max(self.cpu, other.cpu), max(self.memory, other.memory), max(self.pods, other.pods),
+                         tuple(p for p in scalar if p[1]))
+
+
+def _add_scalar(a, b):
+    total = dict(a)
+    for k, v in b:
+        total[k] = total.get(k, 0) + v
+    return tuple(sorted(total.items()))
+
+
+def _scalar_short(need, have) -> Optional[str]:
+    cap = dict(have)
+    for k, v in need:
+        if v > cap.get(k, 0):
+            return k
+    return None
 
 
 ZERO = Resources()
@@ -137,9 +173,10 @@ class NodeSelectorRequirement:
 
 @frozen
 class AntiAffinityTerm:
-    """A required pod anti-affinity term: no pod matching `selector` in the same `topology_key` domain."""
+    """A required pod (anti-)affinity term: (no) pod matching `selector` in the same `topology_key` domain.
+    `selector` is a matchLabels tuple or a `LabelSelector`."""
 
-    selector: Labels
+    selector: object
     topology_key: str
 
 
@@ -152,7 +189,7 @@ class TopologySpreadConstraint:
 
     max_skew: int
     topology_key: str
-    selector: Labels
+    selector: object          # a matchLabels tuple or a LabelSelector
     min_domains: int = 1
     honor_taints: bool = False
 
@@ -182,6 +219,8 @@ class PodSpec:
     anti_affinity: Tuple["AntiAffinityTerm", ...] = ()                       # required pod anti-affinity
     topology_spread: Tuple["TopologySpreadConstraint", ...] = ()             # DoNotSchedule constraints
     service_account: str = "default"                                         # spec.serviceAccountName
+    affinity: Tuple["AntiAffinityTerm", ...] = ()                            # required pod affinity
+    host_ports: Tuple[Tuple[str, str, int], ...] = ()                         # (protocol, hostIP, hostPort)
 
 
 @frozen
@@ -379,10 +418,29 @@ class Namespace:
     kind = "Namespace"
 
 
-def labels_match(selector: Labels, labels: Labels) -> bool:
-    """A matchLabels selector matches when every pair is among the labels (an empty one matches all)."""
+@frozen
+class LabelSelector:
+    """A metav1.LabelSelector with matchExpressions: every matchLabels pair and every requirement must hold
+    (In, NotIn, Exists, DoesNotExist, as labels.Selector.Matches).  A selector of matchLabels alone is kept as
+    its sorted tuple of pairs instead (the common, fast case); `labels_match` reads both."""
+
+    match_labels: Labels = ()
+    expressions: Tuple["NodeSelectorRequirement", ...] = ()
+
+    def matches(self, labels: Labels) -> bool:
+        return all(p in labels for p in self.match_labels) and all(e.matches(labels) for e in self.expressions)
+
+    def with_label(self, key: str, value: str) -> "LabelSelector":
+        return LabelSelector(tuple(sorted(self.match_labels + ((key, value),))), self.expressions)
+
+
+def labels_match(selector, labels: Labels) -> bool:
+    """A selector matches when every matchLabels pair is among the labels (an empty one matches all) and,
+    for a `LabelSelector`, every expression holds."""
     if not selector:
         return True
+    if selector.__class__ is LabelSelector:
+        return selector.matches(labels)
     for pair in selector:  # both are short sorted tuples of (key, value): a tuple scan beats a dict
         if pair not in labels:
             return False

@@ -16,24 +16,22 @@ from typing import Optional
 
 from explorer import Rule
 
-from .components import apiserver
+from .components import CLIENTS, apiserver
 from .objects import evolve
 
-CONTROLLER_COMPONENTS = {"deployment": "kube-controller-manager", "replicaset": "kube-controller-manager",
-                         "default-scheduler": "kube-scheduler"}
-
-
 def client_of(lab) -> Optional[str]:
-    """The client whose view a step acted on, or None for steps that act on no view (faults, users, time)."""
+    """The client whose view a step acted on (the component registry, model/components/__init__.py), or None
+    for steps that act on no view (faults, users, time)."""
     component, action, args, _ = lab
     a = dict(args)
-    if component == "kubelet":
-        return f"kubelet/{a['node']}" if "node" in a else None
-    if component in CONTROLLER_COMPONENTS:
-        return a.get("by", CONTROLLER_COMPONENTS[component])
-    if action == "bind":  # a second scheduler, whose component is its schedulerName
-        return a.get("by", component)
-    return None
+    client = CLIENTS.get(component)
+    if client is None:
+        if action == "bind":  # a second scheduler, whose component is its schedulerName
+            return a.get("by", component)
+        return None
+    if callable(client):
+        return client(a)
+    return a.get("by", client)
 
 
 def watermark(s, client: str) -> int:

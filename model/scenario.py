@@ -11,6 +11,7 @@ Unknown fields are ignored with a warning (real manifests load as they are).
 
 from __future__ import annotations
 
+import json
 import math
 import re
 
@@ -19,12 +20,10 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import yaml
 
-from .objects import (AntiAffinityTerm, TopologySpreadConstraint, DaemonSet, Container, CustomObject,
-                      CustomResourceDefinition, Deployment, Job, Namespace, NodeSelectorRequirement, Node, ObjectMeta,
-                      Pod, PodSpec, PodTemplate, ReplicaSet, Resources, RollingUpdate, Service, ServiceAccount, Taint,
-                      Toleration,
-                      labels_match)
-from .quantity import QuantityError, cpu_millis, whole
+from . import kinds as registry
+from .kinds.customresource import parse_custom_object
+from .kinds.manifest import Doc as _Doc, LeftOut, ScenarioError, check_fields
+from .objects import Namespace, Node, ObjectMeta, Service
 
 FAULT_KINDS = ("node-crash", "node-recover", "zone-outage", "zone-recover", "etcd-member-crash",
                "etcd-member-restart", "apiserver-restart", "controller-crash", "kubelet-restart",
@@ -32,12 +31,7 @@ FAULT_KINDS = ("node-crash", "node-recover", "zone-outage", "zone-recover", "etc
 PLACEMENTS = ("traditional", "static-pods", "self-hosted", "managed")
 ZONE_LABEL = "topology.kubernetes.io/zone"
 CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane"
-SUPPORTED_KINDS = ("Node", "Namespace", "Pod", "Deployment", "ReplicaSet", "Job", "DaemonSet", "Service",
-                   "CustomResourceDefinition", "ServiceAccount")
-
-
-class ScenarioError(Exception):
-    """A scenario that cannot be loaded; the message says where and what."""
+SUPPORTED_KINDS = tuple(registry.manifest_kinds())     # the kinds a manifest may create (model/kinds/)
 
 
 @dataclass(frozen=True)
@@ -123,6 +117,8 @@ class Scenario:
     # (kind, namespace, name) of the objects the addons brought (the DNS addon's Deployment and Service),
     # installed and settled before the scenario's own manifests are applied (model/bootstrap.py).
     addon_keys: Tuple[Tuple[str, str, str], ...] = ()
+    kubernetes_version: str = ""        # whose schemas validated the manifests ("1.37")
+    notes: Tuple[str, ...] = ()         # what the loader did that is not a warning (kinds left out as inert)
 
     def zone_of(self, node_name: str) -> str:
         for n in self.nodes:
@@ -140,376 +136,6 @@ class Scenario:
         return [o for o in self.objects if o.kind == kind]
 
 
-class _Doc:
-    """Error and warning context for one document."""
-
-    def __init__(self, path: str, index: int, raw: Any, warnings: List[str]):
-        self.path, self.index, self.raw, self.warnings = path, index, raw, warnings
-        kind = raw.get("kind", "?") if isinstance(raw, dict) else "?"
-        meta = raw.get("metadata") if isinstance(raw, dict) else None
-        name = meta.get("name", "?") if isinstance(meta, dict) else "?"
-        ns = meta.get("namespace") if isinstance(meta, dict) else None
-        what = f"{kind} {ns + '/' if ns else ''}{name}"
-        self.what = what if len(what) <= 80 else what[:77] + "..."   # names quoted in messages stay short
-
-    def where(self, fpath: str) -> str:
-        return f"{self.path}: document {self.index} ({self.what}): {fpath}"
-
-    def error(self, fpath: str, msg: str) -> ScenarioError:
-        return ScenarioError(f"{self.where(fpath)}: {msg}")
-
-    def warn(self, fpath: str, msg: str) -> None:
-        self.warnings.append(f"{self.where(fpath)}: {msg}")
-
-    # -- typed accessors -------------------------------------------------
-    def get(self, obj: dict, key: str, fpath: str, typ, default=None, required=False):
-        full = f"{fpath}.{key}" if fpath else key
-        if not isinstance(obj, dict):
-            raise self.error(fpath or "(document)", f"expected a mapping, got {type(obj).__name__}")
-        if key not in obj or obj[key] is None:
-            if required:
-                raise self.error(full, "required field is missing")
-            return default
-        val = obj[key]
-        shown = repr(val) if len(repr(val)) <= 60 else repr(val)[:57] + "..."
-        if typ is int and (isinstance(val, bool) or not isinstance(val, int)):
-            raise self.error(full, f"expected an integer, got {shown}")
-        if typ is int and not -2**31 <= val < 2**31:
-            raise self.error(full, f"out of range: Kubernetes integers here are 32-bit, got {shown}")
-        if typ is float and (isinstance(val, bool) or not isinstance(val, (int, float))):
-            raise self.error(full, f"expected a number, got {shown}")
-        if typ is float and not math.isfinite(val):
-            raise self.error(full, f"expected a finite number, got {shown}")
-        if typ is bool and not isinstance(val, bool):
-            raise self.error(full, f"expected true or false, got {val!r}")
-        if typ is str and not isinstance(val, str):
-            raise self.error(full, f"expected a string, got {val!r}")
-        if typ is dict and not isinstance(val, dict):
-            raise self.error(full, f"expected a mapping, got {type(val).__name__}")
-        if typ is list and not isinstance(val, list):
-            raise self.error(full, f"expected a list, got {type(val).__name__}")
-        return val
-
-    def known(self, obj: dict, fpath: str, keys) -> None:
-        for k in obj:
-            if k not in keys:
-                self.warn(f"{fpath}.{k}" if fpath else str(k), "unknown field, ignored")
-
-    def labels(self, obj: dict, key: str, fpath: str) -> Tuple[Tuple[str, str], ...]:
-        d = self.get(obj, key, fpath, dict, {})
-        out = []
-        for k, v in d.items():
-            if v is None:
-                v = ""
-            if not isinstance(v, (str, int, float, bool)) or isinstance(v, bool):
-                raise self.error(f"{fpath}.{key}.{k}", f"expected a string label value, got {v!r}")
-            out.append((str(k), str(v)))
-        return tuple(sorted(out))
-
-
-def _quantities(doc: _Doc, obj: dict, fpath: str, required=()) -> Resources:
-    cpu = mem = 0
-    pods = None
-    for key in required:
-        if key not in obj:
-            raise doc.error(f"{fpath}.{key}", "required field is missing")
-    for key, val in obj.items():
-        try:
-            if key == "cpu":
-                cpu = cpu_millis(val)
-            elif key == "memory":
-                mem = whole(val)
-            elif key == "pods":
-                pods = whole(val)
-            else:
-                doc.warn(f"{fpath}.{key}", "resource not modelled, ignored")
-        except QuantityError as e:
-            raise doc.error(f"{fpath}.{key}", str(e)) from None
-    return Resources(cpu, mem, 110 if pods is None else pods)
-
-
-def _meta(doc: _Doc, raw: dict, namespaced: bool) -> ObjectMeta:
-    m = doc.get(raw, "metadata", "", dict, required=True)
-    name = doc.get(m, "name", "metadata", str, required=True)
-    if not name:
-        raise doc.error("metadata.name", "must not be empty")
-    ns = doc.get(m, "namespace", "metadata", str, "default") if namespaced else ""
-    return ObjectMeta(namespace=ns, name=name, labels=doc.labels(m, "labels", "metadata"))
-
-
-def _pod_spec(doc: _Doc, spec: dict, fpath: str) -> PodSpec:
-    containers = doc.get(spec, "containers", fpath, list, required=True)
-    if not containers:
-        raise doc.error(f"{fpath}.containers", "a pod needs at least one container")
-    cs = []
-    total = Resources(0, 0, 1)
-    for i, c in enumerate(containers):
-        cp = f"{fpath}.containers[{i}]"
-        name = doc.get(c, "name", cp, str, required=True)
-        image = doc.get(c, "image", cp, str, "")
-        res = doc.get(c, "resources", cp, dict, {})
-        req = doc.get(res, "requests", f"{cp}.resources", dict, None)
-        if req is None:
-            req = doc.get(res, "limits", f"{cp}.resources", dict, {})  # requests default to limits
-        r = _quantities(doc, req, f"{cp}.resources.requests")
-        total = Resources(total.cpu + r.cpu, total.memory + r.memory, 1)
-        cs.append(Container(name, image))
-    tols = []
-    for i, t in enumerate(doc.get(spec, "tolerations", fpath, list, [])):
-        tp = f"{fpath}.tolerations[{i}]"
-        op = doc.get(t, "operator", tp, str, "Equal")
-        if op not in ("Equal", "Exists"):
-            raise doc.error(f"{tp}.operator", f"expected Equal or Exists, got {op!r}")
-        eff = doc.get(t, "effect", tp, str, "")
-        if eff not in ("", "NoSchedule", "PreferNoSchedule", "NoExecute"):
-            raise doc.error(f"{tp}.effect", f"expected NoSchedule, PreferNoSchedule or NoExecute, got {eff!r}")
-        secs = doc.get(t, "tolerationSeconds", tp, int, None)
-        tols.append(Toleration(doc.get(t, "key", tp, str, ""), op, str(t.get("value", "") or ""), eff, secs))
-    node_affinity, anti_affinity = _affinity(doc, spec, fpath)
-    policy = doc.get(spec, "restartPolicy", fpath, str, "Always")
-    if policy not in ("Always", "OnFailure", "Never"):
-        raise doc.error(f"{fpath}.restartPolicy", f"expected Always, OnFailure or Never, got {policy!r}")
-    return PodSpec(containers=tuple(cs), requests=total, restart_policy=policy, node_affinity=node_affinity,
-                   anti_affinity=anti_affinity, topology_spread=_topology_spread(doc, spec, fpath),
-                   node_name=doc.get(spec, "nodeName", fpath, str, ""),
-                   scheduler_name=doc.get(spec, "schedulerName", fpath, str, "default-scheduler"),
-                   service_account=doc.get(spec, "serviceAccountName", fpath, str, "default"),
-                   node_selector=doc.labels(spec, "nodeSelector", fpath),
-                   tolerations=tuple(tols))
-
-
-def _affinity(doc: _Doc, spec: dict, fpath: str):
-    """Required node affinity (nodeSelectorTerms) and required pod anti-affinity; preferred terms are scoring,
-    which the model abstracts (every feasible node is explored)."""
-    aff = doc.get(spec, "affinity", fpath, dict, {})
-    ap = f"{fpath}.affinity"
-    terms = []
-    na = doc.get(aff, "nodeAffinity", ap, dict, {})
-    req = doc.get(na, "requiredDuringSchedulingIgnoredDuringExecution", f"{ap}.nodeAffinity", dict, {})
-    rp = f"{ap}.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution"
-    for i, term in enumerate(doc.get(req, "nodeSelectorTerms", rp, list, [])):
-        reqs = []
-        for j, e in enumerate(doc.get(term, "matchExpressions", f"{rp}.nodeSelectorTerms[{i}]", list, [])):
-            ep = f"{rp}.nodeSelectorTerms[{i}].matchExpressions[{j}]"
-            op = doc.get(e, "operator", ep, str, required=True)
-            if op not in ("In", "NotIn", "Exists", "DoesNotExist"):
-                raise doc.error(f"{ep}.operator", f"expected In, NotIn, Exists or DoesNotExist, got {op!r}")
-            values = tuple(str(v) for v in doc.get(e, "values", ep, list, []))
-            reqs.append(NodeSelectorRequirement(doc.get(e, "key", ep, str, required=True), op, values))
-        for j, e in enumerate(doc.get(term, "matchFields", f"{rp}.nodeSelectorTerms[{i}]", list, [])):
-            ep = f"{rp}.nodeSelectorTerms[{i}].matchFields[{j}]"
-            if doc.get(e, "key", ep, str, required=True) != "metadata.name":
-                raise doc.error(f"{ep}.key", "matchFields supports only metadata.name")
-            op = doc.get(e, "operator", ep, str, required=True)
-            if op not in ("In", "NotIn"):
-                raise doc.error(f"{ep}.operator", f"expected In or NotIn, got {op!r}")
-            values = tuple(str(v) for v in doc.get(e, "values", ep, list, []))
-            reqs.append(NodeSelectorRequirement("metadata.name", op, values, field=True))
-        terms.append(tuple(reqs))
-    anti = []
-    pa = doc.get(aff, "podAntiAffinity", ap, dict, {})
-    pp = f"{ap}.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution"
-    for i, t in enumerate(doc.get(pa, "requiredDuringSchedulingIgnoredDuringExecution", f"{ap}.podAntiAffinity",
-                                  list, [])):
-        sel = doc.get(t, "labelSelector", f"{pp}[{i}]", dict, {})
-        anti.append(AntiAffinityTerm(doc.labels(sel, "matchLabels", f"{pp}[{i}].labelSelector"),
-                                     doc.get(t, "topologyKey", f"{pp}[{i}]", str, required=True)))
-    if "podAffinity" in aff:
-        doc.warn(f"{ap}.podAffinity", "pod affinity is not modelled yet, ignored")
-    return tuple(terms), tuple(anti)
-
-
-def _topology_spread(doc: _Doc, spec: dict, fpath: str):
-    """spec.topologySpreadConstraints.  `ScheduleAnyway` constraints are scoring, which the model abstracts
-    (every feasible node is explored), so only `DoNotSchedule` ones are kept."""
-    out = []
-    for i, c in enumerate(doc.get(spec, "topologySpreadConstraints", fpath, list, [])):
-        cp = f"{fpath}.topologySpreadConstraints[{i}]"
-        if not isinstance(c, dict):
-            raise doc.error(cp, f"expected a mapping, got {type(c).__name__}")
-        skew = doc.get(c, "maxSkew", cp, int, required=True)
-        if skew < 1:
-            raise doc.error(f"{cp}.maxSkew", f"must be at least 1, got {skew}")
-        when = doc.get(c, "whenUnsatisfiable", cp, str, required=True)
-        if when not in ("DoNotSchedule", "ScheduleAnyway"):
-            raise doc.error(f"{cp}.whenUnsatisfiable", f"expected DoNotSchedule or ScheduleAnyway, got {when!r}")
-        key = doc.get(c, "topologyKey", cp, str, required=True)
-        sel = doc.get(c, "labelSelector", cp, dict, {})
-        min_domains = doc.get(c, "minDomains", cp, int, 1)
-        if min_domains < 1:
-            raise doc.error(f"{cp}.minDomains", f"must be at least 1, got {min_domains}")
-        taints = doc.get(c, "nodeTaintsPolicy", cp, str, "Ignore")
-        if taints not in ("Honor", "Ignore"):
-            raise doc.error(f"{cp}.nodeTaintsPolicy", f"expected Honor or Ignore, got {taints!r}")
-        if doc.get(c, "nodeAffinityPolicy", cp, str, "Honor") != "Honor":
-            doc.warn(f"{cp}.nodeAffinityPolicy", "only Honor (the default) is modelled")
-        if when == "DoNotSchedule":
-            out.append(TopologySpreadConstraint(skew, key, doc.labels(sel, "matchLabels", f"{cp}.labelSelector"),
-                                                min_domains, taints == "Honor"))
-    return tuple(out)
-
-
-def _template(doc: _Doc, spec: dict, selector) -> PodTemplate:
-    t = doc.get(spec, "template", "spec", dict, required=True)
-    tm = doc.get(t, "metadata", "spec.template", dict, {})
-    labels = doc.labels(tm, "labels", "spec.template.metadata")
-    ps = doc.get(t, "spec", "spec.template", dict, required=True)
-    if not labels_match(selector, labels):
-        raise doc.error("spec.template.metadata.labels", "`selector` does not match template `labels`")
-    return PodTemplate(labels, _pod_spec(doc, ps, "spec.template.spec"))
-
-
-def _selector(doc: _Doc, spec: dict):
-    sel = doc.get(spec, "selector", "spec", dict, required=True)
-    if "matchExpressions" in sel:
-        doc.warn("spec.selector.matchExpressions", "not modelled, ignored")
-    ml = doc.labels(sel, "matchLabels", "spec.selector")
-    if not ml:
-        raise doc.error("spec.selector.matchLabels", "required field is missing")
-    return ml
-
-
-def parse_object(doc: _Doc):
-    raw = doc.raw
-    kind = raw["kind"]
-    if kind == "Node":
-        meta = _meta(doc, raw, False)
-        spec = doc.get(raw, "spec", "", dict, {})
-        status = doc.get(raw, "status", "", dict, {})
-        alloc = doc.get(status, "allocatable", "status", dict, None)
-        if alloc is None:
-            alloc = doc.get(status, "capacity", "status", dict, None)
-        if alloc is None:
-            raise doc.error("status.allocatable", "required field is missing (cpu, memory, pods)")
-        taints = []
-        for i, t in enumerate(doc.get(spec, "taints", "spec", list, [])):
-            tp = f"spec.taints[{i}]"
-            eff = doc.get(t, "effect", tp, str, required=True)
-            if eff not in ("NoSchedule", "PreferNoSchedule", "NoExecute"):
-                raise doc.error(f"{tp}.effect", f"expected NoSchedule, PreferNoSchedule or NoExecute, got {eff!r}")
-            taints.append(Taint(doc.get(t, "key", tp, str, required=True), eff, str(t.get("value", "") or "")))
-        return Node(meta=meta, allocatable=_quantities(doc, alloc, "status.allocatable", ("cpu", "memory")),
-                    taints=tuple(taints), unschedulable=doc.get(spec, "unschedulable", "spec", bool, False))
-    if kind == "Namespace":
-        return Namespace(meta=_meta(doc, raw, False))
-    if kind == "ServiceAccount":
-        return ServiceAccount(meta=_meta(doc, raw, True))
-    if kind == "Service":
-        meta = _meta(doc, raw, True)
-        spec = doc.get(raw, "spec", "", dict, {})
-        stype = doc.get(spec, "type", "spec", str, "ClusterIP")
-        if stype not in ("ClusterIP", "NodePort", "LoadBalancer"):
-            raise doc.error("spec.type", f"expected ClusterIP, NodePort or LoadBalancer, got {stype!r}")
-        if "selector" not in spec:
-            doc.warn("spec.selector", "a Service without a selector has no managed endpoints; modelled with none")
-        ip = doc.get(spec, "clusterIP", "spec", str, "")
-        if ip == "None":
-            raise doc.error("spec.clusterIP", "headless Services are not modelled yet")
-        return Service(meta=meta, selector=doc.labels(spec, "selector", "spec"), cluster_ip=ip,
-                       type="LoadBalancer" if stype == "LoadBalancer" else "ClusterIP",
-                       publish_not_ready=doc.get(spec, "publishNotReadyAddresses", "spec", bool, False))
-    if kind == "CustomResourceDefinition":
-        meta = _meta(doc, raw, False)
-        spec = doc.get(raw, "spec", "", dict, required=True)
-        names = doc.get(spec, "names", "spec", dict, required=True)
-        scope = doc.get(spec, "scope", "spec", str, "Namespaced")
-        if scope not in ("Namespaced", "Cluster"):
-            raise doc.error("spec.scope", f"expected Namespaced or Cluster, got {scope!r}")
-        group = doc.get(spec, "group", "spec", str, required=True)
-        plural = doc.get(names, "plural", "spec.names", str, required=True)
-        if meta.name != f"{plural}.{group}":
-            raise doc.error("metadata.name", f"must be <plural>.<group>, {plural}.{group}, got {meta.name!r}")
-        versions = doc.get(spec, "versions", "spec", list, required=True)
-        if not versions:
-            raise doc.error("spec.versions", "at least one version is required")
-        for i, v in enumerate(versions):
-            if not isinstance(v, dict):
-                raise doc.error(f"spec.versions[{i}]", f"expected a mapping, got {type(v).__name__}")
-        if "subresources" in spec:
-            raise doc.error("spec.subresources", "apiextensions.k8s.io/v1 has subresources per version: "
-                            "spec.versions[].subresources")
-        with_status = [isinstance(doc.get(v, "subresources", f"spec.versions[{i}]", dict, {}).get("status"), dict)
-                       for i, v in enumerate(versions)]
-        if len(set(with_status)) > 1:
-            raise doc.error("spec.versions", "a status subresource on some versions and not others is not modelled")
-        return CustomResourceDefinition(meta=meta, group=group,
-                                        kind_name=doc.get(names, "kind", "spec.names", str, required=True),
-                                        plural=plural, scope=scope,
-                                        versions=tuple(str(doc.get(v, "name", f"spec.versions[{i}]", str,
-                                                                   required=True)) for i, v in enumerate(versions)),
-                                        status_subresource=with_status[0])
-    if kind == "Pod":
-        meta = _meta(doc, raw, True)
-        return Pod(meta=meta, spec=_pod_spec(doc, doc.get(raw, "spec", "", dict, required=True), "spec"))
-    if kind == "Job":
-        meta = _meta(doc, raw, True)
-        spec = doc.get(raw, "spec", "", dict, required=True)
-        nums = {}
-        for key, default in (("completions", 1), ("parallelism", 1), ("backoffLimit", 6)):
-            nums[key] = doc.get(spec, key, "spec", int, default)
-            if nums[key] < (0 if key == "backoffLimit" else 1):
-                raise doc.error(f"spec.{key}", f"must be at least {0 if key == 'backoffLimit' else 1}, got {nums[key]}")
-        t = doc.get(spec, "template", "spec", dict, required=True)
-        tm = doc.get(t, "metadata", "spec.template", dict, {})
-        pod_spec = _pod_spec(doc, doc.get(t, "spec", "spec.template", dict, required=True), "spec.template.spec")
-        if pod_spec.restart_policy == "Always":
-            raise doc.error("spec.template.spec.restartPolicy", "a Job's pods need restartPolicy Never or OnFailure")
-        return Job(meta=meta, template=PodTemplate(doc.labels(tm, "labels", "spec.template.metadata"), pod_spec),
-                   completions=nums["completions"], parallelism=nums["parallelism"], backoff_limit=nums["backoffLimit"])
-    if kind == "DaemonSet":
-        meta = _meta(doc, raw, True)
-        spec = doc.get(raw, "spec", "", dict, required=True)
-        sel = _selector(doc, spec)
-        return DaemonSet(meta=meta, selector=sel, template=_template(doc, spec, sel))
-    if kind in ("Deployment", "ReplicaSet"):
-        meta = _meta(doc, raw, True)
-        spec = doc.get(raw, "spec", "", dict, required=True)
-        replicas = doc.get(spec, "replicas", "spec", int, 1)
-        if replicas < 0:
-            raise doc.error("spec.replicas", f"must be 0 or more, got {replicas}")
-        sel = _selector(doc, spec)
-        template = _template(doc, spec, sel)
-        if kind == "ReplicaSet":
-            return ReplicaSet(meta=meta, replicas=replicas, selector=sel, template=template)
-        strat = doc.get(spec, "strategy", "spec", dict, {})
-        stype = doc.get(strat, "type", "spec.strategy", str, "RollingUpdate")
-        if stype not in ("RollingUpdate", "Recreate"):
-            raise doc.error("spec.strategy.type", f"expected RollingUpdate or Recreate, got {stype!r}")
-        ru = doc.get(strat, "rollingUpdate", "spec.strategy", dict, {})
-        rolling = RollingUpdate(str(ru.get("maxSurge", "25%")), str(ru.get("maxUnavailable", "25%")))
-        for k in ("maxSurge", "maxUnavailable"):
-            v = getattr(rolling, "max_surge" if k == "maxSurge" else "max_unavailable")
-            if not (v.isdigit() or (v.endswith("%") and v[:-1].isdigit())):
-                raise doc.error(f"spec.strategy.rollingUpdate.{k}", f"expected an integer or a percentage, got {v!r}")
-        return Deployment(meta=meta, replicas=replicas, selector=sel, template=template,
-                          strategy=stype, rolling=rolling)
-    raise AssertionError(kind)
-
-
-def _flat(value: Any, prefix: str, out: list) -> None:
-    if isinstance(value, dict):
-        for k in sorted(value, key=str):
-            _flat(value[k], f"{prefix}.{k}" if prefix else str(k), out)
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            _flat(v, f"{prefix}[{i}]", out)
-    else:
-        out.append((prefix, str(value)))
-
-
-def parse_custom_object(doc: _Doc, crd: CustomResourceDefinition) -> CustomObject:
-    """An object of a kind the scenario's CustomResourceDefinition `crd` defines."""
-    api = doc.raw["apiVersion"]
-    group, _, version = api.partition("/")
-    if group != crd.group or version not in crd.versions:
-        raise doc.error("apiVersion", f"{crd.kind_name} is served as {', '.join(crd.group + '/' + v for v in crd.versions)}"
-                        f" (CustomResourceDefinition {crd.meta.name}), got {api!r}")
-    meta = _meta(doc, doc.raw, crd.scope == "Namespaced")
-    spec: list = []
-    _flat(doc.raw.get("spec", {}), "", spec)
-    return CustomObject(meta=meta, api_version=api, custom_kind=crd.kind_name, spec=tuple(spec))
-
-
 _DNS1123_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 
 
@@ -524,7 +150,8 @@ def _cluster(doc: _Doc, warnings) -> Dict[str, Any]:
                                          f"starting and ending with a letter or digit, at most 253), got {shown!r}: "
                                          "it names the scenario's traces folder")
     spec = doc.get(raw, "spec", "", dict, {})
-    doc.known(spec, "spec", ("controlPlane", "addons", "behaviour", "faults", "changes", "check", "operators"))
+    doc.known(spec, "spec", ("controlPlane", "addons", "behaviour", "faults", "changes", "check", "operators",
+                             "kubernetesVersion", "manifests"))
     cp = doc.get(spec, "controlPlane", "spec", dict, {})
     doc.known(cp, "spec.controlPlane", ("placement", "etcd", "apiservers", "controllerManagers", "schedulers",
                                         "cloudControllerManager", "leaderElection", "staticApiservers"))
@@ -532,6 +159,7 @@ def _cluster(doc: _Doc, warnings) -> Dict[str, Any]:
     if placement not in PLACEMENTS:
         raise doc.error("spec.controlPlane.placement", f"expected one of {', '.join(PLACEMENTS)}, got {placement!r}")
     etcd = doc.get(cp, "etcd", "spec.controlPlane", dict, {})
+    doc.known(etcd, "spec.controlPlane.etcd", ("topology", "members", "zones"))
     topology = doc.get(etcd, "topology", "spec.controlPlane.etcd", str, "stacked")
     if topology not in ("stacked", "external"):
         raise doc.error("spec.controlPlane.etcd.topology", f"expected stacked or external, got {topology!r}")
@@ -549,6 +177,8 @@ def _cluster(doc: _Doc, warnings) -> Dict[str, Any]:
         if counts[key] < 1:
             raise doc.error(f"spec.controlPlane.{key}", f"must be at least 1, got {counts[key]}")
     le = doc.get(cp, "leaderElection", "spec.controlPlane", dict, {})
+    doc.known(le, "spec.controlPlane.leaderElection", ("leaseDuration", "renewDeadline", "retryPeriod",
+                                                       "maxClockRateRatio", "maxPause"))
     lease = LeaderElection(*(float(doc.get(le, k, "spec.controlPlane.leaderElection", float, d)) for k, d in (
         ("leaseDuration", 15), ("renewDeadline", 10), ("retryPeriod", 2), ("maxClockRateRatio", 1.0), ("maxPause", 0))))
     # As client-go's NewLeaderElector validates them (tools/leaderelection/leaderelection.go).
@@ -580,6 +210,7 @@ def _cluster(doc: _Doc, warnings) -> Dict[str, Any]:
                            lease, static)
     addons = doc.get(spec, "addons", "spec", dict, {})
     npl = doc.get(addons, "networkPlugin", "spec.addons", dict, {})
+    doc.known(npl, "spec.addons.networkPlugin", ("replacesKubeProxy",))
     beh = doc.get(spec, "behaviour", "spec", dict, {})
     doc.known(beh, "spec.behaviour", ("kubeletRelist", "informerRelist", "expectations", "jobTrackingWithFinalizers",
                                       "schedulerAssume", "stableLoadBalancerNodeSet", "rolloutStatusChecksGeneration",
@@ -591,6 +222,7 @@ def _cluster(doc: _Doc, warnings) -> Dict[str, Any]:
     if informer not in ("lastSynced", "cache"):
         raise doc.error("spec.behaviour.informerRelist", f"expected lastSynced or cache, got {informer!r}")
     faults = doc.get(spec, "faults", "spec", dict, {})
+    doc.known(faults, "spec.faults", ("budget", "kinds"))
     budget = doc.get(faults, "budget", "spec.faults", int, 0)
     if budget < 0:
         raise doc.error("spec.faults.budget", f"must be 0 or more, got {budget}")
@@ -635,11 +267,12 @@ def _cluster(doc: _Doc, warnings) -> Dict[str, Any]:
                 workqueue_per_key=doc.get(beh, "workqueuePerKey", "spec.behaviour", bool, True),
                 fault_budget=budget, fault_kinds=tuple(kinds), properties=tuple(props), max_depth=max_depth,
                 max_states=max_states, max_staleness=staleness,
+                kubernetes_version=_kubernetes_version(doc, spec),
                 raw_changes=doc.get(spec, "changes", "spec", list, []),
                 raw_operators=doc.get(spec, "operators", "spec", list, []))
 
 
-def _changes(doc: _Doc, raw_changes: list, path: str, warnings, crds=()) -> Tuple[Change, ...]:
+def _changes(doc: _Doc, raw_changes: list, crds=(), version: str = "") -> Tuple[Change, ...]:
     out = []
     for i, ch in enumerate(raw_changes):
         cp = f"spec.changes[{i}]"
@@ -648,12 +281,14 @@ def _changes(doc: _Doc, raw_changes: list, path: str, warnings, crds=()) -> Tupl
         (op, body), = ch.items()
         if op == "scale":
             b = doc.get(ch, "scale", cp, dict)
+            doc.known(b, f"{cp}.scale", ("kind", "namespace", "name", "replicas"))
             out.append(Change("scale", doc.get(b, "kind", f"{cp}.scale", str, required=True),
                               doc.get(b, "namespace", f"{cp}.scale", str, "default"),
                               doc.get(b, "name", f"{cp}.scale", str, required=True),
                               replicas=doc.get(b, "replicas", f"{cp}.scale", int, required=True)))
-            if out[-1].kind not in ("Deployment", "ReplicaSet"):
-                raise doc.error(f"{cp}.scale.kind", f"expected Deployment or ReplicaSet, got {out[-1].kind!r}")
+            scalable = [k.name for k in registry.REGISTRY if k.scalable]
+            if out[-1].kind not in scalable:
+                raise doc.error(f"{cp}.scale.kind", f"expected {' or '.join(scalable)}, got {out[-1].kind!r}")
             if out[-1].replicas < 0:
                 raise doc.error(f"{cp}.scale.replicas", f"must be 0 or more, got {out[-1].replicas}")
         elif op == "apply":
@@ -663,16 +298,23 @@ def _changes(doc: _Doc, raw_changes: list, path: str, warnings, crds=()) -> Tupl
             if kind not in SUPPORTED_KINDS and crd is None:
                 raise doc.error(f"{cp}.apply.kind", f"kind {kind} is not modelled yet, and no CustomResourceDefinition "
                                 f"of the scenario defines it; modelled: {', '.join(SUPPORTED_KINDS)}")
-            sub = _Doc(path, doc.index, b, warnings)
-            sub.what = f"{doc.what}, {cp}.apply"
-            obj = parse_object(sub) if crd is None else parse_custom_object(sub, crd)
+            sub = doc.sub(b, f"{cp}.apply")
+            if crd is None:
+                try:
+                    obj = _manifest(sub, kind, version)
+                except LeftOut as e:
+                    raise sub.error("(document)", f"{e.what}: a change cannot apply it") from None
+            else:
+                obj = parse_custom_object(sub, crd)
             out.append(Change("apply", obj.kind, obj.meta.namespace, obj.meta.name, obj=obj))
         elif op == "delete":
             b = doc.get(ch, "delete", cp, dict)
+            doc.known(b, f"{cp}.delete", ("kind", "namespace", "name", "gracePeriodSeconds", "propagationPolicy"))
             kind = doc.get(b, "kind", f"{cp}.delete", str, required=True)
-            if kind not in SUPPORTED_KINDS or kind == "Node":
-                raise doc.error(f"{cp}.delete.kind", f"deleting a {kind} is not modelled; modelled: Namespace, Pod, "
-                                "Deployment, ReplicaSet, DaemonSet, Job, Service")
+            deletable = [k for k in SUPPORTED_KINDS if registry.kind(k).deletable]
+            if kind not in deletable:
+                raise doc.error(f"{cp}.delete.kind", f"deleting a {kind} is not modelled; modelled: "
+                                f"{', '.join(deletable)}")
             grace = doc.get(b, "gracePeriodSeconds", f"{cp}.delete", int, None)
             policy = doc.get(b, "propagationPolicy", f"{cp}.delete", str, "Background")
             if policy not in ("Background", "Foreground", "Orphan"):
@@ -725,20 +367,148 @@ def _allocate_cluster_ips(objects: list) -> None:
                                  publish_not_ready=o.publish_not_ready)
 
 
-def load_scenario(path: str) -> Scenario:
-    """The scenario in file `path` ("-": standard input), read as model/inputs.py says (limits, UTF-8)."""
+def _kubernetes_version(doc: _Doc, spec: dict) -> str:
+    """spec.kubernetesVersion: the shipped schema version it selects (the newest by default)."""
+    from .kinds import schema
+    raw = spec.get("kubernetesVersion")
+    if raw is not None and not isinstance(raw, (str, int, float)):
+        raise doc.error("spec.kubernetesVersion", f"expected a version such as \"1.33\", got {raw!r}")
+    try:
+        return schema.resolve(None if raw is None else str(raw))
+    except schema.SchemaUnavailable as e:
+        raise doc.error("spec.kubernetesVersion", str(e)) from None
+
+
+def _raw_key(raw) -> Tuple[str, str, str]:
+    m = raw.get("metadata") if isinstance(raw, dict) else None
+    m = m if isinstance(m, dict) else {}
+    ns = m.get("namespace", "default")
+    kind = raw.get("kind", "") if isinstance(raw, dict) else ""
+    if kind in registry.KINDS and not registry.kind(kind).namespaced:
+        ns = ""
+    return (str(kind), str(ns or ""), str(m.get("name", "")))
+
+
+def _owned_by(raw, declared) -> str:
+    """The "Kind name" of the controller owner a manifest's ownerReferences name among `declared`, or ""."""
+    m = raw.get("metadata") if isinstance(raw, dict) else None
+    refs = m.get("ownerReferences") if isinstance(m, dict) else None
+    if not isinstance(refs, list):
+        return ""
+    ns = _raw_key(raw)[1]
+    for ref in refs:
+        if isinstance(ref, dict) and ref.get("controller") and (ref.get("kind"), ns, ref.get("name")) in declared:
+            return f"{ref['kind']} {ref['name']}"
+    return ""
+
+
+def _manifest(doc: _Doc, kind: str, version: str):
+    """A manifest of a kind of the registry: its apiVersion, its structure against the Kubernetes schema of
+    `version` (unknown fields first), its meaning (the kind's parser), then the fields it does not model."""
+    from .kinds import schema
+    k = registry.kind(kind)
+    api = doc.raw.get("apiVersion")
+    if api not in k.api_versions:
+        raise doc.error("apiVersion", f"{kind} is served as {' or '.join(k.api_versions)}, got {api!r}")
+    found = schema.problems(doc.raw, version) if version else []
+    hints = dict(k.hints)
+    for path, _, key, known in found:
+        if key is not None:
+            doc.unknown(_fpath(path[:-1]), key, known, hints.get(_fpath(path), ""))
+    obj = k.parse(doc)
+    for path, msg, key, _ in found:
+        if key is None:
+            raise doc.error(_fpath(path) or "(document)", f"{msg} (Kubernetes {version.rsplit('.', 1)[0]} schema)")
+    if k.policy is not None:
+        check_fields(doc, doc.raw, k.policy, placement=k.placement)
+    return obj
+
+
+def _structure(doc: _Doc, kind: str, version: str) -> None:
+    """The structural check of a manifest the model does not run: its apiVersion must be served (as the
+    apiserver would refuse it), and its fields must be in the schema (unknown ones are errors, or warnings
+    when lenient)."""
+    from .kinds import schema
+    served = schema.served_api_versions(kind, version)
+    if not served:
+        return       # not a built-in kind: a custom resource whose definition the scenario does not give
+    api = doc.raw.get("apiVersion")
+    if api not in served:
+        raise doc.error("apiVersion", f"Kubernetes {version.rsplit('.', 1)[0]} does not serve {kind} in {api}: "
+                        f"it serves {' and '.join(served)} (an API removed since? see spec.kubernetesVersion)")
+    for path, msg, key, known in schema.problems(doc.raw, version):
+        if key is not None:
+            doc.unknown(_fpath(path[:-1]), key, known)
+        else:
+            raise doc.error(_fpath(path) or "(document)", f"{msg} (Kubernetes {version.rsplit('.', 1)[0]} schema)")
+
+
+def _fpath(path) -> str:
+    out = ""
+    for step in path:
+        out += f"[{step}]" if isinstance(step, int) else (f".{step}" if out else str(step))
+    return out
+
+
+DEFAULT_NODE = {"cpu": "4", "memory": "16Gi", "pods": "110"}
+
+
+def default_cluster(path: str, nodes: int, lenient: bool = False, strict: bool = False) -> Scenario:
+    """Plain manifests (a file or a folder with no Cluster document) on a default cluster: `nodes` workers of
+    4 cpu, 16Gi and 110 pods, one per zone (zone-a, zone-b, ...), the default control plane and addons,
+    every property; the report's first note says so."""
+    import os
+    if not 1 <= nodes <= 26:
+        raise ScenarioError(f"--nodes: expected 1 to 26 workers, got {nodes}")
+    full = os.path.abspath(path)
+    if not os.path.exists(full):
+        raise ScenarioError(f"{path}: no such file or folder")
+    base = re.sub(r"[^a-z0-9.-]+", "-", os.path.basename(full.rstrip(os.sep)).lower()).strip("-.") or "manifests"
+    name = re.sub(r"\.(ya?ml|json)$", "", base) or "manifests"
+    zones = [f"zone-{chr(ord('a') + i)}" for i in range(nodes)]
+    text = (f"apiVersion: kubecheck/v1alpha1\nkind: Cluster\nmetadata: {{name: {name}}}\n"
+            f"spec:\n  manifests: [{json.dumps(full)}]\n")
+    for i, z in enumerate(zones):
+        text += (f"---\napiVersion: v1\nkind: Node\nmetadata: {{name: worker-{i + 1}, labels: "
+                 f"{{topology.kubernetes.io/zone: {z}}}}}\nstatus: {{allocatable: {json.dumps(DEFAULT_NODE)}}}\n")
+    sc = parse_scenario(text, path + " (default cluster)", lenient=lenient, strict=strict)
+    note = (f"default cluster (--nodes {nodes}): {nodes} worker{'s' if nodes > 1 else ''} of "
+            f"{DEFAULT_NODE['cpu']} cpu, {DEFAULT_NODE['memory']} memory, {DEFAULT_NODE['pods']} pods, in zones "
+            f"{', '.join(zones)}; one apiserver, controller-manager and scheduler, stacked etcd, DNS and kube-proxy")
+    import dataclasses
+    return dataclasses.replace(sc, path=path, notes=(note,) + sc.notes)
+
+
+def has_cluster_document(path: str) -> bool:
+    """Whether `path` is a file with a Cluster document (else it is plain manifests, or a folder of them)."""
+    import os
+    if os.path.isdir(path):
+        return False
+    from .inputs import InputError, read_text
+    try:
+        text = read_text(path)
+    except InputError:
+        return True      # let the loader say what is wrong
+    return re.search(r"(?m)^kind:\s*Cluster\s*$", text) is not None
+
+
+def load_scenario(path: str, lenient: bool = False, strict: bool = False) -> Scenario:
+    """The scenario in file `path` ("-": standard input), read as model/inputs.py says (limits, UTF-8).
+    `lenient`: fields unknown to the Kubernetes schema are warnings, not errors; `strict`: every warning
+    (a field or kind that is not modelled) is an error."""
     from .inputs import InputError, read_text
     try:
         text = read_text(path)
     except InputError as e:
         raise ScenarioError(str(e)) from None
-    return parse_scenario(text, "<stdin>" if path == "-" else path)
+    return parse_scenario(text, "<stdin>" if path == "-" else path, lenient=lenient, strict=strict)
 
 
-def parse_scenario(text: str, path: str = "<scenario>") -> Scenario:
+def _read_documents(text: str, path: str) -> List[Any]:
+    """The YAML (or JSON) documents of `text`, as model/inputs.py reads them; errors name `path`."""
     from .inputs import InputError, load_yaml_documents
     try:
-        raws = load_yaml_documents(text)
+        return load_yaml_documents(text)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -747,53 +517,168 @@ def parse_scenario(text: str, path: str = "<scenario>") -> Scenario:
         raise ScenarioError(f"{path}: {e}") from None
     except RecursionError:
         raise ScenarioError(f"{path}: nested too deeply to read") from None
+
+
+def _documents(raws, path: str, warnings, lenient: bool) -> List[_Doc]:
+    """One Doc per document, the items of a `kind: List` (kubectl get -o yaml) each a document of its own."""
+    out = []
+    for i, r in enumerate(raws):
+        if r is None:
+            continue
+        if isinstance(r, dict) and r.get("kind") == "List" and isinstance(r.get("items"), list):
+            for j, item in enumerate(r["items"]):
+                d = _Doc(path, f"{i + 1}, items[{j}]", item, warnings, lenient)
+                out.append(d)
+            continue
+        out.append(_Doc(path, i + 1, r, warnings, lenient))
+    return out
+
+
+MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def _manifest_files(cdoc: _Doc, path: str, entries: list) -> List[str]:
+    """spec.manifests, as `kubectl apply -f` reads its arguments: a file, or a folder's .yaml, .yml and .json
+    files in name order (its subfolders too with `recursive: true`, as -R); paths relative to the scenario."""
+    import os
+    base = os.path.dirname(os.path.abspath(path)) if path not in ("<stdin>", "<scenario>") else os.getcwd()
+    files: List[str] = []
+    for i, e in enumerate(entries):
+        ep = f"spec.manifests[{i}]"
+        recursive = False
+        if isinstance(e, dict):
+            cdoc.known(e, ep, ("path", "recursive"))
+            rel = cdoc.get(e, "path", ep, str, required=True)
+            recursive = cdoc.get(e, "recursive", ep, bool, False)
+        elif isinstance(e, str):
+            rel = e
+        else:
+            raise cdoc.error(ep, f"expected a path or {{path: DIR, recursive: true}}, got {e!r}")
+        full = os.path.normpath(os.path.join(base, rel))
+        if os.path.isdir(full):
+            found = []
+            for root, dirs, names in os.walk(full):
+                dirs.sort()
+                found += [os.path.join(root, n) for n in sorted(names) if n.endswith(MANIFEST_SUFFIXES)]
+                if not recursive:
+                    break
+            if not found:
+                raise cdoc.error(ep, f"{rel}: a folder with no .yaml, .yml or .json file"
+                                 + ("" if recursive else " (recursive: true to read its subfolders)"))
+            files += found
+        elif os.path.exists(full):
+            files.append(full)
+        else:
+            raise cdoc.error(ep, f"{rel}: no such file or folder (paths are relative to the scenario's folder)")
+    return files
+
+
+def parse_scenario(text: str, path: str = "<scenario>", lenient: bool = False, strict: bool = False) -> Scenario:
+    from .inputs import InputError, read_text
+    from .kinds.unmodelled import INERT, MAY_CHANGE
+    from .kinds.manifest import describe_properties
+    raws = _read_documents(text, path)
     warnings: List[str] = []
-    docs = [(_Doc(path, i + 1, r, warnings)) for i, r in enumerate(raws) if r is not None]
+    docs = _documents(raws, path, warnings, lenient)
     if not docs:
         raise ScenarioError(f"{path}: empty file: a scenario needs a Cluster document")
-    cluster = None
-    # CustomResourceDefinitions first: the documents of the kinds they define are parsed against them.
-    crds = [parse_object(d) for d in docs if isinstance(d.raw, dict) and d.raw.get("kind") == "CustomResourceDefinition"
-            and isinstance(d.raw.get("apiVersion"), str)]
-    nodes: List[Node] = []
-    objects: List[Any] = []
-    seen = {}
+    cluster_raw = [d for d in docs if isinstance(d.raw, dict) and d.raw.get("kind") == "Cluster"]
+    if cluster_raw and isinstance(cluster_raw[0].raw.get("spec"), dict) \
+            and cluster_raw[0].raw["spec"].get("manifests") is not None:
+        entries = cluster_raw[0].get(cluster_raw[0].raw["spec"], "manifests", "spec", list, [])
+        for f in _manifest_files(cluster_raw[0], path, entries):
+            try:
+                more = read_text(f, what="manifest")
+            except InputError as e:
+                raise ScenarioError(str(e)) from None
+            docs += _documents(_read_documents(more, f), f, warnings, lenient)
     for doc in docs:
         if not isinstance(doc.raw, dict):
             raise doc.error("(document)", f"expected a mapping, got {type(doc.raw).__name__}")
-        kind = doc.get(doc.raw, "kind", "", str, required=True)
+        doc.get(doc.raw, "kind", "", str, required=True)
         doc.get(doc.raw, "apiVersion", "", str, required=True)
-        if kind == "Cluster":
-            if cluster is not None:
-                raise doc.error("kind", "a second Cluster document; a scenario has exactly one")
-            if doc.raw.get("apiVersion") != "kubecheck/v1alpha1":
-                raise doc.error("apiVersion", f"expected kubecheck/v1alpha1, got {doc.raw.get('apiVersion')!r}")
-            cluster = (doc, _cluster(doc, warnings))
+    clusters = [d for d in docs if d.raw["kind"] == "Cluster"]
+    if not clusters:
+        raise ScenarioError(f"{path}: no Cluster document (apiVersion: kubecheck/v1alpha1, kind: Cluster): add one "
+                            "(README, \"Scenario files\"), or check these manifests on a default cluster with "
+                            "--nodes N")
+    if len(clusters) > 1:
+        raise clusters[1].error("kind", "a second Cluster document; a scenario has exactly one")
+    cdoc = clusters[0]
+    if cdoc.raw.get("apiVersion") != "kubecheck/v1alpha1":
+        raise cdoc.error("apiVersion", f"expected kubecheck/v1alpha1, got {cdoc.raw.get('apiVersion')!r}")
+    c = _cluster(cdoc, warnings)
+    version = c.pop("kubernetes_version")
+    # CustomResourceDefinitions first: the documents of the kinds they define are parsed against them.
+    crd_of = {id(d): _manifest(d, "CustomResourceDefinition", version) for d in docs
+              if d.raw["kind"] == "CustomResourceDefinition"}
+    crds = list(crd_of.values())
+    nodes: List[Node] = []
+    objects: List[Any] = []
+    seen = {}
+    left_out: Dict[str, List[_Doc]] = {}
+    notes: List[str] = []
+    declared_keys = {_raw_key(d.raw) for d in docs}
+    for doc in docs:
+        kind = doc.raw["kind"]
+        if doc is cdoc:
             continue
-        if kind not in SUPPORTED_KINDS:
-            crd = next((c for c in crds if c.kind_name == kind), None)
+        owner = _owned_by(doc.raw, declared_keys)
+        if owner:
+            # An object exported with its owner (kubectl get -o yaml): the owner's controller makes it.
+            notes.append(f"{kind} {_raw_key(doc.raw)[1] + '/' if _raw_key(doc.raw)[1] else ''}"
+                         f"{_raw_key(doc.raw)[2]} ({doc.path}: document {doc.index}) left to its controller's "
+                         f"{owner}, which the scenario declares")
+            continue
+        if id(doc) in crd_of:
+            obj = crd_of[id(doc)]
+        elif kind in SUPPORTED_KINDS:
+            try:
+                obj = _manifest(doc, kind, version)
+            except LeftOut as e:
+                doc.warn(e.field, f"{e.what}: {describe_properties(e.properties)}; document left out")
+                continue
+        else:
+            crd = next((c_ for c_ in crds if c_.kind_name == kind), None)
             if crd is None:
-                doc.warn("kind", f"kind {kind} is not modelled yet, and no CustomResourceDefinition of the "
-                         "scenario defines it; document ignored")
+                _structure(doc, kind, version)
+                left_out.setdefault(kind, []).append(doc)
                 continue
             obj = parse_custom_object(doc, crd)
-        else:
-            obj = parse_object(doc)
         key = (kind, obj.meta.namespace, obj.meta.name)
         if key in seen:
-            raise doc.error("metadata.name", f"{kind} {obj.meta.key} is already defined in document {seen[key]}")
-        seen[key] = doc.index
+            raise doc.error("metadata.name", f"{kind} {obj.meta.key} is already defined in {seen[key]}")
+        seen[key] = f"document {doc.index}" if doc.path == path else f"{doc.path}: document {doc.index}"
         (nodes if kind == "Node" else objects).append(obj)
-    if cluster is None:
-        raise ScenarioError(f"{path}: no Cluster document (apiVersion: kubecheck/v1alpha1, kind: Cluster)")
-    cdoc, c = cluster
+    for kind, kdocs in left_out.items():
+        n = len(kdocs)
+        which = f"{n} document{'s' if n > 1 else ''} left out"
+        if kind in INERT:
+            notes.append(f"{kind}: {which} ({INERT[kind]})")
+        elif kind in MAY_CHANGE:
+            props, what = MAY_CHANGE[kind]
+            kdocs[0].warn("kind", f"kind {kind} is not modelled ({what}): {describe_properties(props)}; {which}")
+        else:
+            kdocs[0].warn("kind", f"kind {kind} is not modelled yet, and no CustomResourceDefinition of the scenario "
+                          f"defines it: {describe_properties(('*',))}; {which}")
     if not nodes:
         raise cdoc.error("(scenario)", "no Node manifests: a cluster needs at least one node")
+    notes += _registration_note(docs)
+    if left_out and not objects and not c["raw_changes"]:
+        def why(k: str) -> str:
+            if k in INERT:
+                return f"ignored: {INERT[k]}"
+            if k in MAY_CHANGE:
+                return "not modelled"
+            return "not modelled, and no CustomResourceDefinition of the scenario defines it"
+        kinds_out = ", ".join(f"{k} ({why(k)})" for k in sorted(left_out))
+        raise cdoc.error("(scenario)", f"every manifest besides the Nodes was left out: {kinds_out}; nothing "
+                         "would be checked")
     # A CustomResourceDefinition a change applies defines its kind for the changes after it too.
     applied_crds = [x for x in c["raw_changes"] if isinstance(x, dict) and isinstance(x.get("apply"), dict)
                     and x["apply"].get("kind") == "CustomResourceDefinition"]
-    crds = crds + [ch.obj for ch in _changes(cdoc, applied_crds, path, [])]
-    changes = _changes(cdoc, c.pop("raw_changes"), path, warnings, crds)
+    crds = crds + [ch.obj for ch in _changes(cdoc, applied_crds, (), version)]
+    changes = _changes(cdoc, c.pop("raw_changes"), crds, version)
     c["operators"] = _operators(cdoc, c.pop("raw_operators"), crds)
     # A namespace used by a manifest exists, as `kubectl create namespace` would have made it.
     namespaces = {o.meta.name for o in objects if o.kind == "Namespace"}
@@ -824,9 +709,46 @@ def parse_scenario(text: str, path: str = "<scenario>") -> Scenario:
         if not any(o.kind == "Namespace" and o.meta.name == "kube-system" for o in objects):
             objects.append(Namespace(meta=ObjectMeta(namespace="", name="kube-system")))
     _allocate_cluster_ips(objects)
-    order = {"Namespace": 0, "ServiceAccount": 0.5, "CustomResourceDefinition": 1, "CustomObject": 2, "Service": 3, "Deployment": 4,
-             "ReplicaSet": 5, "DaemonSet": 6, "Job": 7, "Pod": 8}
-    objects.sort(key=lambda o: (order[o.kind], o.meta.namespace, o.meta.name))
+    objects.sort(key=lambda o: (registry.kind(o.kind).install_order, o.meta.namespace, o.meta.name))
     nodes.sort(key=lambda n: n.meta.name)
+    _scalar_warnings(cdoc, nodes, objects, changes)
+    if strict and warnings:
+        more = f" (and {len(warnings) - 1} more)" if len(warnings) > 1 else ""
+        raise ScenarioError(f"{warnings[0]}{more}: an error under --strict")
     return Scenario(path=path, text=text, changes=changes, nodes=tuple(nodes), objects=tuple(objects),
-                    warnings=tuple(warnings), addon_keys=tuple(addon_keys), declared_namespaces=declared, **c)
+                    warnings=tuple(warnings), addon_keys=tuple(addon_keys), declared_namespaces=declared,
+                    kubernetes_version=version.rsplit(".", 1)[0], notes=tuple(notes), **c)
+
+
+def _registration_note(docs) -> List[str]:
+    """Which labels the kubelets' registration added to which Nodes (model/kinds/node.py)."""
+    from .kinds.node import REGISTRATION_LABELS
+    added: Dict[str, List[str]] = {}
+    for d in docs:
+        if d.raw.get("kind") != "Node":
+            continue
+        m = d.raw.get("metadata") or {}
+        have = m.get("labels") if isinstance(m.get("labels"), dict) else {}
+        for key, value in REGISTRATION_LABELS:
+            if key not in have:
+                added.setdefault(f"{key}={value}" if value else key, []).append(str(m.get("name")))
+    if not added:
+        return []
+    parts = [f"{label} ({', '.join(names) if len(names) <= 4 else f'{len(names)} Nodes'})"
+             for label, names in added.items()]
+    return ["Nodes get the labels their kubelets register where the manifest has none: " + "; ".join(parts)]
+
+
+def _scalar_warnings(cdoc: _Doc, nodes, objects, changes) -> None:
+    """A pod that requests a resource no Node has (an extended resource, ephemeral-storage) can never be
+    placed: said once per resource, since hand-written Nodes often leave such resources out."""
+    have = {k for n in nodes for k, _ in n.allocatable.scalar}
+    wanted = {}
+    for o in list(objects) + [ch.obj for ch in changes if ch.obj is not None]:
+        for spec in registry.pod_specs([o]):
+            for k, _ in spec.requests.scalar:
+                wanted.setdefault(k, f"{o.kind} {o.meta.key}")
+    for k, who in sorted(wanted.items()):
+        if k not in have:
+            cdoc.warn("(scenario)", f"{who} requests {k}, which no Node's status.allocatable has: such pods can "
+                      "never be placed")

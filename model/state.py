@@ -28,6 +28,7 @@ class RunningPod:
     requests: Resources
     generate_name: str = ""   # the pod's name was generated from this prefix (renumbered with its uid)
     ip: str = ""              # its sandbox's IP, from the network plugin's IPAM ("" where IPs are not modelled)
+    host_ports: tuple = ()    # (protocol, hostIP, port) it holds on the machine
 
     @property
     def key(self) -> str:

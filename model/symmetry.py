@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from typing import Callable, Dict, List, Optional, Sequence
 
+from .kinds import pod_specs
 from .objects import evolve
 from .scenario import Scenario
 from .state import ClusterState
@@ -48,12 +49,7 @@ def _named_nodes(sc: Scenario) -> set:
     """The nodes the scenario names outside their own manifest (they are not interchangeable)."""
     names = set()
     for o in list(sc.objects) + [c.obj for c in sc.changes if getattr(c, "obj", None) is not None]:
-        specs = []
-        if o.kind == "Pod":
-            specs.append(o.spec)
-        elif hasattr(o, "template") and o.template is not None:
-            specs.append(o.template.spec)
-        for spec in specs:
+        for spec in pod_specs([o]):
             if spec.node_name:
                 names.add(spec.node_name)
             for term in spec.node_affinity:

@@ -13,7 +13,11 @@ from typing import Callable, List, Optional, Sequence
 from explorer import Convergence
 from model.components.deployment import new_replicaset_of, owned_replicasets
 from model.components.replicaset import owned_active_pods
+from model.kinds import KINDS, controllers_for
 from model.scenario import Scenario
+
+# The controllers whose objects stable-reconciliation follows.
+RECONCILERS = {"deployment", "replicaset", "job", "daemonset"}
 from model.state import ClusterState
 
 from .catalog import register
@@ -81,7 +85,7 @@ def deployment_converges(sc: Scenario):
 def node_failures(sc: Scenario) -> Optional[str]:
     if not ({"node-crash", "zone-outage", "partition", "vm-deleted"} & set(sc.fault_kinds)) or sc.fault_budget == 0:
         return "no fault stops a node (node-crash, zone-outage, partition, vm-deleted)"
-    if not {o.kind for o in sc.objects} & {"Deployment", "ReplicaSet"}:
+    if "replicaset" not in controllers_for(o.kind for o in sc.objects):
         return "no Deployment or ReplicaSet whose pods could be rescheduled"
     return None
 
@@ -222,7 +226,7 @@ def daemonset_converges(sc: Scenario):
 
 
 def deletes_owners(sc: Scenario) -> Optional[str]:
-    if any(c.op == "delete" and c.kind in ("Deployment", "ReplicaSet", "Service") for c in sc.changes):
+    if any(c.op == "delete" and KINDS[c.kind].owner for c in sc.changes):
         return None
     return "no change deletes an object that has dependents"
 
@@ -287,7 +291,7 @@ def replicaset_problems(s: ClusterState) -> List[str]:
 
 def has_controllers(sc: Scenario) -> Optional[str]:
     kinds = {o.kind for o in sc.objects} | {c.kind for c in sc.changes}
-    if kinds & {"Deployment", "ReplicaSet", "Job", "DaemonSet"} or sc.operators:
+    if controllers_for(kinds) & RECONCILERS or sc.operators:
         return None
     return "no object that a controller reconciles (Deployment, ReplicaSet, Job, DaemonSet, or an operator's kind)"
 

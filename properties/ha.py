@@ -267,6 +267,13 @@ def n_plus_one_capacity(sc: Scenario):
             zones = sorted({sc.zone_of(n.meta.name) for n in sc.nodes} - {""})
             failures += [(f"zone {z} fails", {n.meta.name for n in sc.nodes if sc.zone_of(n.meta.name) == z})
                          for z in zones]
+        everything = _workload_templates(sc)
+        if not placement_exists(list(sc.nodes), everything):
+            need = sum(t[1].requests.cpu * t[2] for t in everything)
+            have = sum(n.allocatable.cpu for n in sc.nodes)
+            return ClaimResult(False, f"no placement of {_summary(everything)} satisfies the scheduler's filters "
+                                      f"even with every node up (cpu requested {need}m of {have}m allocatable): "
+                                      "the cluster is short before any failure", {"failure": "none"})
         # The Node object outlives its machine (a crash; the default where no failure is allowed).
         stays = bool({"node-crash", "zone-outage"} & allowed) or not allowed
         for what, gone in failures:

@@ -16,19 +16,19 @@ from model.quantity import format_cpu, format_memory
 from model.scenario import Scenario
 from model.state import ClusterState
 
+from model.kinds import KINDS, controllers_for, makes_pods, pod_specs
+
 from .catalog import register
 
 
 def has_pods(sc: Scenario) -> Optional[str]:
-    if any(o.kind in ("Pod", "Deployment", "ReplicaSet", "Job", "DaemonSet") for o in sc.objects) or any(
-            c.kind in ("Pod", "Deployment", "ReplicaSet", "Job", "DaemonSet") for c in sc.changes):
+    if makes_pods(sc.objects) or any(KINDS[c.kind].makes_pods for c in sc.changes):
         return None
     return "no pods, and no controller that makes them"
 
 
 def has_replicasets(sc: Scenario) -> Optional[str]:
-    if any(o.kind in ("Deployment", "ReplicaSet") for o in sc.objects) or any(
-            c.kind in ("Deployment", "ReplicaSet") for c in sc.changes):
+    if "replicaset" in controllers_for([o.kind for o in sc.objects] + [c.kind for c in sc.changes]):
         return None
     return "no ReplicaSet or Deployment"
 
@@ -149,8 +149,7 @@ def stale_scheduler_views(sc: Scenario) -> Optional[str]:
 def _pod_specs(sc: Scenario):
     """The pod specs of the scenario's workloads and of the objects its changes apply."""
     objs = list(sc.objects) + [c.obj for c in sc.changes if c.op == "apply" and c.obj is not None]
-    return [o.template.spec if hasattr(o, "template") else o.spec for o in objs
-            if hasattr(o, "template") or o.kind == "Pod"]
+    return pod_specs(objs)
 
 
 @register("scheduler-binds-fit", "safety", stale_scheduler_views)

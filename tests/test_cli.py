@@ -96,7 +96,8 @@ def test_not_applicable_is_listed(tmp_path):
     (GOOD_HEAD + "---\napiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n"
      "metadata: {name: backups.example.com}\nspec: {group: example.com, names: {plural: backups, kind: Backup}, "
      "subresources: {status: {}}, versions: [{name: v1}]}\n",
-     "spec.subresources: apiextensions.k8s.io/v1 has subresources per version: spec.versions[].subresources"),
+     "spec.subresources: unknown field: apiextensions.k8s.io/v1 has subresources per version: "
+     "spec.versions[].subresources"),
     ("a: [1, 2\n", "not valid YAML"),
     (GOOD_HEAD.replace("kind: Cluster", "kind: Clutser"), "no Cluster document"),
 ])
@@ -112,15 +113,40 @@ def test_malformed_scenario_exit_2(tmp_path, body, expect):
     assert f.read_text() == before
 
 
-def test_unknown_field_is_a_warning_not_an_error(tmp_path):
+def test_unknown_field_is_an_error_naming_the_line_and_the_closest_field(tmp_path):
+    """As kubectl's strict field validation: a typo is refused, not loaded silently as the default."""
     f = tmp_path / "s.yaml"
-    f.write_text(GOOD_HEAD.replace("spec: {}", "spec: {flavour: vanilla}"))
+    f.write_text(GOOD_HEAD + "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n"
+                 "  replcas: 3\n  selector: {matchLabels: {app: web}}\n  template:\n"
+                 "    metadata: {labels: {app: web}}\n    spec: {containers: [{name: c, image: x}]}\n")
+    before = f.read_text()
     p = kc("verify", "--quiet", "--traces", str(tmp_path), str(f))
-    assert p.returncode == 0
-    assert "spec.flavour: unknown field, ignored" in p.stderr
+    line = before.splitlines().index("  replcas: 3") + 1
+    assert p.returncode == 2, p.stderr
+    assert f"{f}:{line}: document 3 (Deployment web): spec.replcas: unknown field; did you mean replicas?" in p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1 and f.read_text() == before
+    p = kc("verify", "--quiet", "--lenient", "--json", "-", "--traces", str(tmp_path), str(f))
+    assert p.returncode in (0, 1, 3), p.stderr
+    warnings = json.loads(p.stdout)["warnings"]
+    assert any("spec.replcas: unknown field, ignored; did you mean replicas?" in w for w in warnings), warnings
+    # The Cluster document has a schema of its own, checked the same way.
     f.write_text(GOOD_HEAD.replace("spec: {}", "spec: {behaviour: {expectation: false}}"))
     p = kc("verify", "--quiet", "--traces", str(tmp_path), str(f))
-    assert p.returncode == 0 and "spec.behaviour.expectation: unknown field, ignored" in p.stderr
+    assert p.returncode == 2 and "spec.behaviour.expectation: unknown field; did you mean expectations?" in p.stderr
+
+
+def test_strict_makes_what_is_not_modelled_an_error(tmp_path):
+    f = tmp_path / "s.yaml"
+    f.write_text(GOOD_HEAD + "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n"
+                 "  paused: true\n  selector: {matchLabels: {app: web}}\n  template:\n"
+                 "    metadata: {labels: {app: web}}\n    spec: {containers: [{name: c, image: x}]}\n")
+    p = kc("verify", "--quiet", "--json", "-", "--traces", str(tmp_path), str(f))
+    assert p.returncode in (0, 1, 3), p.stderr
+    w = json.loads(p.stdout)["warnings"]
+    assert any("spec.paused: not modelled (a paused Deployment does not roll out): deployment-converges" in x
+               for x in w), w
+    p = kc("verify", "--quiet", "--strict", "--traces", str(tmp_path), str(f))
+    assert p.returncode == 2 and "spec.paused: not modelled" in p.stderr and "--strict" in p.stderr
 
 
 def test_unknown_property_exit_2():

@@ -296,8 +296,13 @@ apiVersion: example.com/v1
 kind: Backup
 metadata: {name: b}
 """
-    sc = parse_scenario(text)
-    assert not sc.objects and any("no CustomResourceDefinition" in w for w in sc.warnings)
+    # Alone, it leaves nothing to check: an error, not a run of nothing.
+    with pytest.raises(ScenarioError, match="left out: Backup .*no CustomResourceDefinition.*nothing would be checked"):
+        parse_scenario(text)
+    sc = parse_scenario(text + "---\napiVersion: v1\nkind: Pod\nmetadata: {name: p}\n"
+                        "spec: {containers: [{name: c, image: x}]}\n")
+    assert [o.kind for o in sc.objects if o.kind != "Namespace"] == ["Pod"]
+    assert any("kind Backup is not modelled yet, and no CustomResourceDefinition" in w for w in sc.warnings)
     bad = text.replace("apiVersion: kubecheck/v1alpha1\nkind: Cluster\nmetadata: {name: t}",
                        "apiVersion: kubecheck/v1alpha1\nkind: Cluster\nmetadata: {name: t}\nspec:\n  changes:\n"
                        "    - apply: {apiVersion: example.com/v1, kind: Backup, metadata: {name: c}}")

@@ -117,7 +117,7 @@ PINNED = {
     "nodename-noexecute-loop": (3, 3, {"deployment-converges": "violated", "node-capacity": "holds",
                                        "taints-respected": "holds", "pod-single-node": "holds",
                                        "replicas-bounded": "holds"}),
-    "job-restart-lagging": (130044, 263854, {"node-capacity": "holds", "taints-respected": "holds",
+    "job-restart-lagging": (193060, 360828, {"node-capacity": "holds", "taints-respected": "holds",
                                              "pod-single-node": "holds", "scheduler-binds-fit": "holds",
                                              "single-leader": "holds", "no-time-travel": "holds",
                                              "job-completions-not-exceeded": "violated", "job-completes": "unknown"}),

@@ -64,6 +64,7 @@ from typing import Iterator, List, Optional
 
 from explorer import Rule, label
 
+from ..kinds import REGISTRY
 from ..components.etcd import Store
 from ..state import ClusterState
 from ..objects import evolve
@@ -193,7 +194,7 @@ def lowest_free_cluster_ip(taken) -> str:
 
 # The kinds whose status the model keeps in a `status` field written through the status subresource
 # (the other kinds' status fields are written by their one writer through the main resource).
-STATUS_SUBRESOURCE = frozenset({"Deployment"})
+STATUS_SUBRESOURCE = frozenset(k.name for k in REGISTRY if k.status_subresource)   # model/kinds/
 
 
 def update(s: ClusterState, obj, read_rv: int, spec_changed: bool = True) -> Optional[ClusterState]:

@@ -43,7 +43,7 @@ import attrs
 from explorer import Rule, label
 
 from ..objects import (Deployment, DeploymentStatus, ObjectMeta, OwnerReference, PodTemplate, ReplicaSet, evolve,
-                       labels_match)
+                       LabelSelector, labels_match)
 from ..state import ClusterState
 from . import apiserver, leaderelection
 from .replicaset import owned_active_pods
@@ -106,6 +106,9 @@ def _old_pods_running(view, old: List[ReplicaSet]) -> bool:
 
 
 def _with_hash(labels, h):
+    """Labels (or a selector) with pod-template-hash added, as the ReplicaSet of a template gets them."""
+    if labels.__class__ is LabelSelector:
+        return labels.with_label(HASH_LABEL, h)
     return tuple(sorted(dict(labels, **{HASH_LABEL: h}).items()))
 
 

@@ -20,47 +20,17 @@ from __future__ import annotations
 
 from typing import Iterator, Tuple
 
-from attrs import frozen
 from ..objects import evolve
 
-# kind -> Store field.  The order is the order objects are listed in traces.
-KIND_FIELDS = {
-    "Namespace": "namespaces",
-    "Node": "nodes",
-    "Deployment": "deployments",
-    "ReplicaSet": "replicasets",
-    "Pod": "pods",
-    "Lease": "leases",
-    "Job": "jobs",
-    "DaemonSet": "daemonsets",
-    "ServiceAccount": "serviceaccounts",
-    "Service": "services",
-    "EndpointSlice": "endpointslices",
-    "CustomResourceDefinition": "crds",
-    "CustomObject": "custom_objects",
-}
+from .. import kinds as _registry
+
+# kind -> Store field, from the registry of kinds (model/kinds/).  The order is the order objects are
+# listed in traces.
+KIND_FIELDS = _registry.store_fields()
 
 
-@frozen(cache_hash=True)
-class Store:
-    """etcd's keyspace: each kind's objects sorted by uid (their creation order)."""
-
-    revision: int = 0
-    next_uid: int = 1
-    track_revisions: bool = False
-    namespaces: tuple = ()
-    nodes: tuple = ()
-    deployments: tuple = ()
-    replicasets: tuple = ()
-    pods: tuple = ()
-    leases: tuple = ()
-    jobs: tuple = ()
-    daemonsets: tuple = ()
-    serviceaccounts: tuple = ()
-    services: tuple = ()
-    endpointslices: tuple = ()
-    crds: tuple = ()
-    custom_objects: tuple = ()
+class _StoreMethods:
+    __slots__ = ()
 
     def of(self, kind: str) -> tuple:
         return getattr(self, KIND_FIELDS[kind])
@@ -109,3 +79,17 @@ class Store:
 
     def allocate_uid(self) -> Tuple[int, "Store"]:
         return self.next_uid, evolve(self, next_uid=self.next_uid + 1)
+
+
+def _store_class():
+    import attrs
+    fields = {"revision": attrs.field(default=0), "next_uid": attrs.field(default=1),
+              "track_revisions": attrs.field(default=False)}
+    fields.update({f: attrs.field(default=()) for f in KIND_FIELDS.values()})
+    cls = attrs.make_class("Store", fields, bases=(_StoreMethods,), frozen=True, cache_hash=True, slots=True)
+    cls.__doc__ = "etcd's keyspace: each kind's objects sorted by uid (their creation order); a field per kind."
+    cls.__module__ = __name__
+    return cls
+
+
+Store = _store_class()

@@ -22,13 +22,14 @@ from typing import Iterator, List
 
 from explorer import Rule, label
 
+from ..kinds import dependent_kinds, owner_kinds
 from ..objects import evolve
 from ..state import ClusterState
 from . import apiserver, leaderelection
 
 CLIENT = "kube-controller-manager"
-DEPENDENT_KINDS = ("ReplicaSet", "Pod", "EndpointSlice")
-OWNER_KINDS = ("Deployment", "ReplicaSet", "DaemonSet", "Job", "Service")
+DEPENDENT_KINDS = tuple(dependent_kinds())    # from the registry of kinds (model/kinds/)
+OWNER_KINDS = tuple(owner_kinds())
 
 
 def dependents(store, owner) -> list:
@@ -70,7 +71,7 @@ def orphan(s: ClusterState) -> Iterator:
     """For an owner deleted with propagationPolicy Orphan, the collector removes its ownerReference from
     one dependent, or, once none is left, its `orphan` finalizer."""
     for actor, by, view in leaderelection.acting_views(s, CLIENT):
-        for kind in ("Deployment", "ReplicaSet"):
+        for kind in OWNER_KINDS:
             for owner in view.of(kind):
                 if not owner.meta.deleting or "orphan" not in owner.meta.finalizers:
                     continue
@@ -94,7 +95,7 @@ def orphan(s: ClusterState) -> Iterator:
 def foreground(s: ClusterState) -> Iterator:
     """For an owner deleted in the foreground, once its dependents are gone the collector removes its finalizer."""
     for actor, by, view in leaderelection.acting_views(s, CLIENT):
-        for kind in ("Deployment", "ReplicaSet"):
+        for kind in OWNER_KINDS:
             for owner in view.of(kind):
                 if not owner.meta.deleting or "foregroundDeletion" not in owner.meta.finalizers:
                     continue

@@ -44,7 +44,7 @@ from explorer import Rule, label
 from ..objects import Node, Pod, Resources, evolve, labels_match, node_affinity_matches
 from ..state import ClusterState, Host, RunningPod
 from . import apiserver, networkplugin
-from .scheduler import untolerated_taints
+from .scheduler import ports_conflict, untolerated_taints
 
 
 def client(node: str) -> str:
@@ -64,6 +64,8 @@ def admission_failure(node: Node, host: Host, pod: Pod) -> Optional[str]:
         return "NodeAffinity"
     if untolerated_taints(node, pod, effects=("NoExecute",)):
         return "Taint"
+    if pod.spec.host_ports and ports_conflict(pod.spec.host_ports, [p for rp in host.pods for p in rp.host_ports]):
+        return "NodePorts"
     return None
 
 
@@ -117,7 +119,7 @@ def run_pod(s: ClusterState, pod_ips: bool = False) -> Iterator:
                 running = evolve(pod, phase="Running", ready=True, ip=ip)
                 nxt = apiserver.update(s, running, pod.meta.resource_version, spec_changed=False)
             rp = RunningPod(pod.meta.namespace, pod.meta.name, pod.meta.uid, pod.spec.requests, pod.meta.generate_name,
-                            ip)
+                            ip, pod.spec.host_ports)
             yield label("kubelet", "run_pod", args), _with_pods(nxt or s, host, host.pods + (rp,))
 
 

@@ -37,7 +37,7 @@ from typing import Dict, Iterator, List, Optional
 
 from explorer import Rule, label
 
-from ..objects import Node, Pod, Resources, evolve, labels_match, node_affinity_matches, tolerated
+from ..objects import Node, Pod, Resources, Taint, evolve, labels_match, node_affinity_matches, tolerated
 from ..state import ClusterState
 from . import apiserver, leaderelection
 
@@ -75,6 +75,54 @@ def anti_affinity_conflict(node: Node, pod: Pod, nodes, pods) -> bool:
                 if target.meta.namespace == subject.meta.namespace:
                     return True
     return False
+
+
+UNSCHEDULABLE = Taint("node.kubernetes.io/unschedulable", "NoSchedule")
+
+
+def ports_conflict(wanted, used) -> bool:
+    """NodePorts (HostPortInfo.CheckConflict): two host ports clash on one protocol and port when either
+    binds 0.0.0.0 or both bind the same address."""
+    for proto, ip, port in wanted:
+        for p2, ip2, port2 in used:
+            if port == port2 and proto == p2 and (ip == ip2 or ip == "0.0.0.0" or ip2 == "0.0.0.0"):
+                return True
+    return False
+
+
+def host_ports_on(node_name: str, pods) -> list:
+    return [hp for p in pods if p.spec.node_name == node_name and p.phase not in ("Succeeded", "Failed")
+            for hp in p.spec.host_ports]
+
+
+def affinity_unmet(node: Node, pod: Pod, nodes, pods) -> bool:
+    """InterPodAffinity filter, required pod affinity (satisfyPodAffinity): the node has every term's
+    topologyKey, and in its domain an assigned pod of the namespace matches each term; or no assigned pod in
+    the cluster matches any term and the pod matches all its own terms (the first of a group that attracts
+    itself)."""
+    here = dict(node.meta.labels)
+    labels_of = {n.meta.name: dict(n.meta.labels) for n in nodes}
+    found_any = False
+    all_here = True
+    for term in pod.spec.affinity:
+        key = term.topology_key
+        if key not in here:
+            return True
+        here_count = 0
+        for other in pods:
+            m = other.spec.node_name
+            if (not m or other.phase in ("Succeeded", "Failed") or other.meta.uid == pod.meta.uid
+                    or m not in labels_of or other.meta.namespace != pod.meta.namespace
+                    or not labels_match(term.selector, other.meta.labels) or key not in labels_of[m]):
+                continue
+            found_any = True
+            if labels_of[m][key] == here[key]:
+                here_count += 1
+        if here_count == 0:
+            all_here = False
+    if all_here:
+        return False
+    return found_any or not all(labels_match(t.selector, pod.meta.labels) for t in pod.spec.affinity)
 
 
 def spread_prefilter(pod: Pod, nodes, pods):
@@ -130,7 +178,7 @@ def filter_failure(node: Node, pod: Pod, used: Resources, nodes=(), pods=(), pre
     """The first of the scheduler's filters that rejects `node` for `pod`, in kube-scheduler's words
     (as its FailedScheduling event reports them), or None when the node is feasible.  `used` is the
     requests already on the node; `prefilter` is `spread_prefilter(pod, nodes, pods)`, computed once per pod."""
-    if node.unschedulable or node.meta.deleting:
+    if node.meta.deleting or (node.unschedulable and not tolerated(pod.spec.tolerations, UNSCHEDULABLE)):
         return "node(s) were unschedulable"
     if not labels_match(pod.spec.node_selector, node.meta.labels) or \
             not node_affinity_matches(pod.spec.node_affinity, node.meta.labels, node.meta.name):
@@ -138,6 +186,8 @@ def filter_failure(node: Node, pod: Pod, used: Resources, nodes=(), pods=(), pre
     if pod.spec.anti_affinity or any(p.spec.anti_affinity for p in pods):
         if anti_affinity_conflict(node, pod, nodes, pods):
             return "node(s) didn't match pod anti-affinity rules"
+    if pod.spec.affinity and affinity_unmet(node, pod, nodes, pods):
+        return "node(s) didn't match pod affinity rules"
     taints = untolerated_taints(node, pod)
     if taints:
         return f"node(s) had untolerated taint {taints[0]}"
@@ -145,6 +195,8 @@ def filter_failure(node: Node, pod: Pod, used: Resources, nodes=(), pods=(), pre
         why = spread_failure(node, pod, prefilter if prefilter is not None else spread_prefilter(pod, nodes, pods))
         if why:
             return why
+    if pod.spec.host_ports and ports_conflict(pod.spec.host_ports, host_ports_on(node.meta.name, pods)):
+        return "node(s) didn't have free ports for the requested pod ports"
     short = (used + pod.spec.requests).short_of(node.allocatable)
     if short:
         return "Too many pods" if short == "pods" else f"Insufficient {short}"

@@ -24,26 +24,15 @@ from typing import Iterator, List, Sequence
 
 from explorer import Rule, label
 
+from ..kinds import KINDS
 from ..scenario import Change
 from ..state import ClusterState
 from . import apiserver
 from ..objects import evolve
 
 
-# What `kubectl apply` may change on an existing object: its spec (and labels),
-# never its status, which an update of the main resource drops (strategy.go).
-SPEC_FIELDS = {
-    "Pod": ("spec",),
-    "Node": ("taints", "unschedulable"),
-    "Namespace": (),
-    "ReplicaSet": ("replicas", "selector", "template"),
-    "Deployment": ("replicas", "selector", "template", "strategy", "rolling"),
-    "DaemonSet": ("selector", "template"),
-    "Job": (),
-    "Service": ("selector", "type", "publish_not_ready"),     # spec.clusterIP is immutable
-    "CustomResourceDefinition": ("group", "kind_name", "plural", "scope", "versions"),
-    "CustomObject": ("spec",),
-}
+# What `kubectl apply` may change on an existing object: its spec (and labels), never its status, which an
+# update of the main resource drops (strategy.go); each kind declares it (model/kinds/, `spec_fields`).
 
 
 def available_pods_of(store, d) -> int:
@@ -94,7 +83,7 @@ def make_change(s: ClusterState, ch: Change, checks_generation: bool = True):
     if ch.op == "apply":
         if cur is None:
             return apiserver.create(s, ch.obj)  # None on AlreadyExists: the user retries
-        fields = {f: getattr(ch.obj, f) for f in SPEC_FIELDS[ch.kind]}
+        fields = {f: getattr(ch.obj, f) for f in KINDS[ch.kind].spec_fields}
         meta = evolve(cur.meta, labels=ch.obj.meta.labels)
         new = evolve(cur, meta=meta, **fields)
         if new == cur:
