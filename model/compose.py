@@ -19,7 +19,7 @@ from .components import (apiserver, cloudcontroller, daemonset, deployment, dns,
                          garbagecollector, job, kubelet, kubeproxy, leaderelection, nodelifecycle, operator, podgc,
                          replicaset, scheduler, serviceaccount, user)
 from .components.etcd import Store
-from .kinds import KINDS, controllers_for, makes_pods, pod_specs
+from .kinds import KINDS, controllers_for, makes_pods, pod_specs, reconciled_by
 from .scenario import Scenario
 from .state import ClusterState, Host, Process
 from .topology import etcd_members, placement
@@ -91,6 +91,19 @@ def serviceaccounts_modelled(sc: Scenario) -> bool:
     return bool(sc.declared_namespaces) or any(o.kind == "ServiceAccount" for o in sc.objects)
 
 
+def _kind_controllers(sc: Scenario, faults):
+    """(controller, its name in the report, how to build its rules) for each controller a kind names."""
+    return (
+        ("deployment", "Deployment controller", lambda: deployment.rules(status=sc.reads_deployment_status)),
+        ("replicaset", "ReplicaSet controller",
+         lambda: replicaset.rules(expectations=sc.expectations, timeouts="request-timeout" in faults,
+                                  per_key=sc.workqueue_per_key)),
+        ("daemonset", "DaemonSet controller", lambda: daemonset.rules(expectations=sc.expectations)),
+        ("job", "Job controller",
+         lambda: job.rules(tracking=sc.job_tracking_with_finalizers, expectations=sc.expectations)),
+    )
+
+
 def build_model(sc: Scenario, record_views: bool = False, checked=None) -> Model:
     """The model of `sc`; `record_views` keeps the history variable that `no-time-travel` reads; `checked`, the
     names of the properties to check (None: all), leaves out components only unchecked properties read."""
@@ -107,25 +120,15 @@ def build_model(sc: Scenario, record_views: bool = False, checked=None) -> Model
     else:
         left_out.append("ServiceAccount controller and admission (no Namespace or ServiceAccount manifest: the "
                         "default ServiceAccounts are taken as made at installation)")
-    if "deployment" in needed:
-        rules += deployment.rules(status=sc.reads_deployment_status)
-        if not sc.reads_deployment_status:
-            left_out.append("Deployment status writes (nothing reads Deployment status: no rolloutStatus change)")
-    else:
-        left_out.append("Deployment controller (no Deployment)")
-    if "replicaset" in needed:
-        rules += replicaset.rules(expectations=sc.expectations, timeouts="request-timeout" in faults,
-                                  per_key=sc.workqueue_per_key)
-    else:
-        left_out.append("ReplicaSet controller (no ReplicaSet or Deployment)")
-    if "daemonset" in needed:
-        rules += daemonset.rules(expectations=sc.expectations)
-    else:
-        left_out.append("DaemonSet controller (no DaemonSet)")
-    if "job" in needed:
-        rules += job.rules(tracking=sc.job_tracking_with_finalizers, expectations=sc.expectations)
-    else:
-        left_out.append("Job controller (no Job)")
+    # The controllers of kube-controller-manager that the scenario's kinds give work to (model/kinds/: each
+    # kind names its controllers), composed in one loop; the others are left out, saying which kinds they lack.
+    for name, title, build in _kind_controllers(sc, faults):
+        if name in needed:
+            rules += build()
+        else:
+            left_out.append(f"{title} (no {' or '.join(reconciled_by(name))})")
+    if "deployment" in needed and not sc.reads_deployment_status:
+        left_out.append("Deployment status writes (nothing reads Deployment status: no rolloutStatus change)")
     cloud_deletes_nodes = sc.control_plane.cloud_controller_manager and "vm-deleted" in faults
     if "podgc" in needed or cloud_deletes_nodes:
         rules += podgc.rules(terminated="podgc" in needed, orphaned=cloud_deletes_nodes)

@@ -221,6 +221,8 @@ class PodSpec:
     service_account: str = "default"                                         # spec.serviceAccountName
     affinity: Tuple["AntiAffinityTerm", ...] = ()                            # required pod affinity
     host_ports: Tuple[Tuple[str, str, int], ...] = ()                         # (protocol, hostIP, hostPort)
+    priority: int = 0                        # spec.priority, from priorityClassName at admission
+    preempts: bool = True                    # preemptionPolicy PreemptLowerPriority (not Never)
 
 
 @frozen
@@ -237,6 +239,7 @@ class Pod:
     ready: bool = False
     reason: str = ""             # why it failed (kubelet admission: OutOfcpu, ...)
     ip: str = ""                 # status.podIP, from the network plugin when its sandbox was created
+    nominated: str = ""          # status.nominatedNodeName: where its scheduler preempted pods for it
     kind = "Pod"
 
     @property

@@ -12,7 +12,6 @@ Unknown fields are ignored with a warning (real manifests load as they are).
 from __future__ import annotations
 
 import json
-import math
 import re
 
 from dataclasses import dataclass
@@ -295,6 +294,9 @@ def _changes(doc: _Doc, raw_changes: list, crds=(), version: str = "") -> Tuple[
             b = doc.get(ch, "apply", cp, dict)
             kind = doc.get(b, "kind", f"{cp}.apply", str, required=True)
             crd = next((c for c in crds if c.kind_name == kind), None)
+            if kind in SUPPORTED_KINDS and not registry.stored(kind):
+                raise doc.error(f"{cp}.apply.kind", f"a {kind} is read when the scenario is loaded: give it as a "
+                                "manifest, not as a change")
             if kind not in SUPPORTED_KINDS and crd is None:
                 raise doc.error(f"{cp}.apply.kind", f"kind {kind} is not modelled yet, and no CustomResourceDefinition "
                                 f"of the scenario defines it; modelled: {', '.join(SUPPORTED_KINDS)}")
@@ -610,6 +612,18 @@ def parse_scenario(text: str, path: str = "<scenario>", lenient: bool = False, s
     c = _cluster(cdoc, warnings)
     version = c.pop("kubernetes_version")
     # CustomResourceDefinitions first: the documents of the kinds they define are parsed against them.
+    # PriorityClasses next: pods are admitted with their priority (model/kinds/priorityclass.py).
+    classes = {}
+    for d in docs:
+        if d.raw["kind"] == "PriorityClass":
+            pc = _manifest(d, "PriorityClass", version)
+            if pc.meta.name in classes:
+                raise d.error("metadata.name", f"PriorityClass {pc.meta.name} is defined twice")
+            classes[pc.meta.name] = pc
+    if sum(1 for pc in classes.values() if pc.global_default) > 1:
+        raise cdoc.error("(scenario)", "more than one PriorityClass has globalDefault: true")
+    for d in docs:
+        d.priority_classes = classes
     crd_of = {id(d): _manifest(d, "CustomResourceDefinition", version) for d in docs
               if d.raw["kind"] == "CustomResourceDefinition"}
     crds = list(crd_of.values())
@@ -630,6 +644,8 @@ def parse_scenario(text: str, path: str = "<scenario>", lenient: bool = False, s
                          f"{_raw_key(doc.raw)[2]} ({doc.path}: document {doc.index}) left to its controller's "
                          f"{owner}, which the scenario declares")
             continue
+        if kind == "PriorityClass":
+            continue     # read above, at admission
         if id(doc) in crd_of:
             obj = crd_of[id(doc)]
         elif kind in SUPPORTED_KINDS:

@@ -150,6 +150,8 @@ def renamed(s: ClusterState, rename: Dict[str, str]) -> ClusterState:
         for p in store.pods:
             if p.spec.node_name in rename:
                 p = evolve(p, spec=evolve(p.spec, node_name=rename[p.spec.node_name]))
+            if p.nominated in rename:
+                p = evolve(p, nominated=rename[p.nominated])
             pods.append(p)
         return evolve(store, nodes=tuple(sorted(nodes, key=lambda n: n.meta.uid)), pods=tuple(pods))
 

@@ -12,6 +12,16 @@ from __future__ import annotations
 import z3
 
 
+def _domains(nodes, key: str) -> dict:
+    """Topology domain (the value of label `key`) -> the names of its nodes; nodes without the label are in none."""
+    domains = {}
+    for n in nodes:
+        value = dict(n.meta.labels).get(key)
+        if value is not None:
+            domains.setdefault(value, []).append(n.meta.name)
+    return domains
+
+
 def placement_exists(nodes, templates, down=()):
     """Z3: integer counts x[t][n] of each template's pods per node, under every constraint of the scheduler's
     filters (resources, cordoned nodes, taints, nodeSelector, required node affinity, required pod affinity and
@@ -61,11 +71,7 @@ def placement_exists(nodes, templates, down=()):
     # exists and the template attracts itself (the first pod of such a group goes anywhere, the rest follow).
     for ti, tpl in enumerate(templates):
         for term in tpl[1].affinity:
-            domains = {}
-            for n in nodes:
-                value = dict(n.meta.labels).get(term.topology_key)
-                if value is not None:
-                    domains.setdefault(value, []).append(n.meta.name)
+            domains = _domains(nodes, term.topology_key)
             others = [ui for ui, other in enumerate(templates)
                       if ui != ti and labels_match(term.selector, other[3] if len(other) > 3 else ())]
             own = labels_match(term.selector, tpl[3] if len(tpl) > 3 else ())
@@ -78,11 +84,7 @@ def placement_exists(nodes, templates, down=()):
     # Required anti-affinity: per topology domain, a template's pods exclude the pods its term selects.
     for ti, tpl in enumerate(templates):
         for term in tpl[1].anti_affinity:
-            domains = {}
-            for n in nodes:
-                value = dict(n.meta.labels).get(term.topology_key)
-                if value is not None:
-                    domains.setdefault(value, []).append(n.meta.name)
+            domains = _domains(nodes, term.topology_key)
             for ui, other in enumerate(templates):
                 labels = other[3] if len(other) > 3 else ()
                 if not labels_match(term.selector, labels):

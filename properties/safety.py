@@ -186,6 +186,62 @@ def scheduler_binds_fit(sc: Scenario):
                           frozenset((n, "bind") for n in names))
 
 
+def has_priorities(sc: Scenario) -> Optional[str]:
+    specs = _pod_specs(sc)
+    if len({spec.priority for spec in specs}) > 1 and any(spec.preempts for spec in specs):
+        return None
+    return "every pod has one priority (no PriorityClass sets them apart): nothing can preempt"
+
+
+@register("preemption-justified", "safety", has_priorities)
+def preemption_justified(sc: Scenario):
+    """A scheduler preempts only pods of strictly lower priority, only when the preemptor fits no node, and only victims whose removal makes it fit.
+
+    Seed document: kube-scheduler ("selects a node for newly created pods"),
+    with its DefaultPreemption plugin (model/components/preemption.py).
+    Checked on every preemption step against etcd, not the scheduler's
+    cache: every victim's priority is below the preemptor's; no node in etcd
+    then passes the preemptor's filters (else the deletions were needless: a
+    scheduler acting on a stale view, or one that ignores a node); and with
+    the victims gone, the nominated node passes them.
+    """
+    from model.components.scheduler import filter_failure, requested_on_nodes
+
+    def fails(node, pod, nodes, pods) -> Optional[str]:
+        used = requested_on_nodes(pods).get(node.meta.name, Resources())
+        return filter_failure(node, pod, used, nodes, pods)
+
+    def check(s: ClusterState, lab, t: ClusterState) -> Optional[str]:
+        args, out = dict(lab[2]), dict(lab[3])
+        ns, _, name = args["pod"].partition("/")
+        pod = s.store.get("Pod", ns, name)
+        if pod is None:
+            return None
+        victims = [s.store.get("Pod", *v.split("/", 1)) for v in out["victims"].split(",") if v]
+        victims = [v for v in victims if v is not None]
+        for v in victims:
+            if v.spec.priority >= pod.spec.priority:
+                return (f"{lab[0]} preempted {v.meta.key} (priority {v.spec.priority}) for {pod.meta.key} "
+                        f"(priority {pod.spec.priority}): a victim must have a lower priority")
+        nodes, pods = s.store.nodes, list(s.store.pods)
+        for n in nodes:
+            if fails(n, pod, nodes, pods) is None:
+                return (f"{lab[0]} preempted {', '.join(v.meta.key for v in victims)} for {pod.meta.key} on "
+                        f"{out['node']} although {n.meta.name} had room for it in etcd")
+        node = s.store.get("Node", "", out["node"])
+        gone = {v.meta.uid for v in victims}
+        if node is not None:
+            why = fails(node, pod, nodes, [p for p in pods if p.meta.uid not in gone])
+            if why is not None:
+                return (f"{lab[0]} preempted {', '.join(v.meta.key for v in victims)} for {pod.meta.key}, yet "
+                        f"without them {out['node']} still fails its filters ({why})")
+        return None
+
+    names = {"default-scheduler"} | {spec.scheduler_name for spec in _pod_specs(sc)}
+    return ActionProperty("preemption-justified", check, preemption_justified.__doc__,
+                          frozenset((n, "preempt") for n in names))
+
+
 def leader_elected(sc: Scenario) -> Optional[str]:
     cp = sc.control_plane
     if cp.controller_managers > 1 or cp.schedulers > 1:

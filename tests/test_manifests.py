@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from model.scenario import ScenarioError, default_cluster, load_scenario, parse_scenario
+from model.scenario import ScenarioError, default_cluster, load_scenario
 
 from conftest import ROOT
 

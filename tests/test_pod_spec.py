@@ -168,3 +168,63 @@ def test_nodes_carry_the_labels_their_kubelets_register():
     assert dict(sc.nodes[0].meta.labels)["kubernetes.io/hostname"] == "n1"
     assert converges(CLUSTER + node("n1") + deployment(linux))
     assert not converges(CLUSTER + node("n1") + deployment(windows))
+
+
+PRIORITIES = ("---\napiVersion: scheduling.k8s.io/v1\nkind: PriorityClass\nmetadata: {name: low}\nvalue: -10\n"
+              "---\napiVersion: scheduling.k8s.io/v1\nkind: PriorityClass\nmetadata: {name: high}\nvalue: 1000\n")
+
+
+def bare_pod(name, cpu, cls):
+    return (f"---\napiVersion: v1\nkind: Pod\nmetadata: {{name: {name}}}\nspec:\n  priorityClassName: {cls}\n"
+            f"  containers: [{{name: c, image: x, resources: {{requests: {{cpu: {cpu}}}}}}}]\n")
+
+
+def preemptions(comp, res):
+    out = set()
+    for s in res.search.graph.states:
+        for rule in comp.system.rules:
+            for lab, _ in rule.fn(s):
+                if lab[1] == "preempt":
+                    out.add(dict(lab[3])["victims"])
+    return out
+
+
+def test_preemption_takes_the_fewest_lower_priority_victims(monkeypatch):
+    """A 2-cpu node runs vip (high, 500m), low-a and low-b (low, 500m each); web (priority 0, 1 cpu) fits only
+    once one low pod goes.  SelectVictimsOnNode removes both low pods, then reprieves low-a (web still fits
+    beside vip and low-a): low-b alone is preempted, never vip.  A scheduler that may preempt any pod is
+    caught by preemption-justified."""
+    text = (CLUSTER.replace("[deployment-converges, daemonset-converges, n-plus-one-capacity]",
+                            "[deployment-converges, preemption-justified]")
+            + PRIORITIES + node("n1") + bare_pod("vip", "500m", "high") + bare_pod("low-a", "500m", "low")
+            + bare_pod("low-b", "500m", "low")
+            + deployment("containers: [{name: c, image: x, resources: {requests: {cpu: '1'}}}]", replicas=1))
+    sc = parse_scenario(text)
+    assert {o.meta.name: o.spec.priority for o in sc.of_kind("Pod")} == {"vip": 1000, "low-a": -10, "low-b": -10}
+    comp = compose(sc)
+    res = check(comp.system)
+    v = {x.prop: x.verdict for x in res.verdicts}
+    assert v == {"deployment-converges": "holds", "preemption-justified": "holds"}
+    assert preemptions(comp, res) == {"default/low-b"}
+    from model.components import preemption
+    monkeypatch.setattr(preemption, "victims_on", lambda node, pod, nodes, pods, fits: [
+        p for p in pods if p.spec.node_name == node.meta.name and p.meta.uid != pod.meta.uid] or None)
+    comp = compose(parse_scenario(text))
+    bad = {x.prop: x for x in check(comp.system).verdicts}["preemption-justified"]
+    assert bad.verdict == "violated" and "a victim must have a lower priority" in bad.diagnosis
+    assert bad.trace.labels[-1][1] == "preempt"
+
+
+def test_priority_admission():
+    one = node("n1")
+    web = deployment("containers: [{name: c, image: x}]\npriorityClassName: missing", replicas=1)
+    with pytest.raises(ScenarioError, match="no PriorityClass with name missing was found"):
+        parse_scenario(CLUSTER + one + web)
+    default = ("---\napiVersion: scheduling.k8s.io/v1\nkind: PriorityClass\nmetadata: {name: d}\nvalue: 7\n"
+               "globalDefault: true\npreemptionPolicy: Never\n")
+    sc = parse_scenario(CLUSTER + default + one + deployment("containers: [{name: c, image: x}]", replicas=1))
+    spec = sc.of_kind("Deployment")[0].template.spec
+    assert (spec.priority, spec.preempts) == (7, False)
+    sc = parse_scenario(CLUSTER + one + deployment("containers: [{name: c, image: x}]\n"
+                                                  "priorityClassName: system-cluster-critical", replicas=1))
+    assert sc.of_kind("Deployment")[0].template.spec.priority == 2000000000

@@ -36,6 +36,14 @@ JOB = {"node-capacity": "holds", "taints-respected": "holds", "pod-single-node":
 SCHED = {"node-capacity": "holds", "taints-respected": "holds", "pod-single-node": "holds",
          "replicas-bounded": "holds", "no-time-travel": "holds"}
 PINNED = {
+    # DefaultPreemption: the placeholder of lower priority is preempted for web; without its PriorityClass it
+    # holds the room for ever where it binds first.
+    "preemption-placeholder": (16, 20, {"node-capacity": "holds", "taints-respected": "holds",
+                                        "pod-single-node": "holds", "replicas-bounded": "holds",
+                                        "preemption-justified": "holds", "deployment-converges": "holds"}),
+    "preemption-placeholder-same-priority": (11, 14, {"node-capacity": "holds", "taints-respected": "holds",
+                                                      "pod-single-node": "holds", "replicas-bounded": "holds",
+                                                      "deployment-converges": "violated"}),
     # DaemonSet pods count in the capacity questions (model/workloads.py): with no room left for them beside the
     # web pods after a crash, the diagnosis is a capacity shortfall (it once blamed the greedy order).
     "daemonset-leaves-no-room": (24140, 74817, {"deployment-converges": "violated", "daemonset-converges": "violated",
@@ -198,6 +206,7 @@ NODE_STATUS = {'cluster-addons': 'holds', 'anti-affinity-spread': 'holds', 'clou
 # stable-reconciliation (Anvil's ESR), where a controller has objects to reconcile.
 STABLE = {
     "anti-affinity-spread": "violated",
+    "preemption-placeholder": "holds", "preemption-placeholder-same-priority": "violated",
     "greedy-scheduling": "violated", "large-cluster": "unknown",
     "scheduler-assume": "holds", "scheduler-no-assume": "holds", "scheduler-failover": "holds",
     "node-partition-eviction": "holds", "full-disruption": "violated",

@@ -39,7 +39,7 @@ from explorer import Rule, label
 
 from ..objects import Node, Pod, Resources, Taint, evolve, labels_match, node_affinity_matches, tolerated
 from ..state import ClusterState
-from . import apiserver, leaderelection
+from . import apiserver, leaderelection, preemption
 
 DEFAULT = "default-scheduler"
 
@@ -262,15 +262,40 @@ def bind_rule(name: str, assume: bool = True) -> Rule:
     def _bind_pod(s: ClusterState, actor: str, by, nodes, pods, pod: Pod, used) -> Iterator:
         args = (("pod", pod.meta.key),) + by
         zero = Resources()
+        # Pods nominated to a node, of priority at least this pod's, count there (preemption.py).
+        nominated = preemption.nominated_requests(pod, pods) if any(p.nominated for p in pods) else {}
+
+        def room(node):
+            u = used.get(node.meta.name, zero)
+            return u + nominated[node.meta.name] if node.meta.name in nominated else u
+
         pre = spread_prefilter(pod, nodes, pods) if pod.spec.topology_spread else None
-        for node in nodes:
-            if feasible(node, pod, used.get(node.meta.name, zero), nodes, pods, pre):
-                bound = evolve(pod, spec=evolve(pod.spec, node_name=node.meta.name))
+        targets = nodes
+        if pod.nominated:   # evaluateNominatedNode: the nominated node alone, when it passes the filters
+            mine = [n for n in nodes if n.meta.name == pod.nominated]
+            if mine and feasible(mine[0], pod, room(mine[0]), nodes, pods, pre):
+                targets = mine
+        fits_somewhere = False
+        for node in targets:
+            if feasible(node, pod, room(node), nodes, pods, pre):
+                fits_somewhere = True
+                bound = evolve(pod, spec=evolve(pod.spec, node_name=node.meta.name), nominated="")
                 nxt = apiserver.update(s, bound, pod.meta.resource_version, spec_changed=False)
                 if nxt is not None:
                     if assume:
                         nxt = nxt.expect(actor, pod.meta.uid, nxt.store.revision)
                     yield label(name, "bind", args, (("node", node.meta.name),)), nxt
+        if not fits_somewhere and pod.spec.preempts and any(
+                p.spec.priority < pod.spec.priority and p.spec.node_name for p in pods):
+
+            def failure(node, p, others):
+                u = requested_on_nodes(others).get(node.meta.name, zero)
+                if node.meta.name in nominated:
+                    u = u + nominated[node.meta.name]
+                return filter_failure(node, p, u, nodes, others,
+                                      spread_prefilter(p, nodes, others) if p.spec.topology_spread else None)
+
+            yield from preemption.steps(s, name, args, by, nodes, pods, pod, label, failure)
 
     return Rule(f"{name}.bind", bind, fair=True, doc=bind.__doc__, groups=by_pod)
 

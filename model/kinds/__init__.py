@@ -32,7 +32,7 @@ class Kind:
 
     name: str
     api_versions: Tuple[str, ...]         # the apiVersions a manifest may give
-    store_field: str                      # model/components/etcd.py Store's field
+    store_field: str                      # model/components/etcd.py Store's field ("": read at load, not stored)
     namespaced: bool = True
     parse: Optional[Callable] = None      # (Doc) -> object; None: only components make it
     policy: Optional[dict] = None         # field policy (model/kinds/manifest.py), for the semantic check
@@ -58,10 +58,10 @@ class Kind:
 
 def _modules():
     from . import (customresource, daemonset, deployment, endpointslice, job, lease, namespace, node, pod,
-                   replicaset, service, serviceaccount)
+                   priorityclass, replicaset, service, serviceaccount)
     # The order is etcd's listing order in traces and the Store's field order.
     return (namespace, node, deployment, replicaset, pod, lease, job, daemonset, serviceaccount, service,
-            endpointslice, customresource.CRD_MODULE, customresource)
+            endpointslice, customresource.CRD_MODULE, customresource, priorityclass)
 
 
 REGISTRY: Tuple[Kind, ...] = tuple(m.KIND for m in _modules())
@@ -101,7 +101,12 @@ def controllers_for(kinds: Iterable[str]) -> set:
 
 
 def store_fields() -> Dict[str, str]:
-    return {k.name: k.store_field for k in REGISTRY}
+    return {k.name: k.store_field for k in REGISTRY if k.store_field}
+
+
+def stored(name: str) -> bool:
+    """Whether objects of kind `name` live in etcd (else the loader consumes them, as PriorityClasses)."""
+    return bool(KINDS[name].store_field)
 
 
 def makes_pods(objects: Iterable) -> bool:

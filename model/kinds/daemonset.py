@@ -6,8 +6,8 @@ from __future__ import annotations
 from ..objects import DaemonSet
 from . import Kind
 from .common import policy
-from .manifest import MODELLED, inert, modelled, meta, unmodelled
-from .workload import SELECTOR, TEMPLATE, selector, template
+from .manifest import inert, modelled, unmodelled
+from .workload import SELECTOR, TEMPLATE, head, template
 
 _POLICY = policy(spec=modelled({
     "selector": SELECTOR, "template": TEMPLATE,
@@ -18,10 +18,7 @@ _POLICY = policy(spec=modelled({
 
 
 def parse(doc) -> DaemonSet:
-    raw = doc.raw
-    m = meta(doc, raw, True)
-    spec = doc.get(raw, "spec", "", dict, required=True)
-    sel = selector(doc, spec)
+    m, spec, sel = head(doc)
     return DaemonSet(meta=m, selector=sel, template=template(doc, spec, sel))
 
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 from ..objects import Deployment, RollingUpdate
 from . import Kind
 from .common import policy
-from .manifest import MODELLED, inert, modelled, meta, unmodelled
-from .workload import SELECTOR, TEMPLATE, replicas, selector, template
+from .manifest import MODELLED, inert, modelled, unmodelled
+from .workload import SELECTOR, TEMPLATE, head, replicas, template
 
 _POLICY = policy(spec=modelled({
     "replicas": MODELLED, "selector": SELECTOR, "template": TEMPLATE,
@@ -25,11 +25,8 @@ _POLICY = policy(spec=modelled({
 
 
 def parse(doc) -> Deployment:
-    raw = doc.raw
-    m = meta(doc, raw, True)
-    spec = doc.get(raw, "spec", "", dict, required=True)
+    m, spec, sel = head(doc)
     n = replicas(doc, spec)
-    sel = selector(doc, spec)
     t = template(doc, spec, sel)
     strat = doc.get(spec, "strategy", "spec", dict, {})
     stype = doc.get(strat, "type", "spec.strategy", str, "RollingUpdate")

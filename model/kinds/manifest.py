@@ -60,12 +60,13 @@ class Doc:
         ns = meta.get("namespace") if isinstance(meta, dict) else None
         what = f"{kind} {ns + '/' if ns else ''}{name}"
         self.what = what if len(what) <= 80 else what[:77] + "..."   # names quoted in messages stay short
-        self.base: Tuple[Any, ...] = ()      # where `raw` sits inside the document (a change's apply body)
+        self.priority_classes: Dict[str, Any] = {}   # the scenario's PriorityClasses, for pod admission
 
     def sub(self, raw: Any, fpath: str) -> "Doc":
         """A Doc for `raw`, found at `fpath` of this document (a change's `apply` body), sharing its warnings."""
         d = Doc(self.path, self.index, raw, self.warnings, self.lenient)
         d.what = f"{self.what}, {fpath}"
+        d.priority_classes = self.priority_classes
         return d
 
     def line(self, fpath: str) -> int:

@@ -31,6 +31,8 @@ def encode(o, rec) -> None:
         rec["reason"] = o.reason
     if o.ip:
         rec["podIP"] = o.ip
+    if o.nominated:
+        rec["nominatedNodeName"] = o.nominated
 
 
 KIND = Kind("Pod", ("v1",), "pods", parse=parse, policy=_POLICY, install_order=8, spec_fields=("spec",),

@@ -80,9 +80,7 @@ POD_SPEC = {
     "overhead": MODELLED, "hostNetwork": unmodelled("pod-ip-unique", "endpoints-converge",
                                                     reason="the pod's IP as its node's; its host ports are modelled"),
     "volumes": modelled(_VOLUME, items=True),
-    "priority": unmodelled(*PLACEMENT, reason="preemption"),
-    "priorityClassName": unmodelled(*PLACEMENT, reason="preemption"),
-    "preemptionPolicy": unmodelled(*PLACEMENT, reason="preemption"),
+    "priority": MODELLED, "priorityClassName": MODELLED, "preemptionPolicy": MODELLED,
     "schedulingGates": unmodelled(*PLACEMENT, reason="a gated pod is never scheduled until its gates are removed"),
     "readinessGates": unmodelled("deployment-converges", "endpoints-converge", "service-routing-converges",
                                  reason="readiness conditions set by other controllers"),
@@ -184,6 +182,7 @@ def pod_spec(doc: Doc, spec: dict, fpath: str) -> PodSpec:
     if policy not in ("Always", "OnFailure", "Never"):
         raise doc.error(f"{fpath}.restartPolicy", f"expected Always, OnFailure or Never, got {policy!r}")
     sa = doc.get(spec, "serviceAccountName", fpath, str, "") or doc.get(spec, "serviceAccount", fpath, str, "")
+    priority, preempt = _admitted_priority(doc, spec, fpath)
     return PodSpec(containers=tuple(cs), requests=effective_requests(reqs, init, overhead), restart_policy=policy,
                    node_affinity=node_affinity, anti_affinity=anti_affinity, affinity=affinity,
                    topology_spread=_topology_spread(doc, spec, fpath),
@@ -191,7 +190,36 @@ def pod_spec(doc: Doc, spec: dict, fpath: str) -> PodSpec:
                    scheduler_name=doc.get(spec, "schedulerName", fpath, str, "default-scheduler"),
                    service_account=sa or "default",
                    node_selector=doc.labels(spec, "nodeSelector", fpath),
-                   tolerations=tuple(tols), host_ports=tuple(sorted(set(ports))))
+                   tolerations=tuple(tols), host_ports=tuple(sorted(set(ports))), priority=priority,
+                   preempts=preempt)
+
+
+def _admitted_priority(doc: Doc, spec: dict, fpath: str) -> Tuple[int, bool]:
+    """The Priority admission plugin: (spec.priority, whether it may preempt) from priorityClassName, or the
+    globalDefault class, or 0; a missing class, or a spec.priority other than the class's, is refused."""
+    from .priorityclass import SYSTEM_CLASSES
+    classes = doc.priority_classes
+    name = doc.get(spec, "priorityClassName", fpath, str, "")
+    policy = "PreemptLowerPriority"
+    if name:
+        if name in SYSTEM_CLASSES:
+            value = SYSTEM_CLASSES[name]
+        elif name in classes:
+            value, policy = classes[name].value, classes[name].preemption_policy
+        else:
+            raise doc.error(f"{fpath}.priorityClassName", f"no PriorityClass with name {name} was found (the "
+                            "Priority admission plugin refuses the pod)")
+    else:
+        default = next((c for c in classes.values() if c.global_default), None)
+        value, policy = (default.value, default.preemption_policy) if default else (0, policy)
+    given = doc.get(spec, "priority", fpath, int, None)
+    if given is not None and given != value:
+        raise doc.error(f"{fpath}.priority", f"the integer value of priority ({given}) must not be provided in a "
+                        f"pod spec: the Priority admission plugin computed {value} from its PriorityClass")
+    policy = doc.get(spec, "preemptionPolicy", fpath, str, policy)
+    if policy not in ("PreemptLowerPriority", "Never"):
+        raise doc.error(f"{fpath}.preemptionPolicy", f"expected PreemptLowerPriority or Never, got {policy!r}")
+    return value, policy == "PreemptLowerPriority"
 
 
 def _pod_terms(doc: Doc, aff: dict, key: str, ap: str) -> Tuple[AntiAffinityTerm, ...]:

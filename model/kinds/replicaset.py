@@ -6,8 +6,8 @@ from __future__ import annotations
 from ..objects import ReplicaSet
 from . import Kind
 from .common import policy
-from .manifest import MODELLED, modelled, meta, unmodelled
-from .workload import SELECTOR, TEMPLATE, replicas, selector, template
+from .manifest import MODELLED, modelled, unmodelled
+from .workload import SELECTOR, TEMPLATE, head, replicas, template
 
 _POLICY = policy(spec=modelled({
     "replicas": MODELLED, "selector": SELECTOR, "template": TEMPLATE,
@@ -16,11 +16,8 @@ _POLICY = policy(spec=modelled({
 
 
 def parse(doc) -> ReplicaSet:
-    raw = doc.raw
-    m = meta(doc, raw, True)
-    spec = doc.get(raw, "spec", "", dict, required=True)
+    m, spec, sel = head(doc)
     n = replicas(doc, spec)
-    sel = selector(doc, spec)
     return ReplicaSet(meta=m, replicas=n, selector=sel, template=template(doc, spec, sel))
 
 

@@ -21,7 +21,6 @@ MAY_CHANGE = {
                                 "it would change replica counts"),
     "PodDisruptionBudget": (("pods-rescheduled-after-node-failure", "deployment-converges"),
                             "evictions and preemption would respect it"),
-    "PriorityClass": (PLACEMENT, "preemption is not modelled"),
     "PersistentVolumeClaim": (PLACEMENT, "volume binding and attachment are not modelled"),
     "PersistentVolume": (PLACEMENT, "volume binding and attachment are not modelled"),
     "StorageClass": (PLACEMENT, "volume binding and attachment are not modelled"),

@@ -11,6 +11,14 @@ TEMPLATE = modelled({"metadata": METADATA, "spec": modelled(POD_SPEC)})
 SELECTOR = modelled({"matchLabels": MODELLED, "matchExpressions": MODELLED})
 
 
+def head(doc: Doc):
+    """A workload manifest's metadata, its spec and the spec's selector."""
+    from .manifest import meta
+    m = meta(doc, doc.raw, True)
+    spec = doc.get(doc.raw, "spec", "", dict, required=True)
+    return m, spec, selector(doc, spec)
+
+
 def selector(doc: Doc, spec: dict):
     sel = doc.get(spec, "selector", "spec", dict, required=True)
     out = label_selector(doc, sel, "spec.selector")
