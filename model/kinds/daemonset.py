@@ -18,7 +18,7 @@ _POLICY = policy(spec=modelled({
 
 
 def parse(doc) -> DaemonSet:
-    m, spec, sel = head(doc)
+    m, spec, _, sel = head(doc, with_replicas=False)
     return DaemonSet(meta=m, selector=sel, template=template(doc, spec, sel))
 
 

@@ -8,7 +8,7 @@ from ..objects import Deployment, RollingUpdate
 from . import Kind
 from .common import policy
 from .manifest import MODELLED, inert, modelled, unmodelled
-from .workload import SELECTOR, TEMPLATE, head, replicas, template
+from .workload import SELECTOR, TEMPLATE, head, template
 
 _POLICY = policy(spec=modelled({
     "replicas": MODELLED, "selector": SELECTOR, "template": TEMPLATE,
@@ -25,8 +25,7 @@ _POLICY = policy(spec=modelled({
 
 
 def parse(doc) -> Deployment:
-    m, spec, sel = head(doc)
-    n = replicas(doc, spec)
+    m, spec, n, sel = head(doc, with_replicas=True)
     t = template(doc, spec, sel)
     strat = doc.get(spec, "strategy", "spec", dict, {})
     stype = doc.get(strat, "type", "spec.strategy", str, "RollingUpdate")

@@ -7,7 +7,7 @@ from ..objects import ReplicaSet
 from . import Kind
 from .common import policy
 from .manifest import MODELLED, modelled, unmodelled
-from .workload import SELECTOR, TEMPLATE, head, replicas, template
+from .workload import SELECTOR, TEMPLATE, head, template
 
 _POLICY = policy(spec=modelled({
     "replicas": MODELLED, "selector": SELECTOR, "template": TEMPLATE,
@@ -16,8 +16,7 @@ _POLICY = policy(spec=modelled({
 
 
 def parse(doc) -> ReplicaSet:
-    m, spec, sel = head(doc)
-    n = replicas(doc, spec)
+    m, spec, n, sel = head(doc, with_replicas=True)
     return ReplicaSet(meta=m, replicas=n, selector=sel, template=template(doc, spec, sel))
 
 

@@ -11,12 +11,14 @@ TEMPLATE = modelled({"metadata": METADATA, "spec": modelled(POD_SPEC)})
 SELECTOR = modelled({"matchLabels": MODELLED, "matchExpressions": MODELLED})
 
 
-def head(doc: Doc):
-    """A workload manifest's metadata, its spec and the spec's selector."""
+def head(doc: Doc, with_replicas: bool):
+    """A workload manifest's metadata, its spec, spec.replicas (with_replicas) and the spec's selector, read
+    in that order (so the first wrong field is the one reported)."""
     from .manifest import meta
     m = meta(doc, doc.raw, True)
     spec = doc.get(doc.raw, "spec", "", dict, required=True)
-    return m, spec, selector(doc, spec)
+    n = replicas(doc, spec) if with_replicas else None
+    return m, spec, n, selector(doc, spec)
 
 
 def selector(doc: Doc, spec: dict):
