@@ -214,9 +214,13 @@ def _cluster(doc: _Doc, warnings) -> Dict[str, Any]:
     doc.known(beh, "spec.behaviour", ("kubeletRelist", "informerRelist", "expectations", "jobTrackingWithFinalizers",
                                       "schedulerAssume", "stableLoadBalancerNodeSet", "rolloutStatusChecksGeneration",
                                       "workqueuePerKey"))
-    relist = doc.get(beh, "kubeletRelist", "spec.behaviour", str, "quorum")
-    if relist not in ("quorum", "cache"):
-        raise doc.error("spec.behaviour.kubeletRelist", f"expected quorum or cache, got {relist!r}")
+    relist = doc.get(beh, "kubeletRelist", "spec.behaviour", str, "cache")
+    if relist == "quorum":
+        doc.warn("spec.behaviour.kubeletRelist", "quorum is the old name of consistent (a relist never older than "
+                 "etcd), which upstream kubelets do not do by default: read as consistent")
+        relist = "consistent"
+    if relist not in ("cache", "consistent"):
+        raise doc.error("spec.behaviour.kubeletRelist", f"expected cache (upstream) or consistent, got {relist!r}")
     informer = doc.get(beh, "informerRelist", "spec.behaviour", str, "lastSynced")
     if informer not in ("lastSynced", "cache"):
         raise doc.error("spec.behaviour.informerRelist", f"expected lastSynced or cache, got {informer!r}")

@@ -249,7 +249,7 @@ def test_junit_report(tmp_path):
 
 def test_review_puts_two_designs_side_by_side(tmp_path):
     p = kc("review", "--traces", str(tmp_path), "--json", "-", os.path.join(SCENARIOS, "kubelet-relist-cache.yaml"),
-           os.path.join(SCENARIOS, "kubelet-relist-quorum.yaml"))
+           os.path.join(SCENARIOS, "kubelet-relist-consistent.yaml"))
     assert p.returncode == 1, p.stderr
     data = json.loads(p.stdout)
     assert data["differ"] == ["pod-single-node", "no-time-travel"]

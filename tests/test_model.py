@@ -367,3 +367,13 @@ def test_failover_relist_never_goes_back_with_the_reflector():
     v = {x.prop: x for x in check(composed("informer-relist-cache").system).verdicts}["replicas-bounded"]
     labels = [render_label(l) for l in v.trace.labels[1:]]
     assert v.verdict == "violated" and "apiserver.failover(client=kube-controller-manager, to=2)" in labels
+
+
+def test_kubelet_relist_default_is_upstream_and_quorum_is_an_old_name():
+    """A restarted kubelet lists at resourceVersion "0" upstream (issue 59848 is open): `cache` is the default;
+    `quorum` loads as `consistent`, with a warning saying it is not what upstream does."""
+    assert parse_scenario(ONE_NODE).kubelet_relist == "cache"
+    old = ONE_NODE.replace("metadata: {name: t}", "metadata: {name: t}\nspec: {behaviour: {kubeletRelist: quorum}}")
+    sc = parse_scenario(old)
+    assert sc.kubelet_relist == "consistent"
+    assert any("quorum is the old name of consistent" in w for w in sc.warnings)

@@ -160,7 +160,7 @@ PINNED = {
     "leader-paused": (84, 180, dict(LEADER, **{"single-leader": "violated"})),
     "leader-crash": (74, 150, dict(LEADER, **{"single-leader": "holds"})),
     "kubelet-relist-cache": (1504, 3761, dict(SAFE3, **{"pod-single-node": "violated", "no-time-travel": "violated"})),
-    "kubelet-relist-quorum": (2192, 5330, dict(SAFE3, **{"pod-single-node": "holds", "no-time-travel": "holds"})),
+    "kubelet-relist-consistent": (2192, 5330, dict(SAFE3, **{"pod-single-node": "holds", "no-time-travel": "holds"})),
     "force-delete-race": (1288, 3276, dict(SAFE3, **{"pod-single-node": "violated", "no-time-travel": "holds"})),
     "etcd-quorum-lost": (6605, 18360, {"deployment-converges": "violated", "node-capacity": "holds", "etcd-no-lost-writes": "holds",
                                      "taints-respected": "holds", "pod-single-node": "holds",
@@ -383,8 +383,8 @@ def test_issue_59848_stale_relist_restarts_a_moved_pod():
     labels = [render_label(l) for l in v.trace.labels[1:]]
     restart = next(i for i, l in enumerate(labels) if l.startswith("kubelet.restart(node=n1"))
     assert any(l.startswith("kubelet.run_pod(node=n1") for l in labels[restart:])
-    # The quorum relist of the same scenario never lets n1 start the pod after its restart.
-    sc, comp, res = run("kubelet-relist-quorum")
+    # The consistent relist of the same scenario never lets n1 start the pod after its restart.
+    sc, comp, res = run("kubelet-relist-consistent")
     g = res.search.graph
     assert any(s.host("n2").pods for s in g.states), "the new db-0 does run on n2"
 

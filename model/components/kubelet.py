@@ -19,10 +19,13 @@ sees bound to its node (force-deleted, or moved) are stopped
 Restarts: a `kubelet-restart` fault stops the kubelet (its containers keep
 running: the runtime is independent of it); its supervisor restarts it
 (weakly fair).  On restart it relists its pods, connecting to any apiserver
-that is up: with `behaviour.kubeletRelist: quorum` (since 1.17) the list is
-a quorum read, so its view never goes back in time; with `cache` (before,
-kubernetes issue 59848) it is served from that apiserver's cache, which may
-be older than what the kubelet saw before.
+that is up.  By default (`behaviour.kubeletRelist: cache`, what upstream
+does) the list is served from that apiserver's watch cache, which may be
+older than what the kubelet saw before: a restarted reflector's first list
+asks for resourceVersion "0" (client-go relistResourceVersion; PR 83520 fixed
+only relists inside a running reflector, and kubernetes issue 59848 is still
+open).  With `consistent` the list is never older than etcd (the WatchList
+path, or a resourceVersion "" list), so its view never goes back in time.
 
 Pod IPs, where modelled (model/components/networkplugin.py): the sandbox
 gets its IP when the runtime creates it, and the kubelet reports it as
@@ -204,14 +207,14 @@ def restart_rule(relist: str) -> Rule:
             for k, up in enumerate(s.apiservers_up):
                 if not up:
                     continue
-                nxt = apiserver.reconnect(back, client(host.name), k, quorum_read=(relist == "quorum"))
+                nxt = apiserver.reconnect(back, client(host.name), k, quorum_read=(relist == "consistent"))
                 choice = (("apiserver", k + 1),) if len(s.apiservers_up) > 1 else ()
                 yield label("kubelet", "restart", (("node", host.name),), choice), nxt
 
     return Rule("kubelet.restart", restart, doc=restart.__doc__)
 
 
-def rules(restarts: bool = False, relist: str = "quorum", pod_ips: bool = False) -> List[Rule]:
+def rules(restarts: bool = False, relist: str = "cache", pod_ips: bool = False) -> List[Rule]:
     run = functools.partial(run_pod, pod_ips=True) if pod_ips else run_pod
     out = [Rule("kubelet.run_pod", run, doc=run_pod.__doc__),
            Rule("kubelet.container_exits", container_exits, doc=container_exits.__doc__),
