@@ -204,6 +204,11 @@ def _verdicts(system: System, res: SearchResult, tracer, names=None) -> CheckRes
             diag = None
             if bounded:
                 diag = f"holds up to depth {stats.depth} ({_bound_text(stats)})"
+            watches = getattr(prop, "watches", None)
+            if watches and not getattr(res, "checked_steps", {}).get(prop.name):
+                steps = ", ".join(sorted(f"{c}.{a}" for c, a in watches))
+                vacuous = f"vacuously: no step it checks ({steps}) was reached"
+                diag = f"{diag}; {vacuous}" if diag else vacuous
             verdicts.append(Verdict(prop.name, "safety", "holds", bounded, diag, **common))
             continue
         path = graph.path_to(v.state)

@@ -106,6 +106,9 @@ class SearchResult:
     stats: Stats
     violations: Dict[str, Violation]
     deadlocks: List[int]
+    # action property -> how many steps it was checked on (vacuity: a property whose guarded steps never
+    # occurred holds of nothing, and the report says so)
+    checked_steps: Dict[str, int] = field(default_factory=dict)
 
 
 def search(
@@ -151,6 +154,7 @@ def search(
     watchers: Dict[tuple, list] = {}
     stats = Stats(symmetry=rep is not None)
     violations: Dict[str, Violation] = {}
+    checked_steps: Dict[str, int] = {}
     deadlocks: List[int] = []
     seen: Dict[State, int] = {}
     states: List[State] = []
@@ -257,6 +261,7 @@ def search(
                         if aps is None:
                             aps = watchers[(lab[0], lab[1])] = unwatched + watched.get((lab[0], lab[1]), [])
                         for ap in aps:
+                            checked_steps[ap.name] = checked_steps.get(ap.name, 0) + 1
                             if ap.name in violations:
                                 continue
                             diag = ap.check(s, lab, seen_as)
@@ -316,7 +321,8 @@ def search(
                                      key=lambda x: (-x[1], x[0]))[:BLAME_TOP]
     graph = Graph(states=states, parent=parent, depth=depth, expanded=head,
                   fair_edges=fair_edges, instances=instances, index=seen, truncated=truncated)
-    return SearchResult(graph=graph, stats=stats, violations=violations, deadlocks=deadlocks)
+    return SearchResult(graph=graph, stats=stats, violations=violations, deadlocks=deadlocks,
+                        checked_steps=checked_steps)
 
 
 def find_step(system: System, src: State, target: State, symmetric: bool, present: bool = False) -> Optional[tuple]:

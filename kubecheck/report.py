@@ -83,7 +83,7 @@ def format_table(rep: ScenarioReport) -> str:
     for r in rep.results:
         verdict = r.verdict + (" (bounded)" if r.bounded else "")
         lines.append(f"  {r.prop:<{width}}  {r.kind:<11}  {verdict}")
-        if r.diagnosis and r.verdict != "holds" or (r.bounded and r.diagnosis):
+        if r.diagnosis and (r.verdict != "holds" or r.bounded or "vacuously" in r.diagnosis):
             lines.append(f"  {'':<{width}}    {r.diagnosis}")
         if r.trace:
             lines.append(f"  {'':<{width}}    trace: {r.trace}")

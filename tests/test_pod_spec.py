@@ -228,3 +228,17 @@ def test_priority_admission():
     sc = parse_scenario(CLUSTER + one + deployment("containers: [{name: c, image: x}]\n"
                                                   "priorityClassName: system-cluster-critical", replicas=1))
     assert sc.of_kind("Deployment")[0].template.spec.priority == 2000000000
+
+
+def test_a_property_whose_steps_never_happen_holds_vacuously_and_says_so():
+    """STYLE point 5: with room for every pod nothing is preempted, so preemption-justified checked nothing;
+    its holds says so, unlike where a preemption was explored."""
+    roomy = (CLUSTER.replace("[deployment-converges, daemonset-converges, n-plus-one-capacity]",
+                             "[preemption-justified]")
+             + PRIORITIES + node("n1", cpu="8") + bare_pod("low-a", "500m", "low")
+             + deployment("containers: [{name: c, image: x, resources: {requests: {cpu: '1'}}}]", replicas=1))
+    _, v = run(roomy)
+    assert v["preemption-justified"].verdict == "holds"
+    assert "vacuously: no step it checks (default-scheduler.preempt) was reached" in v["preemption-justified"].diagnosis
+    _, v = run(roomy.replace("cpu: '8'", "cpu: '1'"))
+    assert v["preemption-justified"].verdict == "holds" and not v["preemption-justified"].diagnosis
