@@ -125,16 +125,18 @@ PINNED = {
     "nodename-noexecute-loop": (3, 3, {"deployment-converges": "violated", "node-capacity": "holds",
                                        "taints-respected": "holds", "pod-single-node": "holds",
                                        "replicas-bounded": "holds"}),
-    "job-restart-lagging": (193060, 360828, {"node-capacity": "holds", "taints-respected": "holds",
+    "job-restart-lagging": (298400, 548916, {"node-capacity": "holds", "taints-respected": "holds",
                                              "pod-single-node": "holds", "scheduler-binds-fit": "holds",
                                              "single-leader": "holds", "no-time-travel": "holds",
                                              "job-completions-not-exceeded": "violated", "job-completes": "unknown"}),
     "greedy-scheduling": (882, 1913, {"deployment-converges": "violated", "node-capacity": "holds",
                                       "taints-respected": "holds", "pod-single-node": "holds",
                                       "replicas-bounded": "holds"}),
-    "job-tracking-finalizers": (393, 1076, dict(JOB, **{"job-completes": "holds",
+    # A pod deleted before it succeeded is failed, counted and released from its finalizer (isPodFailed).
+    "job-node-crash": (134, 218, dict(JOB, **{"job-completes": "holds", "job-completions-not-exceeded": "holds"})),
+    "job-tracking-finalizers": (435, 1210, dict(JOB, **{"job-completes": "holds",
                                                         "job-completions-not-exceeded": "holds"})),
-    "job-legacy-tracking": (445, 1275, dict(JOB, **{"job-completes": "violated",
+    "job-legacy-tracking": (493, 1459, dict(JOB, **{"job-completes": "violated",
                                                     "job-completions-not-exceeded": "violated"})),
     "two-schedulers": (2049, 2932, {"deployment-converges": "holds", "scheduler-binds-fit": "violated", "node-capacity": "holds", "taints-respected": "holds",
                                     "pod-single-node": "holds", "replicas-bounded": "holds", "no-time-travel": "holds"}),
@@ -193,7 +195,7 @@ RESCHEDULED = {'dns-service': 'holds', 'anti-affinity-spread': 'violated', 'etcd
 
 
 # node-status-converges, where a fault stops a kubelet's heartbeats (and the scenario checks all properties).
-NODE_STATUS = {'cluster-addons': 'holds', 'anti-affinity-spread': 'holds', 'cloud-load-balancer': 'holds', 'dns-service': 'holds',
+NODE_STATUS = {'job-node-crash': 'holds', 'cluster-addons': 'holds', 'anti-affinity-spread': 'holds', 'cloud-load-balancer': 'holds', 'dns-service': 'holds',
                'etcd-quorum-lost': 'violated', 'full-disruption': 'holds', 'large-cluster': 'unknown',
                'logging-daemonset': 'holds', 'node-partition-eviction': 'holds', 'rolling-update-node-crash': 'holds',
                'self-hosted-lone-apiserver': 'violated', 'self-hosted-static-beside': 'holds',
@@ -207,6 +209,7 @@ NODE_STATUS = {'cluster-addons': 'holds', 'anti-affinity-spread': 'holds', 'clou
 STABLE = {
     "anti-affinity-spread": "violated",
     "preemption-placeholder": "holds", "preemption-placeholder-same-priority": "violated",
+    "job-node-crash": "holds",
     "greedy-scheduling": "violated", "large-cluster": "unknown",
     "scheduler-assume": "holds", "scheduler-no-assume": "holds", "scheduler-failover": "holds",
     "node-partition-eviction": "holds", "full-disruption": "violated",
@@ -781,3 +784,33 @@ def test_daemonset_pods_count_in_the_placement_diagnosis():
     v = {x.prop: x for x in res.verdicts}["deployment-converges"]
     assert "a capacity shortfall" in v.diagnosis and "cpu requested 2100m, allocatable 2000m" in v.diagnosis
     assert "greedy" not in v.diagnosis
+
+
+def test_a_job_pod_deleted_before_it_succeeded_is_a_failure(monkeypatch):
+    """isPodFailed: the evicted pod of job-node-crash is counted failed and released from its tracking
+    finalizer, so its deletion finishes.  A Job controller that counts only Failed pods (as the model once did)
+    leaves it deleting for ever: stable-reconciliation is violated, stuck on that finalizer."""
+    from model.components import job
+    sc, comp, res = run("job-node-crash")
+    assert {v.prop: v.verdict for v in res.verdicts}["stable-reconciliation"] == "holds"
+    monkeypatch.setattr(job, "pod_failed", lambda p: p.phase == "Failed")
+    sc, comp, res = run("job-node-crash")
+    v = {v.prop: v for v in res.verdicts}["stable-reconciliation"]
+    assert v.verdict == "violated" and "waiting on finalizers batch.kubernetes.io/job-tracking" in v.diagnosis
+
+
+def test_a_finished_job_deletes_its_active_pods():
+    """manageJob: once the Job is Failed, its pods still running are deleted (one per step), never before."""
+    from model.components.job import job_pods
+    sc, comp, res = run("job-tracking-finalizers")
+    deleted_after_finish = 0
+    for s in res.search.graph.states:
+        for rule in comp.system.rules:
+            if rule.name != "job.delete_excess":
+                continue
+            for lab, nxt in rule.fn(s):
+                j = s.store.jobs[0]
+                active = [p for p in job_pods(s.store, j) if p.active]
+                assert j.condition or len(active) > min(j.parallelism, j.completions - j.succeeded), lab
+                deleted_after_finish += bool(j.condition)
+    assert deleted_after_finish > 0

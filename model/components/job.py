@@ -16,8 +16,18 @@ Kubernetes version (`behaviour.jobTrackingWithFinalizers`):
   pods that still exist, so a succeeded pod removed before it was counted
   is run again (kubernetes issues 78721, 91235).
 
+A pod being deleted that had not succeeded (evicted, removed with its node)
+is failed, as upstream's isPodFailed counts it ("to account for orphan Pods
+that never have a chance to reach the Failed phase"): with finalizers it is
+counted and its finalizer removed (trackJobStatusAndRemoveFinalizers), so its
+deletion can finish.  Active pods beyond what parallelism and the remaining
+completions allow, and every active pod of a finished Job, are deleted
+(manageJob, activePodsForRemoval: unscheduled before scheduled, Pending
+before Running, not ready before ready, newest first), one per step.
+
 Abstracted: the exponential back-off between failed pods (a failure is
-retried at once); pod failure policy, indexed Jobs, suspend,
+retried at once); pod failure policy (with which only Failed pods count),
+indexed Jobs, suspend,
 activeDeadlineSeconds, TTL after finished.  Expectations
 (`behaviour.expectations`): after creating a pod, a controller replica does
 not sync that Job again until its informer has seen the create, as upstream
@@ -43,14 +53,24 @@ def job_pods(view, job: Job) -> List[Pod]:
     return [p for p in view.pods if p.meta.controller_uid() == job.meta.uid]
 
 
+def pod_failed(p: Pod) -> bool:
+    """isPodFailed (no pod failure policy): Failed, or being deleted without having succeeded."""
+    return p.phase == "Failed" or (p.meta.deleting and p.phase != "Succeeded")
+
+
 def counts(view, job: Job, tracking: bool):
     """(succeeded, failed) as the controller computes them."""
     pods = job_pods(view, job)
     if tracking:
         uncounted_ok = sum(1 for p in pods if p.phase == "Succeeded" and TRACKING in p.meta.finalizers)
-        uncounted_failed = sum(1 for p in pods if p.phase == "Failed" and TRACKING in p.meta.finalizers)
+        uncounted_failed = sum(1 for p in pods if pod_failed(p) and TRACKING in p.meta.finalizers)
         return job.succeeded + uncounted_ok, job.failed + uncounted_failed
     return sum(1 for p in pods if p.phase == "Succeeded"), sum(1 for p in pods if p.phase == "Failed")
+
+
+def removal_order(p: Pod):
+    """activePodsForRemoval's order (controller.ActivePods): the first is deleted first."""
+    return (bool(p.spec.node_name), p.phase == "Running", p.ready, -p.meta.uid)
 
 
 def new_pod(job: Job, tracking: bool) -> Pod:
@@ -86,15 +106,19 @@ def rules(tracking: bool, expectations: bool = True) -> List[Rule]:
         for actor, by, view in leaderelection.acting_views(s, CLIENT):
             for job in view.jobs:
                 for p in job_pods(view, job):
-                    if p.phase not in ("Succeeded", "Failed") or TRACKING not in p.meta.finalizers:
+                    if TRACKING not in p.meta.finalizers or not (p.phase == "Succeeded" or pod_failed(p)):
                         continue
                     live_job = s.store.by_uid("Job", job.meta.uid)
+                    if live_job is None:
+                        continue
                     field = "succeeded" if p.phase == "Succeeded" else "failed"
                     counted = evolve(live_job, **{field: getattr(live_job, field) + 1})
                     nxt = apiserver.update(s, counted, live_job.meta.resource_version, spec_changed=False)
                     if nxt is None:
                         continue
                     live_pod = nxt.store.by_uid("Pod", p.meta.uid)
+                    if live_pod is None:
+                        continue
                     released = evolve(live_pod, meta=evolve(live_pod.meta, finalizers=tuple(
                         f for f in live_pod.meta.finalizers if f != TRACKING)))
                     nxt = apiserver.update(nxt, released, live_pod.meta.resource_version, spec_changed=False)
@@ -122,6 +146,33 @@ def rules(tracking: bool, expectations: bool = True) -> List[Rule]:
                 if nxt is not None:
                     yield label("job", "finish", (("job", job.meta.key),) + by, (("condition", condition),)), nxt
 
+    def delete_excess(s: ClusterState) -> Iterator:
+        """The controller deletes an active pod beyond what parallelism and the completions still to go allow
+        (every active pod, once the Job has finished)."""
+        for actor, by, view in leaderelection.acting_views(s, CLIENT):
+            for job in view.jobs:
+                if job.meta.deleting:
+                    continue
+                if expectations and view.revision < s.expectation(actor, job.meta.uid):
+                    continue
+                active = [p for p in job_pods(view, job) if p.active]
+                if not active:
+                    continue
+                succeeded, _ = counts(view, job, tracking)
+                want = 0 if job.condition else max(min(job.parallelism, job.completions - succeeded), 0)
+                if len(active) <= want:
+                    continue
+                victim = min(active, key=removal_order)
+                live = s.store.by_uid("Pod", victim.meta.uid)
+                if live is None:
+                    continue
+                nxt = apiserver.delete(s, live)
+                if nxt is not None:
+                    if expectations:
+                        nxt = nxt.expect(actor, job.meta.uid, nxt.store.revision)
+                    yield label("job", "delete_pod", (("job", job.meta.key),) + by, (("pod", victim.meta.key),)), nxt
+
     return [Rule("job.create_pod", create_pod, doc=create_pod.__doc__),
+            Rule("job.delete_excess", delete_excess, doc=delete_excess.__doc__),
             Rule("job.track_finished", track_finished, doc=track_finished.__doc__),
             Rule("job.finish", finish, doc=finish.__doc__)]
