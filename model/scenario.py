@@ -706,6 +706,7 @@ def parse_scenario(text: str, path: str = "<scenario>", lenient: bool = False, s
     used = {o.meta.namespace for o in objects if o.meta.namespace} | {ch.namespace for ch in changes}
     for ns in sorted(used - namespaces):
         objects.append(Namespace(meta=ObjectMeta(namespace="", name=ns)))
+    _changes_name_objects(cdoc, changes, objects + nodes)
     addon_keys = []
     if c["dns"] and (any(o.kind == "Service" for o in objects) or any(ch.kind == "Service" for ch in changes)):
         from .components.dns import addon_objects
@@ -738,6 +739,25 @@ def parse_scenario(text: str, path: str = "<scenario>", lenient: bool = False, s
     return Scenario(path=path, text=text, changes=changes, nodes=tuple(nodes), objects=tuple(objects),
                     warnings=tuple(warnings), addon_keys=tuple(addon_keys), declared_namespaces=declared,
                     kubernetes_version=version.rsplit(".", 1)[0], notes=tuple(notes), **c)
+
+
+def _changes_name_objects(cdoc: _Doc, changes, objects) -> None:
+    """A scale, delete or rollout wait must name an object a manifest or an earlier apply creates (kubectl
+    would answer NotFound, and the change would do nothing).  Pods are exempt: a controller's pods have
+    generated names, and a change may name one the scenario pins (db-0)."""
+    exists = {(o.kind, o.meta.namespace, o.meta.name) for o in objects}
+    for i, ch in enumerate(changes):
+        key = (ch.kind, ch.namespace, ch.name)
+        if ch.op == "apply":
+            exists.add(key)
+            continue
+        if ch.kind in ("Pod", "CustomObject") or key in exists:
+            continue
+        ns = f"{ch.namespace}/" if registry.kind(ch.kind).namespaced else ""
+        known = sorted(f"{o[2]}" for o in exists if o[0] == ch.kind and o[1] == ch.namespace)
+        raise cdoc.error(f"spec.changes[{i}].{ch.op}", f"no manifest or earlier change creates {ch.kind} "
+                         f"{ns}{ch.name}: kubectl would answer NotFound"
+                         + (f" (the scenario's {ch.kind}s there: {', '.join(known)})" if known else ""))
 
 
 def _registration_note(docs) -> List[str]:

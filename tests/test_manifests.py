@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from model.scenario import ScenarioError, default_cluster, load_scenario
+from model.scenario import ScenarioError, default_cluster, load_scenario, parse_scenario
 
 from conftest import ROOT
 
@@ -155,3 +155,18 @@ def test_every_component_says_which_client_it_acts_as():
     # A second scheduler's steps are named after its schedulerName, and bind as it.
     assert unknown <= schedulers, unknown
     assert {"daemonset", "job", "deployment", "replicaset", "kubelet", "default-scheduler"} <= seen
+
+
+def test_a_change_must_name_an_object_that_exists():
+    """Issue 17: a change naming an object no manifest or earlier change creates did nothing, silently."""
+    head = ("apiVersion: kubecheck/v1alpha1\nkind: Cluster\nmetadata: {name: c}\nspec:\n  changes:\n"
+            "    - scale: {kind: Deployment, name: wbe, replicas: 3}\n" + NODE + "---\n" + WEB)
+    with pytest.raises(ScenarioError, match=r"spec.changes\[0\].scale: no manifest or earlier change creates "
+                                            r"Deployment default/wbe: kubectl would answer NotFound \(the "
+                                            r"scenario's Deployments there: web\)"):
+        parse_scenario(head)
+    assert parse_scenario(head.replace("name: wbe", "name: web")).changes[0].replicas == 3
+    applied = head.replace("    - scale:", "    - apply: {apiVersion: apps/v1, kind: Deployment, metadata: {name: wbe}, "
+                           "spec: {selector: {matchLabels: {a: b}}, template: {metadata: {labels: {a: b}}, "
+                           "spec: {containers: [{name: c, image: x}]}}}}\n    - scale:")
+    assert [c.op for c in parse_scenario(applied).changes] == ["apply", "scale"]
