@@ -280,6 +280,9 @@ def cmd_verify(args) -> int:
             raise UsageError(f"{path} and {names[sc.name]} are both scenario {sc.name!r} (metadata.name): "
                              f"their traces would overwrite each other; give each its own name")
         names[sc.name] = path
+    # The manifests the scenarios read (spec.manifests, a folder given with --nodes) are inputs too.
+    check_outputs((("--json", args.json), ("--junit", args.junit), ("--report", args.report)),
+                  [f for sc in loaded for f in sc.sources], args.traces)
     reports = []
     interrupted = False
     for path, sc in zip(args.scenarios, loaded):

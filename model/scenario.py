@@ -118,6 +118,7 @@ class Scenario:
     addon_keys: Tuple[Tuple[str, str, str], ...] = ()
     kubernetes_version: str = ""        # whose schemas validated the manifests ("1.37")
     notes: Tuple[str, ...] = ()         # what the loader did that is not a warning (kinds left out as inert)
+    sources: Tuple[str, ...] = ()       # the manifest files spec.manifests read (outputs may not overwrite them)
 
     def zone_of(self, node_name: str) -> str:
         for n in self.nodes:
@@ -586,6 +587,7 @@ def parse_scenario(text: str, path: str = "<scenario>", lenient: bool = False, s
     raws = _read_documents(text, path)
     warnings: List[str] = []
     docs = _documents(raws, path, warnings, lenient)
+    sources: List[str] = []
     if not docs:
         raise ScenarioError(f"{path}: empty file: a scenario needs a Cluster document")
     cluster_raw = [d for d in docs if isinstance(d.raw, dict) and d.raw.get("kind") == "Cluster"]
@@ -593,6 +595,7 @@ def parse_scenario(text: str, path: str = "<scenario>", lenient: bool = False, s
             and cluster_raw[0].raw["spec"].get("manifests") is not None:
         entries = cluster_raw[0].get(cluster_raw[0].raw["spec"], "manifests", "spec", list, [])
         for f in _manifest_files(cluster_raw[0], path, entries):
+            sources.append(f)
             try:
                 more = read_text(f, what="manifest")
             except InputError as e:
@@ -738,7 +741,7 @@ def parse_scenario(text: str, path: str = "<scenario>", lenient: bool = False, s
         raise ScenarioError(f"{warnings[0]}{more}: an error under --strict")
     return Scenario(path=path, text=text, changes=changes, nodes=tuple(nodes), objects=tuple(objects),
                     warnings=tuple(warnings), addon_keys=tuple(addon_keys), declared_namespaces=declared,
-                    kubernetes_version=version.rsplit(".", 1)[0], notes=tuple(notes), **c)
+                    kubernetes_version=version.rsplit(".", 1)[0], notes=tuple(notes), sources=tuple(sources), **c)
 
 
 def _changes_name_objects(cdoc: _Doc, changes, objects) -> None:

@@ -170,3 +170,14 @@ def test_a_change_must_name_an_object_that_exists():
                            "spec: {selector: {matchLabels: {a: b}}, template: {metadata: {labels: {a: b}}, "
                            "spec: {containers: [{name: c, image: x}]}}}}\n    - scale:")
     assert [c.op for c in parse_scenario(applied).changes] == ["apply", "scale"]
+
+
+def test_no_output_overwrites_a_manifest_the_scenario_reads(tmp_path):
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "web.yaml").write_text(WEB)
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    p = subprocess.run([sys.executable, "-m", "kubecheck", "verify", "--quiet", "--nodes", "1", "--report",
+                        str(app / "web.yaml"), str(app)], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert p.returncode == 2 and "would be overwritten" in p.stderr, p.stderr
+    assert (app / "web.yaml").read_text() == WEB
