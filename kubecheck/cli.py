@@ -241,7 +241,8 @@ def verify_one(path: str, args, sc=None) -> ScenarioReport:
         results.append(Result(name, comp.kinds[name], v.verdict, v.bounded, v.diagnosis, trace_path,
                               v.states, v.depth, v.seconds))
     return ScenarioReport(sc.name, path, results, res.stats, comp.model.left_out, list(sc.warnings),
-                          comp.system.meta.get("symmetry", ""), list(sc.notes), sc.kubernetes_version)
+                          comp.system.meta.get("symmetry", ""), list(sc.notes), sc.kubernetes_version,
+                          {p: (v, why) for p, v, why in sc.expect})
 
 
 def _write_json(dest: str, data) -> None:
@@ -266,6 +267,22 @@ def _write_outputs(args, reports, final: bool) -> None:
         write_atomic(args.junit, junit_xml(reports))
 
 
+def _summary(reports) -> str:
+    """The last line of a run of several scenarios."""
+    expected = [r for r in reports if r.expect]
+    parts = [f"{len(reports)} scenarios"]
+    if expected:
+        ok = sum(1 for r in expected if r.exit_code == 0)
+        unknown = sum(1 for r in expected if r.exit_code == 3)
+        parts.append(f"{ok} as expected, {len(expected) - ok - unknown} unexpected, {unknown} unknown")
+    plain = [r for r in reports if not r.expect]
+    if plain:
+        parts.append(f"without expect: {sum(1 for r in plain if r.exit_code == 1)} with a violation, "
+                     f"{sum(1 for r in plain if r.exit_code == 3)} with an unknown verdict, "
+                     f"{sum(1 for r in plain if r.exit_code == 0)} all holding")
+    return "summary: " + "; ".join(parts)
+
+
 def cmd_verify(args) -> int:
     check_outputs((("--json", args.json), ("--junit", args.junit), ("--report", args.report)),
                   args.scenarios, args.traces)
@@ -280,6 +297,10 @@ def cmd_verify(args) -> int:
             raise UsageError(f"{path} and {names[sc.name]} are both scenario {sc.name!r} (metadata.name): "
                              f"their traces would overwrite each other; give each its own name")
         names[sc.name] = path
+        from properties.catalog import get as property_named
+        for prop, _, _ in sc.expect:
+            if property_named(prop) is None:
+                raise ScenarioError(f"{path}: spec.expect.{prop}: unknown property; `kubecheck properties` lists them")
     # The manifests the scenarios read (spec.manifests, a folder given with --nodes) are inputs too.
     check_outputs((("--json", args.json), ("--junit", args.junit), ("--report", args.report)),
                   [f for sc in loaded for f in sc.sources], args.traces)
@@ -300,6 +321,8 @@ def cmd_verify(args) -> int:
                   + (f"; not checked: {', '.join(left)}" if left else ""), file=sys.stderr)
             break
     _write_outputs(args, reports, final=True)
+    if len(reports) > 1 and args.json != "-":
+        print(_summary(reports))
     if interrupted:
         return EXIT_INTERRUPTED
     codes = {r.exit_code for r in reports}

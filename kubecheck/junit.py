@@ -8,27 +8,49 @@ from typing import List
 from .report import ScenarioReport
 
 
+def _outcome(rep: ScenarioReport, r):
+    """(element, message, text) of one test case: failure, error, skipped, system-out or None (a pass).
+    With spec.expect a verdict is judged against what the scenario expects: an expected violation passes
+    (with its reason), an unexpected verdict fails."""
+    trace = f"\ntrace: {r.trace}" if r.trace else ""
+    if rep.expect:
+        want = rep.expect.get(r.prop, (None, ""))
+        if want[0] is not None and want[0] == r.verdict and r.verdict not in ("holds", "not-applicable"):
+            return "system-out", None, f"{r.verdict} as expected" + (f": {want[1]}" if want[1] else "") + trace
+        ok = r.verdict in ("holds", "not-applicable") if want[0] is None else r.verdict == want[0]
+        if not ok and r.verdict != "unknown":
+            return "failure", f"expected {want[0] or 'holds'}, got {r.verdict}", (r.diagnosis or "") + trace
+    if r.verdict == "violated":
+        return "failure", r.diagnosis or "violated", (r.diagnosis or "") + trace
+    if r.verdict == "unknown":
+        return "error", r.diagnosis or "unknown", r.diagnosis or ""
+    if r.verdict == "not-applicable":
+        return "skipped", r.diagnosis or "not applicable", None
+    if r.bounded:
+        return "system-out", None, r.diagnosis or "holds within the search bounds"
+    return None, None, None
+
+
 def junit_xml(reports: List[ScenarioReport]) -> str:
     suites = ET.Element("testsuites", name="kubecheck")
     for rep in reports:
-        failures = sum(1 for r in rep.results if r.verdict == "violated")
-        errors = sum(1 for r in rep.results if r.verdict == "unknown")
-        skipped = sum(1 for r in rep.results if r.verdict == "not-applicable")
+        outcomes = [(r, _outcome(rep, r)) for r in rep.results]
+        count = {k: sum(1 for _, o in outcomes if o[0] == k) for k in ("failure", "error", "skipped")}
         suite = ET.SubElement(suites, "testsuite", name=rep.scenario, tests=str(len(rep.results)),
-                              failures=str(failures), errors=str(errors), skipped=str(skipped),
-                              time=f"{rep.stats.seconds:.3f}")
-        for r in rep.results:
+                              failures=str(count["failure"]), errors=str(count["error"]),
+                              skipped=str(count["skipped"]), time=f"{rep.stats.seconds:.3f}")
+        for r, (element, message, text) in outcomes:
             case = ET.SubElement(suite, "testcase", classname=rep.scenario, name=r.prop, time=f"{r.seconds:.3f}")
-            if r.verdict == "violated":
-                f = ET.SubElement(case, "failure", message=r.diagnosis or "violated", type=r.kind)
-                f.text = (r.diagnosis or "") + (f"\ntrace: {r.trace}" if r.trace else "")
-            elif r.verdict == "unknown":
-                e = ET.SubElement(case, "error", message=r.diagnosis or "unknown", type="unknown")
-                e.text = r.diagnosis or ""
-            elif r.verdict == "not-applicable":
-                ET.SubElement(case, "skipped", message=r.diagnosis or "not applicable")
-            elif r.bounded:
-                ET.SubElement(case, "system-out").text = r.diagnosis or "holds within the search bounds"
+            if element is None:
+                continue
+            attrs = {} if message is None else {"message": message}
+            if element == "failure":
+                attrs["type"] = "expectation" if message.startswith("expected ") else r.kind
+            elif element == "error":
+                attrs["type"] = "unknown"
+            e = ET.SubElement(case, element, **attrs)
+            if text is not None:
+                e.text = text
         if rep.warnings or rep.notes:
             # What was not modelled reaches the CI log beside the verdicts it may change.
             ET.SubElement(suite, "system-err").text = "\n".join(

@@ -37,16 +37,38 @@ class ScenarioReport:
     symmetry: str = ""   # which nodes the search took as interchangeable, or why none (model/symmetry.py)
     notes: List[str] = field(default_factory=list)   # what the loader did that is no warning (model/scenario.py)
     kubernetes_version: str = ""                     # whose schemas validated the manifests
+    expect: dict = field(default_factory=dict)       # spec.expect: property -> (verdict, why)
+
+    def unexpected(self) -> List[str]:
+        """With spec.expect: each verdict that is not the one expected (a property not listed must hold or be
+        not-applicable), as "prop: expected X, got Y"; a verdict not reached counts only as unknown."""
+        if not self.expect:
+            return []
+        out = []
+        for r in self.results:
+            want = self.expect.get(r.prop, (None, ""))[0]
+            ok = r.verdict in ("holds", "not-applicable") if want is None else r.verdict == want
+            if not ok:
+                out.append(f"{r.prop}: expected {want or 'holds'}, got {r.verdict}")
+        return out
 
     def as_dict(self) -> dict:
         stats = dict(self.stats.as_dict(), left_out=self.left_out)
         if self.symmetry:
             stats["symmetry_note"] = self.symmetry
-        return {"scenario": self.scenario, "kubernetesVersion": self.kubernetes_version, "warnings": self.warnings,
-                "notes": self.notes, "results": [r.as_dict() for r in self.results], "stats": stats}
+        out = {"scenario": self.scenario, "kubernetesVersion": self.kubernetes_version, "warnings": self.warnings,
+               "notes": self.notes, "results": [r.as_dict() for r in self.results], "stats": stats}
+        if self.expect:
+            out["expect"] = {"met": not self.unexpected(), "unexpected": self.unexpected()}
+        return out
 
     @property
     def exit_code(self) -> int:
+        if self.expect:
+            bad = self.unexpected()
+            if any(not b.endswith("got unknown") for b in bad):
+                return 1
+            return 3 if bad else 0
         verdicts = {r.verdict for r in self.results}
         if "violated" in verdicts:
             return 1
@@ -82,9 +104,16 @@ def format_table(rep: ScenarioReport) -> str:
     width = max([len(r.prop) for r in rep.results] + [8])
     for r in rep.results:
         verdict = r.verdict + (" (bounded)" if r.bounded else "")
+        if rep.expect and r.prop in rep.expect and rep.expect[r.prop][0] == r.verdict and r.verdict != "holds":
+            why = rep.expect[r.prop][1]
+            verdict += f" (as expected{': ' + why if why else ''})"
         lines.append(f"  {r.prop:<{width}}  {r.kind:<11}  {verdict}")
         if r.diagnosis and (r.verdict != "holds" or r.bounded or "vacuously" in r.diagnosis):
             lines.append(f"  {'':<{width}}    {r.diagnosis}")
         if r.trace:
             lines.append(f"  {'':<{width}}    trace: {r.trace}")
+    if rep.expect:
+        bad = rep.unexpected()
+        lines.append("  expect: every verdict as expected" if not bad else
+                     "  UNEXPECTED: " + "; ".join(bad))
     return "\n".join(lines)

@@ -119,6 +119,9 @@ class Scenario:
     kubernetes_version: str = ""        # whose schemas validated the manifests ("1.37")
     notes: Tuple[str, ...] = ()         # what the loader did that is not a warning (kinds left out as inert)
     sources: Tuple[str, ...] = ()       # the manifest files spec.manifests read (outputs may not overwrite them)
+    # spec.expect: (property, verdict, why) the scenario is meant to give; where it has any, a property not
+    # listed must hold or be not-applicable (DESIGN section 3).
+    expect: Tuple[Tuple[str, str, str], ...] = ()
 
     def zone_of(self, node_name: str) -> str:
         for n in self.nodes:
@@ -151,7 +154,7 @@ def _cluster(doc: _Doc, warnings) -> Dict[str, Any]:
                                          "it names the scenario's traces folder")
     spec = doc.get(raw, "spec", "", dict, {})
     doc.known(spec, "spec", ("controlPlane", "addons", "behaviour", "faults", "changes", "check", "operators",
-                             "kubernetesVersion", "manifests"))
+                             "kubernetesVersion", "manifests", "expect"))
     cp = doc.get(spec, "controlPlane", "spec", dict, {})
     doc.known(cp, "spec.controlPlane", ("placement", "etcd", "apiservers", "controllerManagers", "schedulers",
                                         "cloudControllerManager", "leaderElection", "staticApiservers"))
@@ -271,7 +274,7 @@ def _cluster(doc: _Doc, warnings) -> Dict[str, Any]:
                 workqueue_per_key=doc.get(beh, "workqueuePerKey", "spec.behaviour", bool, True),
                 fault_budget=budget, fault_kinds=tuple(kinds), properties=tuple(props), max_depth=max_depth,
                 max_states=max_states, max_staleness=staleness,
-                kubernetes_version=_kubernetes_version(doc, spec),
+                kubernetes_version=_kubernetes_version(doc, spec), expect=_expect(doc, spec),
                 raw_changes=doc.get(spec, "changes", "spec", list, []),
                 raw_operators=doc.get(spec, "operators", "spec", list, []))
 
@@ -372,6 +375,29 @@ def _allocate_cluster_ips(objects: list) -> None:
             taken.add(ip)
             objects[i] = Service(meta=o.meta, selector=o.selector, cluster_ip=ip, type=o.type,
                                  publish_not_ready=o.publish_not_ready)
+
+
+VERDICTS = ("holds", "violated", "unknown", "not-applicable")
+
+
+def _expect(doc: _Doc, spec: dict) -> Tuple[Tuple[str, str, str], ...]:
+    """spec.expect: `property: verdict` or `property: {verdict: ..., why: "..."}`."""
+    out = []
+    for prop, val in doc.get(spec, "expect", "spec", dict, {}).items():
+        ep = f"spec.expect.{prop}"
+        why = ""
+        if isinstance(val, dict):
+            doc.known(val, ep, ("verdict", "why"))
+            verdict = doc.get(val, "verdict", ep, str, required=True)
+            why = doc.get(val, "why", ep, str, "")
+        elif isinstance(val, str):
+            verdict = val
+        else:
+            raise doc.error(ep, f"expected a verdict or {{verdict: ..., why: ...}}, got {val!r}")
+        if verdict not in VERDICTS:
+            raise doc.error(ep, f"expected one of {', '.join(VERDICTS)}, got {verdict!r}")
+        out.append((str(prop), verdict, why))
+    return tuple(out)
 
 
 def _kubernetes_version(doc: _Doc, spec: dict) -> str:

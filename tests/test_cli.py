@@ -32,8 +32,16 @@ def test_exit_0_when_everything_holds(tmp_path):
     assert "deployment-converges" in p.stdout and "holds" in p.stdout
 
 
+def without_expect(name: str, folder) -> str:
+    """A copy of built-in scenario `name` without its spec.expect block (its violations then exit 1)."""
+    out = folder / f"{name}.yaml"
+    out.write_text("\n".join(line for line in open(os.path.join(SCENARIOS, f"{name}.yaml")).read().splitlines()
+                             if "expect:" not in line and "{verdict:" not in line) + "\n")
+    return str(out)
+
+
 def test_exit_1_writes_a_trace(tmp_path):
-    p = kc("verify", "--quiet", "--traces", str(tmp_path), os.path.join(SCENARIOS, "tainted-only-room.yaml"))
+    p = kc("verify", "--quiet", "--traces", str(tmp_path), without_expect("tainted-only-room", tmp_path))
     assert p.returncode == 1
     trace = tmp_path / "tainted-only-room" / "deployment-converges.itf.json"
     assert trace.exists()
@@ -235,8 +243,10 @@ def test_render_without_graphviz_says_so(tmp_path):
 def test_junit_report(tmp_path):
     import xml.etree.ElementTree as ET
     out = tmp_path / "j.xml"
+    # Without its expect block, the scenario's violations are failures.
+    plain = without_expect("tainted-only-room", tmp_path)
     p = kc("verify", "--quiet", "--traces", str(tmp_path), "--junit", str(out),
-           os.path.join(SCENARIOS, "tainted-only-room.yaml"), os.path.join(SCENARIOS, "web-three-nodes.yaml"))
+           str(plain), os.path.join(SCENARIOS, "web-three-nodes.yaml"))
     assert p.returncode == 1
     root = ET.parse(out).getroot()
     suites = {s.get("name"): s for s in root}
@@ -295,10 +305,15 @@ def test_progress_line_redraws_on_a_terminal_and_not_in_a_log():
 
 
 def test_first_violation_stops_early_with_the_same_counterexample(tmp_path):
-    scenario = os.path.join(SCENARIOS, "rolling-update.yaml")
+    scenario = without_expect("rolling-update", tmp_path)
     full = kc("verify", "--quiet", "--json", "-", "--traces", str(tmp_path / "full"), scenario)
     early = kc("verify", "--quiet", "--json", "-", "--first-violation", "--traces", str(tmp_path / "early"), scenario)
     assert full.returncode == early.returncode == 1
+    # With its expect block the full search gives what is expected (0); the early stop leaves the expected
+    # holds of the convergence properties unknown (3).
+    builtin = os.path.join(SCENARIOS, "rolling-update.yaml")
+    assert kc("verify", "--quiet", "--traces", str(tmp_path / "b"), builtin).returncode == 0
+    assert kc("verify", "--quiet", "--first-violation", "--traces", str(tmp_path / "b"), builtin).returncode == 3
     f, e = json.loads(full.stdout), json.loads(early.stdout)
     assert e["stats"]["stop_reason"] == "first-violation"
     assert e["stats"]["distinct_states"] < f["stats"]["distinct_states"] / 5
@@ -309,3 +324,24 @@ def test_first_violation_stops_early_with_the_same_counterexample(tmp_path):
     assert [s["#meta"]["action"] for s in et["states"]] == [s["#meta"]["action"] for s in ft["states"]]
     assert er["deployment-converges"]["verdict"] == "unknown" and er["deployment-converges"]["bounded"]
     assert er["node-capacity"]["verdict"] == "holds" and er["node-capacity"]["bounded"]
+
+
+def test_expected_verdicts_decide_the_exit_status(tmp_path):
+    """spec.expect (DESIGN section 3): a known violation that still reproduces exits 0; a verdict that
+    differs exits 1 naming it; an unknown property in expect exits 2; JUnit passes the expected violation."""
+    src = open(os.path.join(SCENARIOS, "tainted-only-room.yaml")).read()
+    f = tmp_path / "s.yaml"
+    f.write_text(src)
+    p = kc("verify", "--quiet", "--traces", str(tmp_path / "t"), "--junit", str(tmp_path / "j.xml"), str(f))
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "violated (as expected:" in p.stdout and "expect: every verdict as expected" in p.stdout
+    junit = (tmp_path / "j.xml").read_text()
+    assert "violated as expected" in junit and "<failure" not in junit
+    f.write_text(src.replace("deployment-converges: {verdict: violated", "deployment-converges: {verdict: holds"))
+    p = kc("verify", "--quiet", "--traces", str(tmp_path / "t"), "--junit", str(tmp_path / "j.xml"), str(f))
+    assert p.returncode == 1
+    assert "UNEXPECTED: deployment-converges: expected holds, got violated" in p.stdout
+    assert 'message="expected holds, got violated"' in (tmp_path / "j.xml").read_text()
+    f.write_text(src.replace("deployment-converges: {verdict: violated", "deployment-converge: {verdict: violated"))
+    p = kc("verify", "--quiet", "--traces", str(tmp_path / "t"), str(f))
+    assert p.returncode == 2 and "spec.expect.deployment-converge: unknown property" in p.stderr

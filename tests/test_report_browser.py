@@ -21,7 +21,7 @@ def test_report_shows_verdicts_and_diagrams_in_a_browser(tmp_path):
     p = subprocess.run([sys.executable, "-m", "kubecheck", "verify", "--quiet", "--traces", str(tmp_path / "t"),
                         "--report", str(report), os.path.join(SCENARIOS, "leader-paused.yaml"),
                         os.path.join(SCENARIOS, "web-three-nodes.yaml")], capture_output=True, text=True, cwd=ROOT)
-    assert p.returncode == 1, p.stderr
+    assert p.returncode == 0, p.stderr   # leader-paused's violation is the one it expects
     profile = tempfile.mkdtemp()
     dom = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                           "--disable-background-networking", "--disable-component-update", "--disable-sync",

@@ -319,7 +319,7 @@ def test_same_results_under_any_hash_seed(tmp_path):
                             "--traces", str(tmp_path / seed)]
                            + [os.path.join(SCENARIOS, f"{n}.yaml") for n in DETERMINISM],
                            capture_output=True, text=True, env=env, cwd=ROOT)
-        assert p.returncode == 1, p.stderr
+        assert p.returncode == 0, p.stderr    # every verdict as its scenario expects
         data = json.loads(p.stdout)
         for rep in data:
             for r in rep["results"]:
