@@ -79,11 +79,12 @@ def html_report(reports: List[ScenarioReport]) -> str:
         rows = []
         for r in rep.results:
             verdict = r.verdict + (" (bounded)" if r.bounded else "")
-            want = rep.expect.get(r.prop) if rep.expect else None
-            if want is not None and want[0] == r.verdict and r.verdict != "holds":
-                verdict += " (as expected)"
-            elif rep.expect and any(u.startswith(f"{r.prop}: ") for u in rep.unexpected()):
-                verdict += f" (UNEXPECTED: expected {want[0] if want else 'holds'})"
+            if rep.expect:
+                want, _, ok = rep.judge(r)
+                if not ok:
+                    verdict += f" (UNEXPECTED: expected {want or 'holds'})"
+                elif want not in (None, "holds"):
+                    verdict += " (as expected)"
             rows.append(f"<tr><td>{html.escape(r.prop)}</td><td>{r.kind}</td>"
                         f"<td class='{r.verdict}'>{html.escape(verdict)}</td>"
                         f"<td>{html.escape(r.diagnosis or '')}</td></tr>")

@@ -14,12 +14,11 @@ def _outcome(rep: ScenarioReport, r):
     (with its reason), an unexpected verdict fails."""
     trace = f"\ntrace: {r.trace}" if r.trace else ""
     if rep.expect:
-        want = rep.expect.get(r.prop, (None, ""))
-        if want[0] is not None and want[0] == r.verdict and r.verdict not in ("holds", "not-applicable"):
-            return "system-out", None, f"{r.verdict} as expected" + (f": {want[1]}" if want[1] else "") + trace
-        ok = r.verdict in ("holds", "not-applicable") if want[0] is None else r.verdict == want[0]
+        want, why, ok = rep.judge(r)
+        if ok and want not in (None, "holds", "not-applicable"):
+            return "system-out", None, f"{r.verdict} as expected" + (f": {why}" if why else "") + trace
         if not ok and r.verdict != "unknown":
-            return "failure", f"expected {want[0] or 'holds'}, got {r.verdict}", (r.diagnosis or "") + trace
+            return "failure", f"expected {want or 'holds'}, got {r.verdict}", (r.diagnosis or "") + trace
     if r.verdict == "violated":
         return "failure", r.diagnosis or "violated", (r.diagnosis or "") + trace
     if r.verdict == "unknown":

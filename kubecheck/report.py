@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 from explorer import Stats
 
@@ -39,18 +39,19 @@ class ScenarioReport:
     kubernetes_version: str = ""                     # whose schemas validated the manifests
     expect: dict = field(default_factory=dict)       # spec.expect: property -> (verdict, why)
 
+    def judge(self, r) -> Tuple[Optional[str], str, bool]:
+        """With spec.expect: (the verdict expected of result `r`, or None where it is not listed, its reason,
+        whether `r` is as expected: a property not listed must hold or be not-applicable)."""
+        want, why = self.expect.get(r.prop, (None, ""))
+        ok = r.verdict in ("holds", "not-applicable") if want is None else r.verdict == want
+        return want, why, ok
+
     def unexpected(self) -> List[str]:
-        """With spec.expect: each verdict that is not the one expected (a property not listed must hold or be
-        not-applicable), as "prop: expected X, got Y"; a verdict not reached counts only as unknown."""
+        """Each verdict that is not the one expected, as "prop: expected X, got Y" (none without expect)."""
         if not self.expect:
             return []
-        out = []
-        for r in self.results:
-            want = self.expect.get(r.prop, (None, ""))[0]
-            ok = r.verdict in ("holds", "not-applicable") if want is None else r.verdict == want
-            if not ok:
-                out.append(f"{r.prop}: expected {want or 'holds'}, got {r.verdict}")
-        return out
+        return [f"{r.prop}: expected {want or 'holds'}, got {r.verdict}"
+                for r in self.results for want, _, ok in [self.judge(r)] if not ok]
 
     def as_dict(self) -> dict:
         stats = dict(self.stats.as_dict(), left_out=self.left_out)
@@ -104,9 +105,10 @@ def format_table(rep: ScenarioReport) -> str:
     width = max([len(r.prop) for r in rep.results] + [8])
     for r in rep.results:
         verdict = r.verdict + (" (bounded)" if r.bounded else "")
-        if rep.expect and r.prop in rep.expect and rep.expect[r.prop][0] == r.verdict and r.verdict != "holds":
-            why = rep.expect[r.prop][1]
-            verdict += f" (as expected{': ' + why if why else ''})"
+        if rep.expect:
+            want, why, ok = rep.judge(r)
+            if ok and want not in (None, "holds"):
+                verdict += f" (as expected{': ' + why if why else ''})"
         lines.append(f"  {r.prop:<{width}}  {r.kind:<11}  {verdict}")
         if r.diagnosis and (r.verdict != "holds" or r.bounded or "vacuously" in r.diagnosis):
             lines.append(f"  {'':<{width}}    {r.diagnosis}")

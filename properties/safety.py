@@ -205,11 +205,7 @@ def preemption_justified(sc: Scenario):
     scheduler acting on a stale view, or one that ignores a node); and with
     the victims gone, the nominated node passes them.
     """
-    from model.components.scheduler import filter_failure, requested_on_nodes
-
-    def fails(node, pod, nodes, pods) -> Optional[str]:
-        used = requested_on_nodes(pods).get(node.meta.name, Resources())
-        return filter_failure(node, pod, used, nodes, pods)
+    from model.components.scheduler import failure_among as fails
 
     def check(s: ClusterState, lab, t: ClusterState) -> Optional[str]:
         args, out = dict(lab[2]), dict(lab[3])

@@ -7,7 +7,8 @@ being deleted and not running goes through admission
 admitted, plus this one, must fit the node's allocatable cpu, memory and pod
 count, its nodeSelector must match, and it must tolerate the node's
 NoExecute taints; a rejected pod becomes Failed with the reason (OutOfcpu,
-OutOfmemory, OutOfpods, NodeAffinity, Taint).  An admitted pod's containers
+OutOfmemory, OutOfpods, NodeAffinity, Taint), and its host ports must be
+free there (NodePorts).  An admitted pod's containers
 are started by the runtime (CRI) and the kubelet reports it Running and
 Ready; if that status write fails (a conflict on a stale view, no etcd
 quorum) the containers run anyway and `report_status` retries.  A pod being

@@ -203,6 +203,16 @@ def filter_failure(node: Node, pod: Pod, used: Resources, nodes=(), pods=(), pre
     return None
 
 
+def failure_among(node: Node, pod: Pod, nodes, pods, nominated=None) -> Optional[str]:
+    """filter_failure with the requests on `node` counted from `pods` (plus `nominated`: node -> the requests
+    of pods nominated there), for a what-if set of pods (preemption's dry run, preemption-justified)."""
+    used = requested_on_nodes(pods).get(node.meta.name, Resources())
+    if nominated and node.meta.name in nominated:
+        used = used + nominated[node.meta.name]
+    return filter_failure(node, pod, used, nodes, pods,
+                          spread_prefilter(pod, nodes, pods) if pod.spec.topology_spread else None)
+
+
 def feasible(node: Node, pod: Pod, used: Resources, nodes=(), pods=(), prefilter=None) -> bool:
     """Does `node` pass the filters for `pod`, given the requests already on it (and the pods assigned)?"""
     return filter_failure(node, pod, used, nodes, pods, prefilter) is None
@@ -289,11 +299,7 @@ def bind_rule(name: str, assume: bool = True) -> Rule:
                 p.spec.priority < pod.spec.priority and p.spec.node_name for p in pods):
 
             def failure(node, p, others):
-                u = requested_on_nodes(others).get(node.meta.name, zero)
-                if node.meta.name in nominated:
-                    u = u + nominated[node.meta.name]
-                return filter_failure(node, p, u, nodes, others,
-                                      spread_prefilter(p, nodes, others) if p.spec.topology_spread else None)
+                return failure_among(node, p, nodes, others, nominated)
 
             yield from preemption.steps(s, name, args, by, nodes, pods, pod, label, failure)
 

@@ -6,7 +6,7 @@ initialNode does; the report says so.  The Ready condition is the model's (every
 
 from __future__ import annotations
 
-from ..objects import Node, Taint
+from ..objects import Node, Taint, evolve
 from . import Kind
 from .common import policy
 from .manifest import MODELLED, inert, meta, modelled, quantities
@@ -49,7 +49,7 @@ def parse(doc) -> Node:
         if eff not in ("NoSchedule", "PreferNoSchedule", "NoExecute"):
             raise doc.error(f"{tp}.effect", f"expected NoSchedule, PreferNoSchedule or NoExecute, got {eff!r}")
         taints.append(Taint(doc.get(t, "key", tp, str, required=True), eff, str(t.get("value", "") or "")))
-    m = type(m)(namespace=m.namespace, name=m.name, labels=with_registration_labels(m.labels, m.name))
+    m = evolve(m, labels=with_registration_labels(m.labels, m.name))
     return Node(meta=m, allocatable=quantities(doc, alloc, "status.allocatable", ("cpu", "memory")),
                 taints=tuple(taints), unschedulable=doc.get(spec, "unschedulable", "spec", bool, False))
 
