@@ -63,20 +63,46 @@ def check(system: System, *, max_depth: Optional[int] = None, max_states: Option
     """Search `system` and give a verdict for each of its properties (`first_violation`: stop the search at
     the first safety violation; what it leaves undecided is reported as bounded).
 
-    `reduction`: "por" (or "auto") uses every exact reduction the system declares (today observer
-    elimination, see `observers.py`; partial-order reduction of independent components is still to
-    come); "none" searches the system as it is, to compare.
+    `reduction`: "por" (or "auto") uses the exact reductions the system declares: observer elimination
+    (`observers.py`) and partial-order reduction by persistent sets of actors where the system declares
+    an `Independence` (`por.py`; turned off after the first states if it finds nothing to reduce);
+    "none" searches the system as it is, to compare.
     """
-    opts = dict(max_depth=max_depth, max_states=max_states, timeout=timeout, symmetry=symmetry,
-                progress=progress, first_violation=first_violation)
     if reduction not in ("por", "auto", "none"):
         raise ValueError(f"reduction must be 'por' or 'none', got {reduction!r}")
-    if reduction != "none" and system.observers:
-        out = _check_without_observers(system, opts)
+    por = "por" if reduction != "none" and system.independence is not None else "none"
+    opts = dict(max_depth=max_depth, max_states=max_states, timeout=timeout, symmetry=symmetry,
+                progress=progress, first_violation=first_violation, reduction=por)
+    if por == "por":
+        out = _check(system, opts, reduction != "none")
         if out is not None:
             return out
-    res = search(system, **opts)
-    return _verdicts(system, res, _Plain(system, res.stats.symmetry))
+        opts["reduction"] = "none"   # a cycle of fair steps in the reduced graph: decide on the full one
+    return _check(system, opts, reduction != "none", fallback=True)
+
+
+def _check(system: System, opts: dict, observers: bool, fallback: bool = False) -> Optional[CheckResult]:
+    """One search and its verdicts; None where a partial-order-reduced graph cannot decide convergence
+    (it has a cycle of fair steps: explorer/por.py says why)."""
+    out = None
+    if observers and system.observers:
+        out = _check_without_observers(system, opts)
+    if out is None:
+        res = search(system, **opts)
+        out = _verdicts(system, res, _Plain(system, res.stats.symmetry))
+    if out is not None and out.stats.reduction == "por" and system.convergences and out.search.graph.fair_edges:
+        if _has_cycle(out.search.graph):
+            return None
+    if fallback and opts.get("reduction") == "none" and system.independence is not None and observers:
+        out.stats.reduction_note = ("partial-order reduction not used: the reduced graph has a cycle of fair "
+                                    "steps, on which it cannot judge weak fairness (explorer/por.py)")
+    return out
+
+
+def _has_cycle(graph) -> bool:
+    """Whether the explored graph's fair steps close a cycle (a self-loop included)."""
+    struct = structure(graph)
+    return bool(struct.cycles)
 
 
 class _Fallback(Exception):

@@ -160,7 +160,8 @@ def stripped(system: System) -> Stripped:
                rules=[r for r in system.rules if r.name not in names],
                invariants=list(system.invariants) + [Invariant(INEXACT, exact)],
                actions=list(system.actions), convergences=convergences, canonical=canonical,
-               representative=None, presentation=None, name=system.name)
+               representative=None, presentation=None, name=system.name,
+               independence=system.independence)
     holder.system = p
     return holder
 

@@ -24,6 +24,8 @@ from .system import Label, State, System, instance_of
 
 
 BLAME_TOP = 8   # rules and arguments listed in a bounded search's blame table
+POR_PROBE = 2000   # states expanded before a partial-order reduction that has reduced none is turned off
+POR_SAMPLE = 7     # ... during which it is tried on one state in 8 (a mask on the state index)
 
 
 @dataclass
@@ -44,6 +46,9 @@ class Stats:
     blame_rules: List[Tuple[str, int]] = field(default_factory=list)
     blame_objects: List[Tuple[str, int]] = field(default_factory=list)
     observers_eliminated: List[str] = field(default_factory=list)   # observers searched around
+    reduction: str = "none"        # "por": partial-order reduction was applied (explorer/por.py)
+    reduced_states: int = 0        # states explored through a proper persistent subset of their steps
+    reduction_note: Optional[str] = None
 
     @property
     def states_per_second(self) -> float:
@@ -60,6 +65,9 @@ class Stats:
             "stop_reason": self.stop_reason,
             "terminal_states": self.terminal_states,
             "symmetry": self.symmetry,
+            **({"reduction": self.reduction, "reduced_states": self.reduced_states}
+               if self.reduction != "none" else {}),
+            **({"reduction_note": self.reduction_note} if self.reduction_note else {}),
             **({"observers_eliminated": list(self.observers_eliminated)} if self.observers_eliminated else {}),
             **({"blame": {"rules": [{"rule": r, "states": n} for r, n in self.blame_rules],
                           "objects": [{"argument": a, "states": n} for a, n in self.blame_objects]}}
@@ -123,6 +131,8 @@ def search(
     progress: Optional[Callable[[dict], None]] = None,
     progress_every: float = 2.0,
     first_violation: bool = False,
+    reduction: str = "none",
+    check_footprints: bool = False,
 ) -> SearchResult:
     """Breadth-first search of every state reachable from the initial states.
 
@@ -151,6 +161,17 @@ def search(
                 watched.setdefault(key, []).append(ap)
 
     has_actions = bool(unwatched or watched)
+    amp = None
+    indep = getattr(system, "independence", None)
+    if reduction == "por" and indep is not None and rep is None:
+        from .por import Ample
+        acts = [(ap.name, (lambda lab: True) if ap.watches is None else
+                 (lambda lab, w=ap.watches: (lab[0], lab[1]) in w)) for ap in system.actions]
+        indep = indep.for_rules([r.name for r in rules])
+        amp = Ample(indep, [inv.name for inv in invariants], acts)
+    ample = amp
+    check_fp = _footprint_checker(indep) if (amp is not None and check_footprints) else None
+    skipped: list = []
     watchers: Dict[tuple, list] = {}
     stats = Stats(symmetry=rep is not None)
     violations: Dict[str, Violation] = {}
@@ -228,11 +249,25 @@ def search(
             edges = [] if keep else None
             any_step = False
             nd = d + 1
-            for fn, fair, rule_k in rule_fns:
-                for lab, nxt in fn(s):
+            if amp is not None and not check_footprints and head > POR_PROBE and not amp.reduced:
+                # No state so far had a persistent subset of its steps smaller than all of them: the steps
+                # here are not independent, and choosing costs more than it saves.  Full expansion from
+                # here on is sound (it is always allowed) and the search goes on at full speed.
+                stats.reduction_note = (f"partial-order reduction found no independent steps in the first "
+                                        f"{POR_PROBE:,} states, and was turned off")
+                amp = None
+            pre_canon = False
+            if amp is None or (not amp.reduced and not check_footprints and (i & POR_SAMPLE)):
+                # (Until it has reduced a state, the reduction is tried on one state in POR_SAMPLE + 1.)
+                items = ((lab, nxt, fair, rule_k) for fn, fair, rule_k in rule_fns for lab, nxt in fn(s))
+            else:
+                items = _reduced(s, amp, rule_fns, canon, seen, depth, d, check_fp, skipped)
+                pre_canon = True
+            for lab, nxt, fair, rule_k in items:
+                if True:
                     any_step = True
                     transitions += 1
-                    if canon is not None:
+                    if pre_canon is False and canon is not None:
                         nxt = canon(nxt)
                     seen_as = nxt              # what action properties see: the concrete step's result
                     if rep is not None:
@@ -275,6 +310,21 @@ def search(
                             instances.append(inst)
                         edges.append(k)
                         edges.append(j)
+            if skipped:
+                for lab, nxt in skipped:     # steps the reduction does not follow: counted and checked
+                    transitions += 1
+                    if has_actions:
+                        aps = watchers.get((lab[0], lab[1]))
+                        if aps is None:
+                            aps = watchers[(lab[0], lab[1])] = unwatched + watched.get((lab[0], lab[1]), [])
+                        for ap in aps:
+                            checked_steps[ap.name] = checked_steps.get(ap.name, 0) + 1
+                            if ap.name in violations:
+                                continue
+                            diag = ap.check(s, lab, nxt)
+                            if diag is not None:
+                                violations[ap.name] = Violation(ap.name, diag, i, lab, -1)
+                skipped.clear()
             if fair_edges is not None:
                 fair_edges.append(edges)
             expanding = -1
@@ -319,10 +369,61 @@ def search(
                                    key=lambda x: (-x[1], x[0]))[:BLAME_TOP]
         stats.blame_objects = sorted(((f"{k}={v}", n) for (k, v), n in found_args.items()),
                                      key=lambda x: (-x[1], x[0]))[:BLAME_TOP]
+    if ample is not None and ample.reduced:
+        stats.reduction = "por"
+        stats.reduced_states = ample.reduced
     graph = Graph(states=states, parent=parent, depth=depth, expanded=head,
                   fair_edges=fair_edges, instances=instances, index=seen, truncated=truncated)
     return SearchResult(graph=graph, stats=stats, violations=violations, deadlocks=deadlocks,
                         checked_steps=checked_steps)
+
+
+def _reduced(s, amp, rule_fns, canon, seen, depth, d, check_fp, skipped):
+    """The steps from `s` that the partial-order reduction follows, canonical; the others go to `skipped`
+    (label, canonical next state), to be counted and checked by action properties."""
+    raw = []
+    for fn, fair, rule_k in rule_fns:
+        for lab, nxt in fn(s):
+            raw.append((lab, nxt, fair, rule_k))
+    outs = [canon(n) for _, n, _, _ in raw] if canon is not None else [n for _, n, _, _ in raw]
+    if check_fp is not None:
+        check_fp(s, raw)
+
+    def is_old(i: int) -> bool:
+        j = seen.get(outs[i], -1)
+        return j >= 0 and depth[j] <= d
+
+    pick = amp.choose(s, [(lab, fair, nxt) for lab, nxt, fair, _ in raw], is_old)
+    if pick is None:
+        return [(lab, outs[i], fair, k) for i, (lab, _, fair, k) in enumerate(raw)]
+    chosen = set(pick)
+    skipped.extend((raw[i][0], outs[i]) for i in range(len(raw)) if i not in chosen)
+    return [(raw[i][0], outs[i], raw[i][2], raw[i][3]) for i in pick]
+
+
+def _footprint_checker(indep):
+    """Check, on every explored step, that what it wrote is within what its actor declared it may write
+    (and that what decides an actor is within what it may read)."""
+    from .por import UNIVERSAL
+    from .system import render_label
+
+    def check(s, raw) -> None:
+        for lab, nxt, _, _ in raw:
+            actor = indep.actor(lab)
+            may_read, may_write = indep.future(s, actor, frozenset())
+            if UNIVERSAL in may_write:
+                continue
+            extra = {t for t in indep.writes(s, lab, nxt) if not indep.item(t)} - set(may_write)
+            if extra:
+                raise AssertionError(f"step {render_label(lab)} of {actor!r} wrote {sorted(map(repr, extra))}, "
+                                     f"outside its declared footprint")
+            if UNIVERSAL not in may_read:
+                extra = set(indep.reads(s, actor)) - set(may_read)
+                if extra:
+                    raise AssertionError(f"{actor!r} reads {sorted(map(repr, extra))} outside what it "
+                                         f"declared it may read")
+        return None
+    return check
 
 
 def find_step(system: System, src: State, target: State, symmetric: bool, present: bool = False) -> Optional[tuple]:

@@ -138,6 +138,9 @@ class System:
     # says whether a fairness instance is left as it is by every symmetry (it names nothing permuted).
     symmetric_convergence: bool = False
     fixed_instance: Optional[Callable[[Any], bool]] = None
+    # Partial-order reduction (explorer/por.py): who acts in each step and what each actor reads and
+    # writes; None: every step is explored.
+    independence: Optional[Any] = None
 
     def __post_init__(self) -> None:
         names = [r.name for r in self.rules]

@@ -120,9 +120,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="bfs: stop the search at the first safety violation (as TLC does); the properties it "
                         "leaves undecided are reported as bounded")
     v.add_argument("--reduction", choices=["por", "none"], default="por",
-                   help="por (default): the exact reductions of the search: today the components that only "
-                        "properties read (kube-proxy, DNS) are searched around; partial-order reduction of "
-                        "independent components is not implemented yet. none: search as composed, to compare")
+                   help="por (default): the exact reductions of the search: the components that only "
+                        "properties read (kube-proxy, DNS) are searched around, and, on clusters of one "
+                        "apiserver without lagging caches, partial-order reduction by persistent sets of "
+                        "components (turned off when the first states show no independent steps). none: search "
+                        "as composed, to compare")
     v.add_argument("--no-symmetry", action="store_true", help="turn symmetry reduction off")
     _loading_flags(v)
     v.add_argument("--nodes", type=_positive_nodes, metavar="N",

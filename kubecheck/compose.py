@@ -7,6 +7,7 @@ from typing import List, Sequence, Tuple
 
 from explorer import ActionProperty, Convergence, Invariant, System
 from explorer.smt import Claim
+from model.footprint import independence
 from model.compose import Model, build_model
 from model.scenario import Scenario
 from properties import all_properties, get
@@ -66,7 +67,8 @@ def compose(sc: Scenario, requested: Sequence[str] = ()) -> Composed:
             raise TypeError(f"property {name} built {prop!r}")
     system = System(init_states=[model.init], rules=model.rules, invariants=invariants, actions=actions,
                     convergences=convergences, canonical=model.canonical, presentation=model.presentation,
-                    name=sc.name, observers=model.observers)
+                    name=sc.name, observers=model.observers,
+                    independence=independence(sc, model, [i.name for i in invariants]))
     # Interchangeable worker nodes (model/symmetry.py): the search explores one state of each orbit.
     from model.symmetry import node_classes, node_symmetry, symmetry_note
     from model.topology import control_plane_nodes

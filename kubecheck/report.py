@@ -96,6 +96,11 @@ def format_table(rep: ScenarioReport) -> str:
     if st.observers_eliminated:
         lines.append(f"  searched around (only properties read them; --reduction none to compose them): "
                      f"{', '.join(st.observers_eliminated)}")
+    if st.reduction == "por":
+        lines.append(f"  partial-order reduction: {st.reduced_states:,} of {st.distinct_states:,} states explored "
+                     f"through a persistent subset of their steps")
+    if getattr(st, "reduction_note", None):
+        lines.append(f"  {st.reduction_note}")
     if st.blame_rules:
         total = max(st.distinct_states, 1)
         lines.append("  where the states come from (the first step to reach each): "

@@ -89,7 +89,10 @@ def taints_respected(sc: Scenario):
     def check_binds(s: ClusterState, lab, t: ClusterState) -> Optional[str]:
         return check(s, lab, t) if lab[1] == "bind" and lab[0] != "leaderelection" and "node" in dict(lab[3]) else None
 
-    return ActionProperty("taints-respected", check_binds, taints_respected.__doc__)
+    from model.components.scheduler import DEFAULT
+    schedulers = {DEFAULT} | {spec.scheduler_name for spec in _pod_specs(sc)}
+    return ActionProperty("taints-respected", check_binds, taints_respected.__doc__,
+                          frozenset((name, "bind") for name in sorted(schedulers)))
 
 
 @register("pod-single-node", "safety", has_pods)
