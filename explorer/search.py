@@ -197,6 +197,19 @@ def search(
             n_violated[0] = len(violations)
             live_invariants[:] = [inv for inv in live_invariants if inv.name not in violations]
 
+    def check_step(i: int, s: State, lab: Label, nxt: State, j: int) -> None:
+        """The action properties that watch this step, on it (`j`: its target's index, -1 if not kept)."""
+        aps = watchers.get((lab[0], lab[1]))
+        if aps is None:
+            aps = watchers[(lab[0], lab[1])] = unwatched + watched.get((lab[0], lab[1]), [])
+        for ap in aps:
+            checked_steps[ap.name] = checked_steps.get(ap.name, 0) + 1
+            if ap.name in violations:
+                continue
+            diag = ap.check(s, lab, nxt)
+            if diag is not None:
+                violations[ap.name] = Violation(ap.name, diag, i, lab, j)
+
     for init in system.init_states:
         s = canon(init) if canon else init
         if rep:
@@ -264,66 +277,47 @@ def search(
                 items = _reduced(s, amp, rule_fns, canon, seen, depth, d, check_fp, skipped)
                 pre_canon = True
             for lab, nxt, fair, rule_k in items:
-                if True:
-                    any_step = True
-                    transitions += 1
-                    if pre_canon is False and canon is not None:
-                        nxt = canon(nxt)
-                    seen_as = nxt              # what action properties see: the concrete step's result
-                    if rep is not None:
-                        nxt = rep(nxt)
-                    if full:
-                        j = seen.get(nxt, -1)
-                        if j < 0:
-                            truncated.add(i)
-                            stop_reason = stop_reason or "max-states"
-                    else:
-                        j = seen.setdefault(nxt, n_states)
-                        if j == n_states:
-                            states.append(nxt)
-                            parent.append(i)
-                            depth.append(nd)
-                            n_states += 1
-                            found_by[rule_k] += 1
-                            for a in lab[2]:
-                                found_args[a] = found_args.get(a, 0) + 1
-                            if live_invariants:
-                                check_state(j, nxt)
-                            if n_states >= limit:
-                                full = True   # the next new state would pass max-states: it is dropped
-                    if has_actions:
-                        aps = watchers.get((lab[0], lab[1]))
-                        if aps is None:
-                            aps = watchers[(lab[0], lab[1])] = unwatched + watched.get((lab[0], lab[1]), [])
-                        for ap in aps:
-                            checked_steps[ap.name] = checked_steps.get(ap.name, 0) + 1
-                            if ap.name in violations:
-                                continue
-                            diag = ap.check(s, lab, seen_as)
-                            if diag is not None:
-                                violations[ap.name] = Violation(ap.name, diag, i, lab, j)
-                    if keep and fair and j >= 0:
-                        inst = (lab[0], lab[1], lab[2])
-                        k = inst_ids.get(inst)
-                        if k is None:
-                            k = inst_ids[inst] = len(instances)
-                            instances.append(inst)
-                        edges.append(k)
-                        edges.append(j)
+                any_step = True
+                transitions += 1
+                if not pre_canon and canon is not None:
+                    nxt = canon(nxt)
+                seen_as = nxt              # what action properties see: the concrete step's result
+                if rep is not None:
+                    nxt = rep(nxt)
+                if full:
+                    j = seen.get(nxt, -1)
+                    if j < 0:
+                        truncated.add(i)
+                        stop_reason = stop_reason or "max-states"
+                else:
+                    j = seen.setdefault(nxt, n_states)
+                    if j == n_states:
+                        states.append(nxt)
+                        parent.append(i)
+                        depth.append(nd)
+                        n_states += 1
+                        found_by[rule_k] += 1
+                        for a in lab[2]:
+                            found_args[a] = found_args.get(a, 0) + 1
+                        if live_invariants:
+                            check_state(j, nxt)
+                        if n_states >= limit:
+                            full = True   # the next new state would pass max-states: it is dropped
+                if has_actions:
+                    check_step(i, s, lab, seen_as, j)
+                if keep and fair and j >= 0:
+                    inst = (lab[0], lab[1], lab[2])
+                    k = inst_ids.get(inst)
+                    if k is None:
+                        k = inst_ids[inst] = len(instances)
+                        instances.append(inst)
+                    edges.append(k)
+                    edges.append(j)
             if skipped:
                 for lab, nxt in skipped:     # steps the reduction does not follow: counted and checked
                     transitions += 1
                     if has_actions:
-                        aps = watchers.get((lab[0], lab[1]))
-                        if aps is None:
-                            aps = watchers[(lab[0], lab[1])] = unwatched + watched.get((lab[0], lab[1]), [])
-                        for ap in aps:
-                            checked_steps[ap.name] = checked_steps.get(ap.name, 0) + 1
-                            if ap.name in violations:
-                                continue
-                            diag = ap.check(s, lab, nxt)
-                            if diag is not None:
-                                violations[ap.name] = Violation(ap.name, diag, i, lab, -1)
+                        check_step(i, s, lab, nxt, -1)
                 skipped.clear()
             if fair_edges is not None:
                 fair_edges.append(edges)
