@@ -4,7 +4,7 @@ A system may declare an `Independence` (`System.independence`): who acts in
 each step (its *actor*: a controller, a kubelet, the faults), what each step
 writes, what decides each actor's steps in a state, and an
 over-approximation of what every actor may read and write in the future.
-From a state, `ample` then picks a subset of the enabled steps to explore,
+From a state, `Ample.choose` then picks a subset of the enabled steps to explore,
 the steps of a set S of actors closed under interference (Godefroid's
 persistent sets, computed as in Valmari's stubborn sets, at the granularity
 of actors):
@@ -55,6 +55,11 @@ step that stays enabled; see the issue's discussion and Peled's book), so
 of fair steps: then the full graph has none either, every fair behaviour
 ends in a stuck state, and stuck states are all there.  Where the reduced
 graph has a cycle, `check` searches again without reduction.
+
+Cost: choosing computes every actor's footprint, several times the cost of
+expanding a state.  Until a state has been reduced, `search` tries one state
+in 8, and after 2,000 states with none reduced it stops trying (full
+expansion is always allowed), which the report says.
 
 The declarations are the model's; a wrong one makes the reduction unsound.
 `search(..., check_footprints=True)` (used by the test suite) checks on
