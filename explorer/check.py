@@ -84,25 +84,21 @@ def check(system: System, *, max_depth: Optional[int] = None, max_states: Option
 def _check(system: System, opts: dict, observers: bool, fallback: bool = False) -> Optional[CheckResult]:
     """One search and its verdicts; None where a partial-order-reduced graph cannot decide convergence
     (it has a cycle of fair steps: explorer/por.py says why)."""
-    out = None
-    if observers and system.observers:
-        out = _check_without_observers(system, opts)
-    if out is None:
-        res = search(system, **opts)
-        out = _verdicts(system, res, _Plain(system, res.stats.symmetry))
-    if out is not None and out.stats.reduction == "por" and system.convergences and out.search.graph.fair_edges:
-        if _has_cycle(out.search.graph):
-            return None
+    try:
+        out = _check_without_observers(system, opts) if observers and system.observers else None
+        if out is None:
+            res = search(system, **opts)
+            out = _verdicts(system, res, _Plain(system, res.stats.symmetry))
+    except _ReducedCycle:
+        return None
     if fallback and opts.get("reduction") == "none" and system.independence is not None and observers:
         out.stats.reduction_note = ("partial-order reduction not used: the reduced graph has a cycle of fair "
                                     "steps, on which it cannot judge weak fairness (explorer/por.py)")
     return out
 
 
-def _has_cycle(graph) -> bool:
-    """Whether the explored graph's fair steps close a cycle (a self-loop included)."""
-    struct = structure(graph)
-    return bool(struct.cycles)
+class _ReducedCycle(Exception):
+    """The partial-order-reduced graph has a cycle of fair steps: convergence is decided on the full one."""
 
 
 class _Fallback(Exception):
@@ -221,6 +217,9 @@ def _verdicts(system: System, res: SearchResult, tracer, names=None) -> CheckRes
     verdicts: List[Verdict] = []
     common = dict(states=stats.distinct_states, depth=stats.depth, seconds=stats.seconds)
     present = tracer.system.presentation is not None
+    struct = structure(graph) if system.convergences else None
+    if struct is not None and struct.cycles and stats.reduction == "por":
+        raise _ReducedCycle()
 
     for prop in list(system.invariants) + list(system.actions):
         if names is not None and prop.name not in names:
@@ -249,7 +248,6 @@ def _verdicts(system: System, res: SearchResult, tracer, names=None) -> CheckRes
         verdicts.append(Verdict(prop.name, "safety", "violated", False, diag,
                                 Trace(states, labels, presented=present), **common))
 
-    struct = structure(graph) if system.convergences else None
     oracle = goal_oracle(graph, [conv.goal for conv in system.convergences])
     extra, varying = tracer.loops(graph, system.convergences, struct)
     for k, conv in enumerate(system.convergences):

@@ -35,6 +35,7 @@ every explored step's writes against its actor's declared footprint (search's `c
 
 from __future__ import annotations
 
+import copy
 from typing import FrozenSet, Hashable, Optional, Sequence, Tuple
 
 import attrs
@@ -58,19 +59,10 @@ _STATE_FIELDS = [a.name for a in attrs.fields(ClusterState)]
 def pod_group(store, pod) -> tuple:
     """The workload a pod belongs to: the root of its controller chain."""
     uid = pod.meta.controller_uid()
-    if uid is None:
-        return ("", pod.meta.namespace)
     for ref in pod.meta.owner_references:
-        if ref.uid == uid:
-            if ref.kind == "ReplicaSet":
-                rs = store.by_uid("ReplicaSet", uid)
-                if rs is not None:
-                    d = rs.meta.controller_uid()
-                    if d is not None:
-                        dep = store.by_uid("Deployment", d)
-                        if dep is not None:
-                            return ("Deployment", dep.meta.namespace, dep.meta.name)
-            return (ref.kind, pod.meta.namespace, ref.name)
+        if uid is not None and ref.uid == uid:
+            owner = store.by_uid(ref.kind, uid) if ref.kind == "ReplicaSet" else None
+            return _root_group(store, owner) if owner is not None else (ref.kind, pod.meta.namespace, ref.name)
     return ("", pod.meta.namespace)
 
 
@@ -220,8 +212,7 @@ class Kubernetes(Independence):
             else:
                 acts = [component]
             out += [a for a in acts if a not in out]
-        clone = object.__new__(Kubernetes)
-        clone.__dict__.update(self.__dict__)
+        clone = copy.copy(self)
         clone._actors = tuple(out)
         clone.kubelet_restarts = "kubelet.restart" in rule_names
         return clone
