@@ -13,11 +13,14 @@ commit with another: distinct states, transitions, CPU seconds of the search,
 states per CPU second, and resident bytes per state (the growth of the child
 process's peak RSS over the states it keeps).  Each configuration runs in a
 child process of its own, so that one's memory does not count for the next.
-Each runs as composed (`--reduction none`) and with the default reductions
-(`por`: the observer elimination of kube-proxy and DNS, and partial-order
-reduction by persistent sets, which finds nothing to reduce here yet and
-turns itself off after 2,000 states; node symmetry does not apply, each
-worker having a zone of its own), search and verdicts both, in CPU seconds.
+Each runs as composed (`none`), with each reduction alone (`quotient`: uids
+renumbered per owner, so that creations by different controllers in either
+order are one state; `symmetry`: interchangeable nodes, which the DNS addon's
+pods, placed at installation, break here), with the quotient and observer
+elimination of kube-proxy and DNS (`observers`), and with the defaults of
+`kubecheck verify` (all of them, and partial-order reduction by persistent
+sets, which finds too little to reduce here and turns itself off), search and
+verdicts both, in CPU seconds.
 Figures are printed, never asserted.
 """
 
@@ -87,24 +90,39 @@ spec:
     return out
 
 
-def _measure(text: str, depth: int, reduction: str, out) -> None:
+MODES = {
+    # name: (reduction, symmetry, keep observers, keep the partial-order declarations)
+    "none": ("none", False, False, False),            # the system as composed
+    "quotient": ("por", False, False, False),         # uids renumbered per owner (model/canonical.py) alone
+    "symmetry": ("none", True, False, False),         # interchangeable nodes (model/symmetry.py) alone
+    "observers": ("por", False, True, False),         # the quotient and kube-proxy/DNS searched around
+    "defaults": ("por", True, True, True),             # what `kubecheck verify` does
+}
+
+
+def _measure(text: str, depth, mode: str, out) -> None:
+    import dataclasses
     from explorer import check
     from kubecheck.compose import compose
     from model.scenario import parse_scenario
-    comp = compose(parse_scenario(text))
+    reduction, symmetry, observers, por = MODES[mode]
+    system = compose(parse_scenario(text)).system
+    if reduction == "por":
+        system = dataclasses.replace(system, observers=system.observers if observers else [],
+                                     independence=system.independence if por else None)
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     t0 = time.process_time()
-    res = check(comp.system, max_depth=depth, reduction=reduction)   # the search and every verdict
+    res = check(system, max_depth=depth, reduction=reduction, symmetry=symmetry)   # the search and every verdict
     cpu = time.process_time() - t0
     rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     st = res.stats
     out.send((st.distinct_states, st.transitions, st.depth, st.complete, cpu,
-              (rss1 - rss0) * 1024 / max(st.distinct_states, 1), st.blame_rules[:3]))
+              (rss1 - rss0) * 1024 / max(st.distinct_states, 1), st.blame_rules[:3], st.symmetry))
 
 
-def measure(text: str, depth: int, reduction: str = "por"):
+def measure(text: str, depth, mode: str = "defaults"):
     parent, child = mp.Pipe()
-    p = mp.Process(target=_measure, args=(text, depth, reduction, child))
+    p = mp.Process(target=_measure, args=(text, depth, mode, child))
     p.start()
     result = parent.recv()
     p.join()
@@ -113,23 +131,27 @@ def measure(text: str, depth: int, reduction: str = "por"):
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--depth", type=int, default=6)
+    ap.add_argument("--depth", type=int, default=6, help="BFS depth bound (0: none, to exhaustion)")
     ap.add_argument("--sizes", type=int, nargs="+", default=[2, 3, 4])
+    ap.add_argument("--modes", nargs="+", default=list(MODES), choices=list(MODES))
+    ap.add_argument("--no-stale", action="store_true", help="leave out the maxStaleness 1, 2-apiserver variant")
     args = ap.parse_args()
+    depth = args.depth or None
     print(f"{'run':<48} {'distinct':>10} {'transitions':>11} {'depth':>5} {'CPU s':>7} {'states/CPU s':>12} "
           f"{'B/state':>8}  largest contributors")
     for n in args.sizes:
-        for stale in (False, True):
+        for stale in (False,) if args.no_stale else (False, True):
             base = None
-            for reduction in ("none", "por"):
-                states, trans, depth, complete, cpu, bps, blame = measure(cluster(n, n, stale), args.depth, reduction)
-                name = f"{n} nodes/{n} replicas{', stale, 2 apiservers' if stale else ''} [{reduction}]"
-                done = "exhausted" if complete else f"to depth {depth}"
+            for mode in args.modes:
+                states, trans, d, complete, cpu, bps, blame, sym = measure(cluster(n, n, stale), depth, mode)
+                name = f"{n} nodes/{n} replicas{', stale, 2 apiservers' if stale else ''} [{mode}]"
+                done = "exhausted" if complete else f"to depth {d}"
                 factor = f" ({base / states:.1f}x fewer states)" if base else ""
                 base = base or states
                 top = ", ".join(f"{r} {100 * k / states:.0f}%" for r, k in blame)
-                print(f"{name:<48} {states:>10,} {trans:>11,} {depth:>5} {cpu:>7.2f} {states / cpu:>12,.0f} "
-                      f"{bps:>8,.0f}  {done}{factor}; {top}", flush=True)
+                used = "" if not MODES[mode][1] else (", symmetry used" if sym else ", symmetry not used")
+                print(f"{name:<48} {states:>10,} {trans:>11,} {d:>5} {cpu:>7.2f} {states / cpu:>12,.0f} "
+                      f"{bps:>8,.0f}  {done}{factor}{used}; {top}", flush=True)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,8 @@ was found.
 
 from __future__ import annotations
 
+import dataclasses
+
 from dataclasses import dataclass, field
 from typing import Callable, List, Optional
 
@@ -34,6 +36,7 @@ class Trace:
     labels: List[Optional[Label]]
     loop: Optional[int] = None
     presented: bool = False
+    quotient: bool = False   # canonical states are those of the system's `quotient` form (replay applies it)
 
 
 @dataclass
@@ -71,14 +74,30 @@ def check(system: System, *, max_depth: Optional[int] = None, max_states: Option
     if reduction not in ("por", "auto", "none"):
         raise ValueError(f"reduction must be 'por' or 'none', got {reduction!r}")
     por = "por" if reduction != "none" and system.independence is not None else "none"
+    quotient = reduction != "none" and system.quotient is not None
+    if quotient:
+        # The coarser canonical form of the reductions: every search, trace and lasso below uses it.
+        rep, q = system.representative, system.quotient
+        # A symmetry's renaming (of nodes) can change the groups uids are ordered in: put it back in form.
+        system = dataclasses.replace(system, canonical=q, representative=(lambda s: q(rep(s))) if rep else None)
     opts = dict(max_depth=max_depth, max_states=max_states, timeout=timeout, symmetry=symmetry,
                 progress=progress, first_violation=first_violation, reduction=por)
     if por == "por":
         out = _check(system, opts, reduction != "none")
         if out is not None:
-            return out
+            return _marked(out, quotient)
         opts["reduction"] = "none"   # a cycle of fair steps in the reduced graph: decide on the full one
-    return _check(system, opts, reduction != "none", fallback=True)
+    return _marked(_check(system, opts, reduction != "none", fallback=True), quotient)
+
+
+def _marked(out: CheckResult, quotient: bool) -> CheckResult:
+    """Traces in canonical form say which canonical form (a replay must apply the same one)."""
+    if quotient:
+        out.stats.quotient = True
+        for v in out.verdicts:
+            if v.trace is not None and not v.trace.presented:
+                v.trace.quotient = True
+    return out
 
 
 def _check(system: System, opts: dict, observers: bool, fallback: bool = False) -> Optional[CheckResult]:

@@ -143,6 +143,7 @@ class Ample:
             [(indep.visibility([name]), None) for name in invariant_names]
             + [(indep.visibility([name]), watched) for name, watched in actions])
         self.reduced = 0                # states explored through a proper subset
+        self.tried = 0                  # states the chooser was asked about
         self.proviso_expansions = 0     # states fully expanded by the cycle proviso alone
         self.trace: Optional[list] = None   # set to a list to record why subsets grew (debugging)
 
@@ -151,6 +152,7 @@ class Ample:
         """`steps`: (label, fair, raw next state) per enabled step.  `is_old(i)`: step i leads to a state
         already seen at the current depth or above.  Returns the indices to explore, or None for all."""
         indep = self.indep
+        self.tried += 1
         groups: Dict[Hashable, List[int]] = {}
         for i, (lab, _, _) in enumerate(steps):
             groups.setdefault(indep.actor(lab), []).append(i)

@@ -24,8 +24,9 @@ from .system import Label, State, System, instance_of
 
 
 BLAME_TOP = 8   # rules and arguments listed in a bounded search's blame table
-POR_PROBE = 2000   # states expanded before a partial-order reduction that has reduced none is turned off
+POR_PROBE = 2000   # states expanded before a partial-order reduction that reduces too few is turned off
 POR_SAMPLE = 7     # ... during which it is tried on one state in 8 (a mask on the state index)
+POR_WORTH = 10     # ... and kept only where it reduced at least one in POR_WORTH of the states it was tried on
 
 
 @dataclass
@@ -49,6 +50,7 @@ class Stats:
     reduction: str = "none"        # "por": partial-order reduction was applied (explorer/por.py)
     reduced_states: int = 0        # states explored through a proper persistent subset of their steps
     reduction_note: Optional[str] = None
+    quotient: bool = False         # searched with the system's quotient form (check.py; uids per group)
 
     @property
     def states_per_second(self) -> float:
@@ -68,6 +70,7 @@ class Stats:
             **({"reduction": self.reduction, "reduced_states": self.reduced_states}
                if self.reduction != "none" else {}),
             **({"reduction_note": self.reduction_note} if self.reduction_note else {}),
+            **({"quotient": True} if self.quotient else {}),
             **({"observers_eliminated": list(self.observers_eliminated)} if self.observers_eliminated else {}),
             **({"blame": {"rules": [{"rule": r, "states": n} for r, n in self.blame_rules],
                           "objects": [{"argument": a, "states": n} for a, n in self.blame_objects]}}
@@ -262,12 +265,16 @@ def search(
             edges = [] if keep else None
             any_step = False
             nd = d + 1
-            if amp is not None and not check_footprints and head > POR_PROBE and not amp.reduced:
-                # No state so far had a persistent subset of its steps smaller than all of them: the steps
-                # here are not independent, and choosing costs more than it saves.  Full expansion from
-                # here on is sound (it is always allowed) and the search goes on at full speed.
-                stats.reduction_note = (f"partial-order reduction found no independent steps in the first "
-                                        f"{POR_PROBE:,} states, and was turned off")
+            if (amp is not None and not check_footprints and head > POR_PROBE
+                    and amp.reduced * POR_WORTH < amp.tried):
+                # Few states so far had a persistent subset of their steps smaller than all of them: the
+                # steps here are seldom independent, and choosing costs more than it saves.  Full expansion
+                # from here on is sound (it is always allowed) and the search goes on at full speed.
+                stats.reduction_note = (
+                    f"partial-order reduction found no independent steps in the first {POR_PROBE:,} states, and "
+                    f"was turned off" if not amp.reduced else
+                    f"partial-order reduction found independent steps in only {amp.reduced} of the "
+                    f"{amp.tried} states it was tried on among the first {POR_PROBE:,}, and was turned off")
                 amp = None
             pre_canon = False
             if amp is None or (not amp.reduced and not check_footprints and (i & POR_SAMPLE)):

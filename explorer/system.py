@@ -141,6 +141,10 @@ class System:
     # Partial-order reduction (explorer/por.py): who acts in each step and what each actor reads and
     # writes; None: every step is explored.
     independence: Optional[Any] = None
+    # A coarser canonical form for the reductions to search with (`check(reduction="por")`): the quotient
+    # by a bisimulation (for the Kubernetes model, uids renumbered per group: model/canonical.py).  None:
+    # `canonical` is used by every search.
+    quotient: Optional[Callable[[State], State]] = None
 
     def __post_init__(self) -> None:
         names = [r.name for r in self.rules]

@@ -244,7 +244,7 @@ def verify_one(path: str, args, sc=None) -> ScenarioReport:
                               v.states, v.depth, v.seconds))
     return ScenarioReport(sc.name, path, results, res.stats, comp.model.left_out, list(sc.warnings),
                           comp.system.meta.get("symmetry", ""), list(sc.notes), sc.kubernetes_version,
-                          {p: (v, why) for p, v, why in sc.expect})
+                          {p: (v, why) for p, v, why in sc.expect}, comp.model.quotient_note)
 
 
 def _write_json(dest: str, data) -> None:

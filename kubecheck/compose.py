@@ -67,7 +67,7 @@ def compose(sc: Scenario, requested: Sequence[str] = ()) -> Composed:
             raise TypeError(f"property {name} built {prop!r}")
     system = System(init_states=[model.init], rules=model.rules, invariants=invariants, actions=actions,
                     convergences=convergences, canonical=model.canonical, presentation=model.presentation,
-                    name=sc.name, observers=model.observers,
+                    name=sc.name, observers=model.observers, quotient=model.quotient,
                     independence=independence(sc, model, [i.name for i in invariants]))
     # Interchangeable worker nodes (model/symmetry.py): the search explores one state of each orbit.
     from model.symmetry import node_classes, node_symmetry, symmetry_note

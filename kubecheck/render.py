@@ -160,6 +160,8 @@ def state_graph_dot(comp, result, highlight: str = "", limit: int = 3000) -> str
     from explorer import render_label
 
     system = comp.system
+    # The graph's states are in the form its search kept them: the quotient of the reductions, where used.
+    canonical = system.quotient if result.stats.quotient and system.quotient else system.canonical
     g = result.search.graph
     n = len(g.states)
     if n > limit:
@@ -169,8 +171,7 @@ def state_graph_dot(comp, result, highlight: str = "", limit: int = 3000) -> str
     if verdict is None:
         verdict = next((v for v in result.verdicts if v.trace is not None), None)
     if verdict is not None:
-        canon = system.canonical
-        on_path = {g.index.get(canon(s)) for s in verdict.trace.states}
+        on_path = {g.index.get(canonical(s)) for s in verdict.trace.states}
     lines = ["digraph states {", '  rankdir=LR; node [shape=circle, fontsize=9, width=0.3, fontname="Helvetica"];',
              '  edge [fontsize=7, fontname="Helvetica", color="#9e9e9e"];']
     if verdict is not None:
@@ -186,7 +187,7 @@ def state_graph_dot(comp, result, highlight: str = "", limit: int = 3000) -> str
         seen = set()
         for rule in system.rules:
             for lab, nxt in rule.fn(s):
-                j = g.index.get(system.canonical(nxt))
+                j = g.index.get(canonical(nxt))
                 if j is None or (j, lab[1]) in seen:
                     continue
                 seen.add((j, lab[1]))

@@ -38,6 +38,7 @@ class ScenarioReport:
     notes: List[str] = field(default_factory=list)   # what the loader did that is no warning (model/scenario.py)
     kubernetes_version: str = ""                     # whose schemas validated the manifests
     expect: dict = field(default_factory=dict)       # spec.expect: property -> (verdict, why)
+    identities: str = ""  # why uids are kept in creation order across owners (model/compose.py), if they are
 
     def judge(self, r) -> Tuple[Optional[str], str, bool]:
         """With spec.expect: (the verdict expected of result `r`, or None where it is not listed, its reason,
@@ -57,6 +58,8 @@ class ScenarioReport:
         stats = dict(self.stats.as_dict(), left_out=self.left_out)
         if self.symmetry:
             stats["symmetry_note"] = self.symmetry
+        if self.identities and not self.stats.quotient:
+            stats["identities_note"] = self.identities
         out = {"scenario": self.scenario, "kubernetesVersion": self.kubernetes_version, "warnings": self.warnings,
                "notes": self.notes, "results": [r.as_dict() for r in self.results], "stats": stats}
         if self.expect:
@@ -93,6 +96,11 @@ def format_table(rep: ScenarioReport) -> str:
     if rep.symmetry:
         used = "" if st.symmetry or not st.distinct_states else " (not used by this search)"
         lines.append(f"  symmetry: {rep.symmetry}{used if rep.symmetry.startswith('interchangeable') else ''}")
+    if st.quotient:
+        lines.append("  identities: objects made by different controllers are taken in any order of creation "
+                     "(uids renumbered per owner; --reduction none keeps creation order)")
+    elif rep.identities:
+        lines.append(f"  identities: kept in creation order ({rep.identities})")
     if st.observers_eliminated:
         lines.append(f"  searched around (only properties read them; --reduction none to compose them): "
                      f"{', '.join(st.observers_eliminated)}")

@@ -38,7 +38,8 @@ def to_itf(trace: Trace, *, scenario_name: str, scenario_path: str, scenario_tex
                   "description": f"{TRACE_MARK}: {prop} {verdict} in scenario {scenario_name}",
                   "scenario": scenario_name, "property": prop, "verdict": verdict, "diagnosis": diagnosis,
                   "scenario_text": scenario_text,
-                  "states_form": "stable-names" if trace.presented else "canonical"},
+                  "states_form": "stable-names" if trace.presented else
+                                 ("quotient" if getattr(trace, "quotient", False) else "canonical")},
         "vars": list(VARS),
         "states": states,
     }
@@ -186,7 +187,9 @@ def replay(doc: Dict[str, Any], path: str = "<trace>") -> ReplayResult:
     except ScenarioError as e:
         raise TraceFileError(f"{path}: the scenario inside the trace does not load: {e}") from None
     model = build_model(sc)
-    canon = model.presentation if meta.get("states_form") == "stable-names" else model.canonical
+    form = meta.get("states_form")
+    canon = (model.presentation if form == "stable-names" else
+             (model.quotient or model.canonical) if form == "quotient" else model.canonical)
     states = doc["states"]
     cur = canon(model.init)
     mismatch = _first_difference(states[0], encode_state(cur))

@@ -144,12 +144,108 @@ def _renumber_store(store, umap, rmap, next_uid):
     return evolve(store, next_uid=next_uid, **fields)
 
 
-def renumber(s: ClusterState) -> ClusterState:
+_KIND_RANK = {kind: i for i, kind in enumerate(KIND_FIELDS)}
+
+
+def uid_group(obj) -> tuple:
+    """The group whose members' uids (their creation order) a rule may compare: the objects of one kind that
+    one controller owns (a ReplicaSet's pods, a Deployment's ReplicaSets, a Service's slices; a DaemonSet's
+    pods for one node), or else the objects of one kind and one name or generateName prefix.  No rule of the
+    model compares the uids of two groups (see `quotient`), so their relative order is not kept."""
+    m = obj.meta
+    for r in m.owner_references:
+        if r.controller:
+            node = ""
+            if r.kind == "DaemonSet":
+                node = _daemon_target(obj)
+            return (_KIND_RANK[obj.kind], m.namespace, r.kind, r.name, node)
+    return (_KIND_RANK[obj.kind], m.namespace, "", m.generate_name or m.name, "")
+
+
+def _daemon_target(pod) -> str:
+    for term in pod.spec.node_affinity:
+        for r in term:
+            if r.field and r.operator == "In" and len(r.values) == 1:
+                return r.values[0]
+    return pod.spec.node_name
+
+
+_LAST = (len(KIND_FIELDS) + 1, "", "", "", "")   # uids no live object holds (a deleted owner's, a Job's count)
+
+
+def _group_keys(s: ClusterState) -> dict:
+    """Every uid of `s` (as `_uids` finds them) -> its group (`uid_group`; `_LAST` for a uid no object or
+    machine holds)."""
+    keys = {}
+    refs = set()
+    for store in _stores(s):
+        for obj in store.objects():
+            m = obj.meta
+            if m.uid not in keys:
+                keys[m.uid] = uid_group(obj)
+            for r in m.owner_references:
+                refs.add(r.uid)
+        for es in store.endpointslices:
+            for e in es.endpoints:
+                refs.add(e.pod_uid)
+    pod_rank = _KIND_RANK["Pod"]
+    for h in s.hosts:
+        for rp in h.pods:
+            if rp.uid not in keys:
+                keys[rp.uid] = (pod_rank, rp.namespace, "", rp.generate_name or rp.name, "")
+    refs.update(u for _, u, _ in s.expectations)
+    refs.update(u for u, _ in s.job_successes)
+    for u in refs:
+        if u not in keys:
+            keys[u] = _LAST
+    return keys
+
+
+def _resorted(s: ClusterState) -> ClusterState:
+    """Every collection kept in uid order sorted again after uids were permuted."""
+    def store_of(store):
+        fields = {}
+        for f in KIND_FIELDS.values():
+            items = getattr(store, f)
+            if f == "endpointslices":
+                items = tuple(evolve(es, endpoints=tuple(sorted(es.endpoints, key=_pod_uid)))
+                              if any(a.pod_uid > b.pod_uid for a, b in zip(es.endpoints, es.endpoints[1:])) else es
+                              for es in items)
+            if any(a.meta.uid > b.meta.uid for a, b in zip(items, items[1:])):
+                items = tuple(sorted(items, key=_meta_uid))
+            fields[f] = items
+        return evolve(store, **fields)
+    hosts = tuple(evolve(h, pods=tuple(sorted(h.pods, key=_rp_uid)))
+                  if any(a.uid > b.uid for a, b in zip(h.pods, h.pods[1:])) else h for h in s.hosts)
+    return evolve(s, store=store_of(s.store), history=tuple(store_of(h) for h in s.history), hosts=hosts)
+
+
+def _pod_uid(e):
+    return e.pod_uid
+
+
+def _meta_uid(o):
+    return o.meta.uid
+
+
+def _rp_uid(rp):
+    return rp.uid
+
+
+def renumber(s: ClusterState, grouped: bool = False) -> ClusterState:
+    """uids (and revisions, where tracked) renumbered densely: in creation order, or with `grouped` in the
+    order of (their group, creation), so that two creations by different controllers give one state
+    whichever came first (`quotient`)."""
     store = s.store
-    if not store.track_revisions and _dense_uids(s):
+    if not grouped and not store.track_revisions and _dense_uids(s):
         return s
-    uids = sorted(_uids(s))
-    dense_uids = not uids or (uids[-1] == len(uids) and uids[0] == 1)
+    if grouped:
+        keys = _group_keys(s)
+        uids = sorted(keys, key=lambda u: (keys[u], u))
+        in_order = all(u == i for i, u in enumerate(uids, 1))
+    else:
+        uids = sorted(_uids(s))
+        in_order = not uids or (uids[-1] == len(uids) and uids[0] == 1)
     rmap = None
     if store.track_revisions:
         revs = sorted({o.meta.resource_version for st in _stores(s) for o in st.objects()}
@@ -157,11 +253,12 @@ def renumber(s: ClusterState) -> ClusterState:
         if revs[-1] != len(revs):
             rmap = {r: i + 1 for i, r in enumerate(revs)}
     next_uid = len(uids) + 1
-    if dense_uids and rmap is None:
+    if in_order and rmap is None:
         if store.next_uid != next_uid:
             return evolve(s, store=evolve(store, next_uid=next_uid))
         return s
-    return apply_uid_map(s, {u: i + 1 for i, u in enumerate(uids)}, rmap, next_uid)
+    out = apply_uid_map(s, {u: i + 1 for i, u in enumerate(uids)}, rmap, next_uid)
+    return _resorted(out) if grouped and not in_order else out
 
 
 def apply_uid_map(s: ClusterState, umap, rmap, next_uid: int) -> ClusterState:
@@ -254,3 +351,20 @@ def presentation(s: ClusterState) -> ClusterState:
 def canonical(s: ClusterState) -> ClusterState:
     return renumber(relative_generations(forget_unread_history(forget_satisfied_expectations(
         collect_terminated_pods(s)))))
+
+
+def quotient(s: ClusterState) -> ClusterState:
+    """The canonical form that the reductions search with (`--reduction por`): `canonical`, with uids
+    renumbered group by group (`renumber`).
+
+    It is a quotient by a bisimulation: renaming uids maps the steps of a state onto the steps of the
+    renamed state as long as every uid comparison a rule makes is kept, and the rules compare uids for
+    equality everywhere and for order only within a group (a ReplicaSet ranks its pods and a Job its active
+    pods by creation order, a DaemonSet keeps the oldest of two pods for one node, the EndpointSlice
+    controller deletes the newest of a Service's slices, the Deployment controller scales its oldest
+    ReplicaSets down first).  Where a scenario can compare uids across groups (preemption orders victims of
+    any owner by creation; a ReplicaSet adopts an orphan, which then joins its group), the composer does
+    not use it (`model/compose.py`).  Collections kept in uid order (the store, a machine's pods, a slice's
+    endpoints) are sorted again, and the names the apiserver generated follow their uids as before."""
+    return renumber(relative_generations(forget_unread_history(forget_satisfied_expectations(
+        collect_terminated_pods(s)))), grouped=True)

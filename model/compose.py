@@ -8,12 +8,12 @@ was left out and why, and the report prints it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import List
+from typing import List, Optional
 
 
 from explorer import Rule
 
-from .canonical import canonical, presentation
+from .canonical import canonical, presentation, quotient
 from .observation import recording_views
 from .components import (apiserver, cloudcontroller, daemonset, deployment, dns, endpointslice, environment,
                          garbagecollector, job, kubelet, kubeproxy, leaderelection, nodelifecycle, operator, podgc,
@@ -35,6 +35,10 @@ class Model:
     left_out: List[str] = field(default_factory=list)
     presentation: object = presentation
     observers: List[object] = field(default_factory=list)   # components only goals read (explorer/observers.py)
+    # The canonical form the reductions search with (model/canonical.py `quotient`), or None where the
+    # scenario can compare the uids of different groups; `quotient_note` says why not.
+    quotient: object = None
+    quotient_note: str = ""
 
 
 def initial_state(sc: Scenario, track_revisions: bool) -> ClusterState:
@@ -205,4 +209,19 @@ def build_model(sc: Scenario, record_views: bool = False, checked=None) -> Model
         left_out.append(f"fault {k} (not modelled yet)")
     if record_views and sc.max_staleness > 0:
         rules = [recording_views(r) if r.fair else r for r in rules]
-    return Model(sc, init, rules, canonical, left_out, observers=observers)
+    why = uid_order_across_groups(sc)
+    return Model(sc, init, rules, canonical, left_out, observers=observers,
+                 quotient=None if why else quotient, quotient_note=why or "")
+
+
+def uid_order_across_groups(sc: Scenario) -> Optional[str]:
+    """Why a rule may compare the creation order (uids) of objects of different groups here, so that the
+    grouped renumbering of `canonical.quotient` would not be exact; None where none can."""
+    objs = list(sc.objects) + [c.obj for c in sc.changes if getattr(c, "obj", None) is not None]
+    if len({spec.priority for spec in pod_specs(objs)}) > 1:
+        return "preemption orders its victims by creation, whoever owns them"
+    if any(o.kind == "Pod" and not any(r.controller for r in o.meta.owner_references) for o in objs):
+        return "a Pod without a controller may be adopted, joining its new owner's pods in creation order"
+    if any(c.op == "delete" and c.propagation == "Orphan" for c in sc.changes):
+        return "an orphaned pod may be adopted, joining its new owner's pods in creation order"
+    return None

@@ -281,7 +281,7 @@ def test_render_the_state_graph_of_a_small_run(tmp_path):
     import html
     svg = html.unescape(out.read_text())
     assert "17 states; red: deployment-converges (violated)" in svg and svg.count("#c62828") >= 5
-    big = kc("render", os.path.join(SCENARIOS, "rolling-update.yaml"), "--state-graph", "--out", str(out))
+    big = kc("render", os.path.join(SCENARIOS, "rolling-update-node-crash.yaml"), "--state-graph", "--out", str(out))
     assert big.returncode == 2 and "drawing is for small runs" in big.stderr
 
 

@@ -141,13 +141,13 @@ def test_sigterm_stops_with_the_statistics_so_far_and_exit_130(tmp_path):
     from conftest import ROOT
     out = tmp_path / "r.json"
     p = subprocess.Popen([sys.executable, "-m", "kubecheck", "verify", "--quiet", "--traces", str(tmp_path / "t"),
-                          "--json", str(out), os.path.join(SCENARIOS, "rolling-update-node-crash.yaml")],
+                          "--json", str(out), os.path.join(SCENARIOS, "job-restart-lagging.yaml")],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
     time.sleep(6)
     p.send_signal(signal.SIGTERM)
     stdout, stderr = p.communicate(timeout=120)
     assert p.returncode == 130, stderr
-    assert "Traceback" not in stderr and "kubecheck: interrupted: rolling-update-node-crash explored" in stderr
+    assert "Traceback" not in stderr and "kubecheck: interrupted: job-restart-lagging explored" in stderr
     data = json.loads(out.read_text())        # what was found is written, as a bounded run
     assert data["stats"]["stop_reason"] == "interrupted" and data["stats"]["distinct_states"] > 0
     assert {r["verdict"] for r in data["results"]} <= {"holds", "unknown", "violated", "not-applicable"}

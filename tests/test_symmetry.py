@@ -1,6 +1,7 @@
 """Node symmetry (model/symmetry.py) and convergence on the quotient graph (explorer/check.py): the same
 verdicts as the concrete search, with traces of concrete states."""
 
+import dataclasses
 import glob
 import os
 
@@ -19,9 +20,11 @@ def _composed(path):
 SYMMETRIC = [os.path.basename(p)[:-5] for p in sorted(glob.glob(os.path.join(SCENARIOS, "*.yaml")))
              if _composed(p).system.representative is not None]
 
-# (distinct states with symmetry, without): pinned so that a change of the representative shows.
-REDUCED = {"rolling-update-node-crash": (42069, 245181), "rolling-update": (5353, 29235),
-           "greedy-scheduling": (458, 882)}
+# (distinct states with symmetry, without), both with the default reductions (the quotient of uids per owner
+# among them): pinned so that a change of the representative shows.  As composed (--reduction none), the
+# same scenarios have 42,069 / 245,181, 5,353 / 29,235 and 458 / 882 states.
+REDUCED = {"rolling-update-node-crash": (9575, 55409), "rolling-update": (1175, 6281),
+           "greedy-scheduling": (82, 152)}
 
 
 def test_the_suite_has_symmetric_scenarios():
@@ -33,8 +36,11 @@ def test_verdicts_with_and_without_node_symmetry(name):
     comp = _composed(os.path.join(SCENARIOS, f"{name}.yaml"))
     sc = comp.model.scenario
     opts = dict(max_depth=sc.max_depth, max_states=sc.max_states)
-    sym = check(comp.system, **opts)
-    full = check(comp.system, symmetry=False, **opts)
+    # Symmetry alone: observer elimination, where it applies, is preferred to it (their searches do not
+    # combine yet), so it is left out here.
+    system = dataclasses.replace(comp.system, observers=[])
+    sym = check(system, **opts)
+    full = check(system, symmetry=False, **opts)
     assert sym.stats.symmetry and not full.stats.symmetry
     assert [(v.prop, v.verdict) for v in sym.verdicts] == [(v.prop, v.verdict) for v in full.verdicts]
     if name in REDUCED:
