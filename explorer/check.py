@@ -62,7 +62,7 @@ class CheckResult:
 def check(system: System, *, max_depth: Optional[int] = None, max_states: Optional[int] = None,
           timeout: Optional[float] = None, symmetry: bool = True,
           progress: Optional[Callable[[dict], None]] = None, first_violation: bool = False,
-          reduction: str = "auto") -> CheckResult:
+          reduction: str = "auto", checkpoint=None) -> CheckResult:
     """Search `system` and give a verdict for each of its properties (`first_violation`: stop the search at
     the first safety violation; what it leaves undecided is reported as bounded).
 
@@ -81,7 +81,7 @@ def check(system: System, *, max_depth: Optional[int] = None, max_states: Option
         # A symmetry's renaming (of nodes) can change the groups uids are ordered in: put it back in form.
         system = dataclasses.replace(system, canonical=q, representative=(lambda s: q(rep(s))) if rep else None)
     opts = dict(max_depth=max_depth, max_states=max_states, timeout=timeout, symmetry=symmetry,
-                progress=progress, first_violation=first_violation, reduction=por)
+                progress=progress, first_violation=first_violation, reduction=por, checkpoint=checkpoint)
     if por == "por":
         out = _check(system, opts, reduction != "none")
         if out is not None:

@@ -136,6 +136,7 @@ def search(
     first_violation: bool = False,
     reduction: str = "none",
     check_footprints: bool = False,
+    checkpoint=None,
 ) -> SearchResult:
     """Breadth-first search of every state reachable from the initial states.
 
@@ -230,17 +231,61 @@ def search(
     found_by = [0] * len(rules)          # distinct states each rule discovered first
     found_args: Dict[tuple, int] = {}    # ... and each label argument
     keep = fair_edges is not None
+    start = time.perf_counter()
+    head = len(states) if (first_violation and violations) else 0
+    transitions = 0
+    earlier = 0.0                        # seconds of the runs a checkpoint continues
+    truncated_saved: set = set()
+    ckpt_key = None
+    if checkpoint is not None:
+        from .checkpoint import search_key
+        ckpt_key = search_key(system, max_depth=max_depth, max_states=max_states, reduction=reduction,
+                              symmetry=rep is not None, fair_edges=keep, first_violation=first_violation,
+                              deadlock=check_deadlock)
+        saved = checkpoint.load(ckpt_key)
+        if saved is not None:
+            states[:] = saved["states"]
+            seen.clear()
+            seen.update((st, k) for k, st in enumerate(states))
+            parent, depth = saved["parent"], saved["depth"]
+            fair_edges = saved["fair_edges"]
+            instances[:] = saved["instances"]
+            inst_ids.update((inst, k) for k, inst in enumerate(instances))
+            violations.update(saved["violations"])
+            checked_steps.update(saved["checked_steps"])
+            deadlocks[:] = saved["deadlocks"]
+            head, transitions, earlier = saved["head"], saved["transitions"], saved["seconds"]
+            found_by[:] = saved["found_by"]
+            found_args.update(saved["found_args"])
+            live_invariants[:] = [inv for inv in invariants if inv.name not in violations]
+            n_violated[0] = len(violations)
+            stats.reduction_note = saved["reduction_note"]
+            truncated_saved = saved["truncated"]
+            if ample is not None:
+                ample.reduced, ample.tried, ample.proviso_expansions, on = saved["ample"]
+                amp = ample if on else None
+    last_checkpoint = start
     n_states = len(states)
     limit = max_states if max_states is not None else float("inf")
     full = n_states >= limit and max_states is not None
-    start = time.perf_counter()
     last_report = start
-    head = len(states) if (first_violation and violations) else 0
-    transitions = 0
-    stop_reason = "first-violation" if head else None
-    truncated = set()   # states some of whose successors were dropped at max-states
+    stop_reason = "first-violation" if (first_violation and violations) else None
+
+    def save_checkpoint() -> None:
+        """The search as it stands between two expansions (states[:head] expanded, the rest queued)."""
+        checkpoint.save(ckpt_key, {
+            "states": states, "parent": parent, "depth": depth, "fair_edges": fair_edges, "instances": instances,
+            "violations": violations, "checked_steps": checked_steps, "deadlocks": deadlocks, "head": head,
+            "transitions": transitions, "seconds": earlier + time.perf_counter() - start, "found_by": found_by,
+            "found_args": found_args, "reduction_note": stats.reduction_note,
+            "truncated": truncated,
+            "ample": None if ample is None else (ample.reduced, ample.tried, ample.proviso_expansions,
+                                                  amp is not None)})
+    truncated = set(truncated_saved)   # states some of whose successors were dropped at max-states
     expanding = -1     # the state whose successors are being generated, if any
     edges = None
+    seen_get, seen_setdefault, found_args_get = seen.get, seen.setdefault, found_args.get
+    states_append, parent_append, depth_append = states.append, parent.append, depth.append
     try:
         while head < n_states:
             i = head
@@ -254,6 +299,9 @@ def search(
                 if timeout is not None and now - start > timeout:
                     stop_reason = "timeout"
                     break
+                if checkpoint is not None and now - last_checkpoint >= checkpoint.every:
+                    save_checkpoint()
+                    last_checkpoint = time.perf_counter()
                 if progress is not None and (head & 1023) == 0 and now - last_report >= progress_every:
                     last_report = now
                     elapsed = now - start
@@ -276,50 +324,52 @@ def search(
                     f"partial-order reduction found independent steps in only {amp.reduced} of the "
                     f"{amp.tried} states it was tried on among the first {POR_PROBE:,}, and was turned off")
                 amp = None
-            pre_canon = False
             if amp is None or (not amp.reduced and not check_footprints and (i & POR_SAMPLE)):
                 # (Until it has reduced a state, the reduction is tried on one state in POR_SAMPLE + 1.)
-                items = ((lab, nxt, fair, rule_k) for fn, fair, rule_k in rule_fns for lab, nxt in fn(s))
+                groups = ((fair, rule_k, fn(s)) for fn, fair, rule_k in rule_fns)
+                do_canon = canon
             else:
-                items = _reduced(s, amp, rule_fns, canon, seen, depth, d, check_fp, skipped)
-                pre_canon = True
-            for lab, nxt, fair, rule_k in items:
-                any_step = True
-                transitions += 1
-                if not pre_canon and canon is not None:
-                    nxt = canon(nxt)
-                seen_as = nxt              # what action properties see: the concrete step's result
-                if rep is not None:
-                    nxt = rep(nxt)
-                if full:
-                    j = seen.get(nxt, -1)
-                    if j < 0:
-                        truncated.add(i)
-                        stop_reason = stop_reason or "max-states"
-                else:
-                    j = seen.setdefault(nxt, n_states)
-                    if j == n_states:
-                        states.append(nxt)
-                        parent.append(i)
-                        depth.append(nd)
-                        n_states += 1
-                        found_by[rule_k] += 1
-                        for a in lab[2]:
-                            found_args[a] = found_args.get(a, 0) + 1
-                        if live_invariants:
-                            check_state(j, nxt)
-                        if n_states >= limit:
-                            full = True   # the next new state would pass max-states: it is dropped
-                if has_actions:
-                    check_step(i, s, lab, seen_as, j)
-                if keep and fair and j >= 0:
-                    inst = (lab[0], lab[1], lab[2])
-                    k = inst_ids.get(inst)
-                    if k is None:
-                        k = inst_ids[inst] = len(instances)
-                        instances.append(inst)
-                    edges.append(k)
-                    edges.append(j)
+                groups = _reduced(s, amp, rule_fns, canon, seen, depth, d, check_fp, skipped)
+                do_canon = None      # already canonical
+            # The hot loop: one iteration per transition, with no tuple built per step.
+            for fair, rule_k, steps in groups:
+                for lab, nxt in steps:
+                    any_step = True
+                    transitions += 1
+                    if do_canon is not None:
+                        nxt = do_canon(nxt)
+                    seen_as = nxt              # what action properties see: the concrete step's result
+                    if rep is not None:
+                        nxt = rep(nxt)
+                    if full:
+                        j = seen_get(nxt, -1)
+                        if j < 0:
+                            truncated.add(i)
+                            stop_reason = stop_reason or "max-states"
+                    else:
+                        j = seen_setdefault(nxt, n_states)
+                        if j == n_states:
+                            states_append(nxt)
+                            parent_append(i)
+                            depth_append(nd)
+                            n_states += 1
+                            found_by[rule_k] += 1
+                            for a in lab[2]:
+                                found_args[a] = found_args_get(a, 0) + 1
+                            if live_invariants:
+                                check_state(j, nxt)
+                            if n_states >= limit:
+                                full = True   # the next new state would pass max-states: it is dropped
+                    if has_actions:
+                        check_step(i, s, lab, seen_as, j)
+                    if keep and fair and j >= 0:
+                        inst = (lab[0], lab[1], lab[2])
+                        k = inst_ids.get(inst)
+                        if k is None:
+                            k = inst_ids[inst] = len(instances)
+                            instances.append(inst)
+                        edges.append(k)
+                        edges.append(j)
             if skipped:
                 for lab, nxt in skipped:     # steps the reduction does not follow: counted and checked
                     transitions += 1
@@ -358,7 +408,7 @@ def search(
                     if edges[k + 1] < m:
                         kept += edges[k:k + 2]
                 fair_edges.append(kept)
-    stats.seconds = time.perf_counter() - start
+    stats.seconds = earlier + time.perf_counter() - start
     stats.distinct_states = len(states)
     stats.transitions = transitions
     stats.depth = max(depth) if len(depth) else 0
@@ -380,8 +430,9 @@ def search(
 
 
 def _reduced(s, amp, rule_fns, canon, seen, depth, d, check_fp, skipped):
-    """The steps from `s` that the partial-order reduction follows, canonical; the others go to `skipped`
-    (label, canonical next state), to be counted and checked by action properties."""
+    """The steps from `s` that the partial-order reduction follows, canonical, as (fair, rule index, steps)
+    groups; the others go to `skipped` (label, canonical next state), to be counted and checked by action
+    properties."""
     raw = []
     for fn, fair, rule_k in rule_fns:
         for lab, nxt in fn(s):
@@ -396,10 +447,12 @@ def _reduced(s, amp, rule_fns, canon, seen, depth, d, check_fp, skipped):
 
     pick = amp.choose(s, [(lab, fair, nxt) for lab, nxt, fair, _ in raw], is_old)
     if pick is None:
-        return [(lab, outs[i], fair, k) for i, (lab, _, fair, k) in enumerate(raw)]
-    chosen = set(pick)
-    skipped.extend((raw[i][0], outs[i]) for i in range(len(raw)) if i not in chosen)
-    return [(raw[i][0], outs[i], raw[i][2], raw[i][3]) for i in pick]
+        pick = range(len(raw))
+    else:
+        chosen = set(pick)
+        skipped.extend((raw[i][0], outs[i]) for i in range(len(raw)) if i not in chosen)
+    # (fair, rule index, [(label, canonical next state)]) per step, as the search's loop takes them
+    return [(raw[i][2], raw[i][3], ((raw[i][0], outs[i]),)) for i in pick]
 
 
 def _footprint_checker(indep):

@@ -126,6 +126,12 @@ def build_parser() -> argparse.ArgumentParser:
                         "components (turned off when the first states show no independent steps). none: search "
                         "as composed, to compare")
     v.add_argument("--no-symmetry", action="store_true", help="turn symmetry reduction off")
+    v.add_argument("--checkpoint", metavar="DIR",
+                   help="bfs: write the search's state to DIR every minute (KUBECHECK_CHECKPOINT_SECONDS), so that "
+                        "an interrupted run can continue with --resume DIR")
+    v.add_argument("--resume", metavar="DIR",
+                   help="bfs: continue each scenario's search from its last checkpoint in DIR (and keep writing "
+                        "checkpoints there); a checkpoint of another scenario, options or model is not used")
     _loading_flags(v)
     v.add_argument("--nodes", type=_positive_nodes, metavar="N",
                    help="for manifests without a Cluster document (a file or a folder): check them on a default "
@@ -174,6 +180,52 @@ def _progress_printer(stream, name: str):
     return progress, done
 
 
+def checkpoint_folder(args) -> Optional[str]:
+    """--checkpoint DIR / --resume DIR: the folder (made where missing), checked before any run."""
+    ck, rs = getattr(args, "checkpoint", None), getattr(args, "resume", None)
+    if ck and rs and os.path.abspath(ck) != os.path.abspath(rs):
+        raise UsageError("--checkpoint and --resume name different folders; --resume DIR also writes to DIR")
+    folder = rs or ck
+    if not folder:
+        return None
+    if rs and not os.path.isdir(rs):
+        raise UsageError(f"--resume {rs}: no such folder")
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        raise UsageError(f"--checkpoint {folder}: not a folder")
+    if not os.path.exists(folder):
+        parent = os.path.dirname(os.path.abspath(folder))
+        if not os.path.isdir(parent):
+            raise UsageError(f"--checkpoint {folder}: its parent folder does not exist")
+        os.mkdir(folder)
+    if not os.access(folder, os.W_OK):
+        raise UsageError(f"--checkpoint {folder}: not writable")
+    return folder
+
+
+def _checkpoint_for(args, name: str):
+    folder = checkpoint_folder(args)
+    if folder is None or getattr(args, "strategy", "bfs") != "bfs":
+        return None
+    from explorer.checkpoint import Checkpoint
+    every = float(os.environ.get("KUBECHECK_CHECKPOINT_SECONDS", "60") or 60)
+    return Checkpoint(folder, name, every=max(every, 0.0), resume=bool(getattr(args, "resume", None)))
+
+
+def _checkpoint_notes(ckpt, sc, res, args) -> None:
+    """What the checkpoint did, on standard error: resumed from, not used, or how to resume."""
+    if ckpt.note:
+        print(f"kubecheck: warning: {ckpt.note}", file=sys.stderr)
+    if ckpt.resumed_from is not None:
+        print(f"kubecheck: {sc.name}: resumed from a checkpoint of {ckpt.resumed_from:,} states", file=sys.stderr)
+    if res.stats.stop_reason == "interrupted":
+        if ckpt.written:
+            print(f"kubecheck: {sc.name}: a checkpoint of {ckpt.written['states']:,} states is in {ckpt.folder}; "
+                  f"continue with: kubecheck verify ... --resume {ckpt.folder}", file=sys.stderr)
+        else:
+            print(f"kubecheck: {sc.name}: no checkpoint was written yet (one is written every "
+                  f"{ckpt.every:g} s)", file=sys.stderr)
+
+
 def verify_one(path: str, args, sc=None) -> ScenarioReport:
     sc = sc if sc is not None else _load(path, args)
     for w in sc.warnings:
@@ -198,11 +250,14 @@ def verify_one(path: str, args, sc=None) -> ScenarioReport:
         res = CheckResult([], Stats(), None)
         done()
     else:
+        ckpt = _checkpoint_for(args, sc.name)
         res = check(comp.system, max_depth=max_depth, max_states=max_states, timeout=args.timeout,
                     symmetry=not args.no_symmetry, progress=progress,
                     first_violation=getattr(args, "first_violation", False),
-                    reduction=getattr(args, "reduction", "por"))
+                    reduction=getattr(args, "reduction", "por"), checkpoint=ckpt)
         done()
+        if ckpt is not None:
+            _checkpoint_notes(ckpt, sc, res, args)
     results: List[Result] = []
     by_name = {v.prop: v for v in res.verdicts}
     decided = {}
@@ -288,6 +343,7 @@ def _summary(reports) -> str:
 def cmd_verify(args) -> int:
     check_outputs((("--json", args.json), ("--junit", args.junit), ("--report", args.report)),
                   args.scenarios, args.traces)
+    checkpoint_folder(args)   # --checkpoint/--resume checked (and the folder made) before any run
     # Every scenario is read before any is checked: a malformed one, or two with one name (they would
     # write each other's traces), stops the run before it starts.
     names = {}

@@ -353,6 +353,34 @@ def canonical(s: ClusterState) -> ClusterState:
         collect_terminated_pods(s)))))
 
 
+def _counted_job_pod(pod, live_jobs) -> bool:
+    """A pod of a live Job that has finished and been counted: its tracking finalizer is removed."""
+    return (pod.phase in ("Failed", "Succeeded") and not pod.meta.finalizers and not pod.meta.deleting
+            and any(r.kind == "Job" and r.uid in live_jobs for r in pod.meta.owner_references))
+
+
+def collect_counted_job_pods(s: ClusterState) -> ClusterState:
+    """A Job's finished pod whose tracking finalizer the Job controller has removed (it is counted in the
+    Job's status) is read by no rule and no property until something deletes it (PodGC past its threshold,
+    the garbage collector when the Job goes), and that deletion is read by nothing either: drop it, as
+    PodGC eventually would.  Only where Jobs track with finalizers: the legacy tracking counts exactly these
+    pods (`model/components/job.py`).  Pods of a Job being deleted, or already gone, are kept: the garbage
+    collector must delete them, and `garbage-collected` reads that."""
+    pods = s.store.pods
+    if not any(p.phase in ("Failed", "Succeeded") and not p.meta.finalizers for p in pods):
+        return s
+    live = {j.meta.uid for j in s.store.jobs if not j.meta.deleting}
+    if not live:
+        return s
+    keep = tuple(p for p in pods if not _counted_job_pod(p, live))
+    return s if len(keep) == len(pods) else evolve(s, store=evolve(s.store, pods=keep))
+
+
+def quotient_with_job_tracking(s: ClusterState) -> ClusterState:
+    """`quotient`, for scenarios whose Jobs track with finalizers: counted Job pods dropped too."""
+    return quotient(collect_counted_job_pods(s))
+
+
 def quotient(s: ClusterState) -> ClusterState:
     """The canonical form that the reductions search with (`--reduction por`): `canonical`, with uids
     renumbered group by group (`renumber`).

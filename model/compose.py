@@ -13,7 +13,7 @@ from typing import List, Optional
 
 from explorer import Rule
 
-from .canonical import canonical, presentation, quotient
+from .canonical import canonical, presentation, quotient, quotient_with_job_tracking
 from .observation import recording_views
 from .components import (apiserver, cloudcontroller, daemonset, deployment, dns, endpointslice, environment,
                          garbagecollector, job, kubelet, kubeproxy, leaderelection, nodelifecycle, operator, podgc,
@@ -210,8 +210,11 @@ def build_model(sc: Scenario, record_views: bool = False, checked=None) -> Model
     if record_views and sc.max_staleness > 0:
         rules = [recording_views(r) if r.fair else r for r in rules]
     why = uid_order_across_groups(sc)
+    jobs = sc.job_tracking_with_finalizers and any(o.kind == "Job" for o in list(sc.objects) + [
+        c.obj for c in sc.changes if getattr(c, "obj", None) is not None])
     return Model(sc, init, rules, canonical, left_out, observers=observers,
-                 quotient=None if why else quotient, quotient_note=why or "")
+                 quotient=None if why else quotient_with_job_tracking if jobs else quotient,
+                 quotient_note=why or "")
 
 
 def uid_order_across_groups(sc: Scenario) -> Optional[str]:

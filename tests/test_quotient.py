@@ -15,15 +15,7 @@ from model.scenario import load_scenario, parse_scenario
 
 from test_scenarios import BOUNDED, PINNED, pinned_verdicts
 
-REALISTIC = """
-apiVersion: kubecheck/v1alpha1
-kind: Cluster
-metadata: {name: quotient-mix}
-spec:
-  faults: {budget: 1, kinds: [node-crash]}
-  check: {properties: [node-capacity, pod-single-node, replicas-bounded, deployment-converges,
-                       daemonset-converges, job-completes]}
----
+TWO_NODES = """---
 apiVersion: v1
 kind: Node
 metadata: {name: w-1}
@@ -33,7 +25,17 @@ apiVersion: v1
 kind: Node
 metadata: {name: w-2}
 status: {allocatable: {cpu: '2', memory: 4Gi, pods: '110'}}
----
+"""
+
+REALISTIC = """
+apiVersion: kubecheck/v1alpha1
+kind: Cluster
+metadata: {name: quotient-mix}
+spec:
+  faults: {budget: 1, kinds: [node-crash]}
+  check: {properties: [node-capacity, pod-single-node, replicas-bounded, deployment-converges,
+                       daemonset-converges, job-completes]}
+""" + TWO_NODES + """---
 apiVersion: apps/v1
 kind: Deployment
 metadata: {name: web, namespace: default}
@@ -108,3 +110,42 @@ def test_where_uids_of_different_owners_are_compared_the_quotient_is_not_used():
         comp = compose(load_scenario(os.path.join(SCENARIOS, f"{name}.yaml")))
         assert comp.system.quotient is None and why in comp.model.quotient_note
         assert not check(comp.system).stats.quotient
+
+
+JOB = """
+apiVersion: kubecheck/v1alpha1
+kind: Cluster
+metadata: {name: quotient-job}
+spec:
+  faults: {budget: 1, kinds: [node-crash]}
+  check: {properties: [job-completions-not-exceeded, job-completes, stable-reconciliation, pod-single-node]}
+""" + TWO_NODES + """---
+apiVersion: batch/v1
+kind: Job
+metadata: {name: once, namespace: default}
+spec:
+  completions: 1
+  backoffLimit: 2
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: once, image: busybox, resources: {requests: {cpu: 100m}}}]
+"""
+
+
+def test_counted_job_pods_are_dropped_exactly():
+    """A Job whose pods may fail (restartPolicy Never) on two nodes, one of which may crash: each finished,
+    counted pod is dropped by the quotient (nothing reads it), and the states reached are still exactly the
+    images of the canonical search's; the verdicts are the same.  With the legacy tracking, which counts
+    those very pods, they are kept."""
+    from model.canonical import quotient_with_job_tracking
+    system = compose(parse_scenario(JOB)).system
+    assert system.quotient is quotient_with_job_tracking
+    full = _states(system, canonical)
+    reduced = _states(system, quotient_with_job_tracking)
+    assert {quotient_with_job_tracking(s) for s in full} == set(reduced)
+    assert len(reduced) < len(full) / 2, (len(reduced), len(full))
+    verdicts = lambda r: {v.prop: v.verdict for v in r.verdicts}
+    assert verdicts(check(system)) == verdicts(check(system, reduction="none"))
+    legacy = compose(parse_scenario(JOB.replace("spec:\n  faults", "spec:\n  behaviour: {jobTrackingWithFinalizers: false}\n  faults"))).system
+    assert legacy.quotient is quotient
