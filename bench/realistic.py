@@ -17,7 +17,7 @@ Each runs as composed (`none`), with each reduction alone (`quotient`: uids
 renumbered per owner, so that creations by different controllers in either
 order are one state; `symmetry`: interchangeable nodes, which the DNS addon's
 pods, placed at installation, break here), with the quotient and observer
-elimination of kube-proxy and DNS (`observers`), and with the defaults of
+elimination of the EndpointSlice controller, kube-proxy and DNS (`observers`), and with the defaults of
 `kubecheck verify` (all of them, and partial-order reduction by persistent
 sets, which finds too little to reduce here and turns itself off), search and
 verdicts both, in CPU seconds.
@@ -95,7 +95,7 @@ MODES = {
     "none": ("none", False, False, False),            # the system as composed
     "quotient": ("por", False, False, False),         # uids renumbered per owner (model/canonical.py) alone
     "symmetry": ("none", True, False, False),         # interchangeable nodes (model/symmetry.py) alone
-    "observers": ("por", False, True, False),         # the quotient and kube-proxy/DNS searched around
+    "observers": ("por", False, True, False),         # the quotient, EndpointSlices/kube-proxy/DNS searched around
     "defaults": ("por", True, True, True),             # what `kubecheck verify` does
 }
 

@@ -343,7 +343,7 @@ class _Lifted(_Plain):
                     continue
                 for lab, nxt in rule.fn(cur):
                     c = canon(nxt) if canon else nxt
-                    if st.strip(c) == graph.states[target]:
+                    if st.project(c) == graph.states[target]:
                         if instance_of(lab) == want:
                             step = (lab, c)
                             break

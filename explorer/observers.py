@@ -3,7 +3,11 @@
 An *observer* is a component that watches the rest of the system and
 rewrites a part of the state of its own from what it sees, where nothing but
 convergence goals ever reads that part: in Kubernetes, kube-proxy's rules on
-each node and the DNS addon's records.  Interleaving its syncs with
+each node, the DNS addon's records, and (where nothing else reads them) the
+EndpointSlice controller's slices, which kube-proxy, itself an observer,
+reads after them.  Where an observer's variables are objects with
+identities (slices have uids), P's states are stripped and then made
+canonical again (`Stripped.project`).  Interleaving its syncs with
 everything else multiplies the state space (each sync at each point of every
 other activity), yet no other rule can tell whether it has synced.  So the
 search runs without it, on the *stripped* system P (its variables held at a
@@ -112,6 +116,13 @@ class Stripped:
             s = o.strip(s)
         return s
 
+    def project(self, s: State) -> State:
+        """A canonical state of the full system as P keeps it: stripped, and canonical again (an observer
+        whose variables are objects, as EndpointSlices are, leaves their identities unused)."""
+        canon = self.full.canonical
+        s = self.strip(s)
+        return canon(s) if canon else s
+
     def fill(self, s: State) -> State:
         """`s` as every observer's syncs would leave it (the last answer is kept: every goal asks it of
         the same state in turn)."""
@@ -145,7 +156,7 @@ def stripped(system: System) -> Stripped:
     canon = system.canonical
 
     def canonical(s: State) -> State:
-        return holder.strip(canon(s) if canon else s)
+        return holder.project(canon(s) if canon else s)
 
     def exact(s: State) -> Optional[str]:
         for o in observers:
@@ -178,7 +189,7 @@ def lift_path(st: Stripped, targets: Sequence[State], present: bool) -> Tuple[Li
     cur = None
     for init in full.init_states:
         c = canon(init) if canon else init
-        if st.strip(c) == targets[0]:
+        if st.project(c) == targets[0]:
             cur = shown(init) if shown else c
             break
     assert cur is not None, "lifted trace does not start at an initial state"
@@ -191,7 +202,7 @@ def lift_path(st: Stripped, targets: Sequence[State], present: bool) -> Tuple[Li
                 continue
             for lab, nxt in rule.fn(cur):
                 c = canon(nxt) if canon else nxt
-                if st.strip(c) == target:
+                if st.project(c) == target:
                     step = (lab, shown(nxt) if shown else c)
                     break
             if step:
@@ -234,7 +245,7 @@ def restricted(full: System, allowed, st: Stripped, start: State) -> System:
         def fn(s, f=rule.fn):
             for lab, nxt in f(s):
                 c = canon(nxt) if canon else nxt
-                if st.strip(c) in allowed:
+                if st.project(c) in allowed:
                     yield lab, nxt
         return Rule(rule.name, fn, fair=True, doc=rule.doc)
 

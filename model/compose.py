@@ -172,6 +172,8 @@ def build_model(sc: Scenario, record_views: bool = False, checked=None) -> Model
         left_out.append("kube-scheduler, kubelets (no pods to run)")
     if "endpointslice" in needed:
         rules += endpointslice.rules(expectations=sc.expectations)
+        if slices_only_observed(sc, init):
+            observers.append(endpointslice.observer())   # before kube-proxy, which reads what it fills
         if checked is not None and "service-routing-converges" not in checked:
             left_out.append("kube-proxy / network plugin Service rules (service-routing-converges is not checked)")
         elif sc.network_plugin_replaces_kube_proxy:
@@ -215,6 +217,15 @@ def build_model(sc: Scenario, record_views: bool = False, checked=None) -> Model
     return Model(sc, init, rules, canonical, left_out, observers=observers,
                  quotient=None if why else quotient_with_job_tracking if jobs else quotient,
                  quotient_note=why or "")
+
+
+def slices_only_observed(sc: Scenario, init: ClusterState) -> bool:
+    """Nothing but observers (kube-proxy) and convergence goals reads EndpointSlices: one apiserver without
+    lagging caches (no revisions; endpointslices-not-duplicated, the safety property on slices, applies only
+    with lagging caches), no leader-elected replicas, no garbage collector, no cloud provider."""
+    return (sc.max_staleness == 0 and not init.store.track_revisions and len(init.apiservers_up) == 1
+            and not init.processes and not any(c.op == "delete" and KINDS[c.kind].owner for c in sc.changes)
+            and not sc.control_plane.cloud_controller_manager)
 
 
 def uid_order_across_groups(sc: Scenario) -> Optional[str]:

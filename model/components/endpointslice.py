@@ -22,6 +22,13 @@ a stale informer cache made it create duplicate slices): with
 until its view shows its own last write for it, as the other controllers'
 expectations do.
 
+Where nothing but kube-proxy and convergence goals reads the slices (one
+apiserver without lagging caches, one controller-manager, no garbage
+collector, no cloud provider), the search runs around the controller
+(`observer`, explorer/observers.py): its syncs are not interleaved with
+everything else, and the goals are asked of the slices as it would leave
+them.
+
 Abstracted: ports (one per Service, the same on the pods); address types
 (IPv4 only); at most 100 endpoints per slice (one slice is enough for every
 modelled Service); topology hints; the mirroring controller and the legacy
@@ -32,7 +39,7 @@ from __future__ import annotations
 
 from typing import Iterator, List, Tuple
 
-from explorer import Rule, label
+from explorer import Observer, Rule, label
 
 from ..objects import Endpoint, EndpointSlice, ObjectMeta, OwnerReference, Service, evolve, labels_match
 from ..state import ClusterState
@@ -106,6 +113,42 @@ def _writes(s: ClusterState, expectations: bool) -> Iterator:
             if expectations:
                 nxt = nxt.expect(actor, svc.meta.uid, nxt.store.revision)
             yield action, args, nxt
+
+
+def observer() -> Observer:
+    """The controller as an observer (explorer/observers.py), where nothing but observers and convergence
+    goals reads EndpointSlices: one apiserver without lagging caches (no revisions: a slice write changes
+    nothing any other object or view holds), one controller-manager, no garbage collector (no Service is
+    deleted), as the composer checks (`model/compose.py`).  Its state is the slices in etcd; a sync of every
+    Service leaves them as `_writes` would, one write per Service until none is left; kube-proxy, the other
+    observer that reads them, is filled after it."""
+    def strip(s: ClusterState) -> ClusterState:
+        if not s.store.endpointslices:
+            return s
+        svc_uids = {svc.meta.uid for svc in s.store.services}
+        exp = tuple(e for e in s.expectations if e[1] not in svc_uids)
+        return evolve(s, store=evolve(s.store, endpointslices=()), expectations=exp)
+
+    def fill(s: ClusterState) -> ClusterState:
+        for _ in range(3 * len(s.store.services) + 1):
+            step = next(_writes(s, False), None)
+            if step is None:
+                return s
+            s = step[2]
+        return s
+
+    def values(s: ClusterState) -> tuple:
+        """What its syncs make, without the identities a create allocates."""
+        return tuple(sorted((es.meta.namespace, es.service, es.endpoints) for es in s.store.endpointslices))
+
+    def runs(s: ClusterState) -> bool:
+        return any(True for _ in leaderelection.acting_views(s, CLIENT))
+
+    def exact(s: ClusterState) -> bool:
+        """Where no replica can sync, the goals read slices as they are: not what the stripped state keeps."""
+        return runs(s) or not any(svc.selector for svc in s.store.services)
+
+    return Observer("endpointslice", ("endpointslice.sync_service",), strip, fill, values, exact, runs)
 
 
 def rules(expectations: bool = True) -> List[Rule]:
