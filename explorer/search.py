@@ -319,10 +319,10 @@ def search(
                 # steps here are seldom independent, and choosing costs more than it saves.  Full expansion
                 # from here on is sound (it is always allowed) and the search goes on at full speed.
                 stats.reduction_note = (
-                    f"partial-order reduction found no independent steps in the first {POR_PROBE:,} states, and "
+                    f"partial-order reduction found no independent steps in the first {head - 1:,} states, and "
                     f"was turned off" if not amp.reduced else
                     f"partial-order reduction found independent steps in only {amp.reduced} of the "
-                    f"{amp.tried} states it was tried on among the first {POR_PROBE:,}, and was turned off")
+                    f"{amp.tried} states it was tried on among the first {head - 1:,}, and was turned off")
                 amp = None
             if amp is None or (not amp.reduced and not check_footprints and (i & POR_SAMPLE)):
                 # (Until it has reduced a state, the reduction is tried on one state in POR_SAMPLE + 1.)
