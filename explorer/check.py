@@ -78,8 +78,13 @@ def check(system: System, *, max_depth: Optional[int] = None, max_states: Option
     if quotient:
         # The coarser canonical form of the reductions: every search, trace and lasso below uses it.
         rep, q = system.representative, system.quotient
-        # A symmetry's renaming (of nodes) can change the groups uids are ordered in: put it back in form.
-        system = dataclasses.replace(system, canonical=q, representative=(lambda s: q(rep(s))) if rep else None)
+
+        def representative(s):
+            """A symmetry's renaming (of nodes) can change the groups uids are ordered in: put a renamed state
+            back in form (one left as it was already is)."""
+            r = rep(s)
+            return r if r is s else q(r)
+        system = dataclasses.replace(system, canonical=q, representative=representative if rep else None)
     opts = dict(max_depth=max_depth, max_states=max_states, timeout=timeout, symmetry=symmetry,
                 progress=progress, first_violation=first_violation, reduction=por, checkpoint=checkpoint)
     if por == "por":

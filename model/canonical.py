@@ -27,6 +27,7 @@ import bisect
 
 
 from .components.apiserver import generated_name
+from .components.daemonset import pinned_node
 from .components.etcd import KIND_FIELDS
 from .state import ClusterState
 from .objects import evolve
@@ -157,17 +158,9 @@ def uid_group(obj) -> tuple:
         if r.controller:
             node = ""
             if r.kind == "DaemonSet":
-                node = _daemon_target(obj)
+                node = pinned_node(obj) or obj.spec.node_name   # the pin: it does not change when bound
             return (_KIND_RANK[obj.kind], m.namespace, r.kind, r.name, node)
     return (_KIND_RANK[obj.kind], m.namespace, "", m.generate_name or m.name, "")
-
-
-def _daemon_target(pod) -> str:
-    for term in pod.spec.node_affinity:
-        for r in term:
-            if r.field and r.operator == "In" and len(r.values) == 1:
-                return r.values[0]
-    return pod.spec.node_name
 
 
 _LAST = (len(KIND_FIELDS) + 1, "", "", "", "")   # uids no live object holds (a deleted owner's, a Job's count)
@@ -348,9 +341,13 @@ def presentation(s: ClusterState) -> ClusterState:
     return forget_unread_history(forget_satisfied_expectations(collect_terminated_pods(s)))
 
 
+def _settled(s: ClusterState) -> ClusterState:
+    """What both canonical forms do before renumbering."""
+    return relative_generations(forget_unread_history(forget_satisfied_expectations(collect_terminated_pods(s))))
+
+
 def canonical(s: ClusterState) -> ClusterState:
-    return renumber(relative_generations(forget_unread_history(forget_satisfied_expectations(
-        collect_terminated_pods(s)))))
+    return renumber(_settled(s))
 
 
 def _counted_job_pod(pod, live_jobs) -> bool:
@@ -394,5 +391,4 @@ def quotient(s: ClusterState) -> ClusterState:
     any owner by creation; a ReplicaSet adopts an orphan, which then joins its group), the composer does
     not use it (`model/compose.py`).  Collections kept in uid order (the store, a machine's pods, a slice's
     endpoints) are sorted again, and the names the apiserver generated follow their uids as before."""
-    return renumber(relative_generations(forget_unread_history(forget_satisfied_expectations(
-        collect_terminated_pods(s)))), grouped=True)
+    return renumber(_settled(s), grouped=True)

@@ -71,15 +71,18 @@ def should_continue(ds: DaemonSet, node: Node) -> bool:
     return should_run(ds, node, effects=("NoExecute",))
 
 
-def target_node(pod: Pod) -> str:
-    """The Node a daemon pod is for: its nodeName once bound, else the name its node affinity pins."""
-    if pod.spec.node_name:
-        return pod.spec.node_name
+def pinned_node(pod: Pod) -> str:
+    """The name a daemon pod's node affinity pins (matchFields metadata.name In [one node]), or ""."""
     for term in pod.spec.node_affinity:
         for r in term:
             if r.field and r.operator == "In" and len(r.values) == 1:
                 return r.values[0]
     return ""
+
+
+def target_node(pod: Pod) -> str:
+    """The Node a daemon pod is for: its nodeName once bound, else the name its node affinity pins."""
+    return pod.spec.node_name or pinned_node(pod)
 
 
 def daemon_pods(view, ds: DaemonSet) -> List[Pod]:
