@@ -17,10 +17,12 @@ Each runs as composed (`none`), with each reduction alone (`quotient`: uids
 renumbered per owner, so that creations by different controllers in either
 order are one state; `symmetry`: interchangeable nodes, which the DNS addon's
 pods, placed at installation, break here), with the quotient and observer
-elimination of the EndpointSlice controller, kube-proxy and DNS (`observers`), and with the defaults of
-`kubecheck verify` (all of them, and partial-order reduction by persistent
-sets, which finds too little to reduce here and turns itself off), search and
-verdicts both, in CPU seconds.
+elimination of the EndpointSlice controller, kube-proxy and DNS (`observers`), with all of them on the
+whole cluster (`defaults`: and partial-order reduction by persistent sets,
+which finds too little to reduce here and turns itself off), and as
+`kubecheck verify` does (`apart`: the independent workloads checked one group
+at a time, model/decompose.py), search and verdicts both, in CPU seconds.
+    python bench/realistic.py --depth 0 --modes apart --no-stale   # to exhaustion
 Figures are printed, never asserted.
 """
 
@@ -96,7 +98,8 @@ MODES = {
     "quotient": ("por", False, False, False),         # uids renumbered per owner (model/canonical.py) alone
     "symmetry": ("none", True, False, False),         # interchangeable nodes (model/symmetry.py) alone
     "observers": ("por", False, True, False),         # the quotient, EndpointSlices/kube-proxy/DNS searched around
-    "defaults": ("por", True, True, True),             # what `kubecheck verify` does
+    "defaults": ("por", True, True, True),             # the whole cluster with every reduction
+    "apart": ("por", True, True, True),                # what `kubecheck verify` does: the workloads apart
 }
 
 
@@ -106,7 +109,22 @@ def _measure(text: str, depth, mode: str, out) -> None:
     from kubecheck.compose import compose
     from model.scenario import parse_scenario
     reduction, symmetry, observers, por = MODES[mode]
-    system = compose(parse_scenario(text)).system
+    sc = parse_scenario(text)
+    comp = compose(sc)
+    system = comp.system
+    if mode == "apart":
+        from kubecheck.decomposed import check_apart
+        rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        t0 = time.process_time()
+        out_ = check_apart(sc, comp, compose, timeout=None, progress_for=lambda n: (None, lambda: None),
+                           max_depth=depth, max_states=None)
+        res = out_.result if out_.result is not None else check(system, max_depth=depth)
+        cpu = time.process_time() - t0
+        rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        st = res.stats
+        out.send((st.distinct_states, st.transitions, st.depth, st.complete, cpu,
+                  (rss1 - rss0) * 1024 / max(st.distinct_states, 1), st.blame_rules[:3], st.symmetry))
+        return
     if reduction == "por":
         system = dataclasses.replace(system, observers=system.observers if observers else [],
                                      independence=system.independence if por else None)

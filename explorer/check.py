@@ -37,6 +37,9 @@ class Trace:
     loop: Optional[int] = None
     presented: bool = False
     quotient: bool = False   # canonical states are those of the system's `quotient` form (replay applies it)
+    # The workloads (kind, namespace, name) the scenario was restricted to when this was found, where its
+    # independent groups of workloads were checked apart (model/decompose.py); () for the whole scenario.
+    checked_alone: tuple = ()
 
 
 @dataclass
@@ -135,6 +138,7 @@ class _Plain:
     def __init__(self, system: System, symmetric: bool):
         self.system = system
         self.symmetric = symmetric
+        self.unconfirmed: set = set()   # convergences a symmetric search's candidate cycle was cut for
 
     def path(self, graph, path, symmetric: bool, present: bool):
         return concrete_path(self.system, graph, path, symmetric, present)
@@ -188,11 +192,19 @@ class _Plain:
                 continue
             start = min(bad, key=lambda v: (graph.depth[v], v))
             candidates.append((graph.depth[start], start, comp))
+        memo = self.__dict__.setdefault("_concrete", {})
         for _, start, comp in sorted(candidates, key=lambda c: (c[0], c[1])):
-            states, labels = concrete_path(system, graph, graph.path_to(start), True, False)
-            allowed = {graph.states[v] for v in comp}
-            sub = _concrete_over(system, allowed, states[-1])
-            found = _lasso_in(sub, search(sub, keep_fair_edges=True, symmetry=False), conv, states, labels, common)
+            key = (start, comp[0])
+            if key not in memo:   # the same component and start for another property: explored once
+                states, labels = concrete_path(system, graph, graph.path_to(start), True, False)
+                allowed = {graph.states[v] for v in comp}
+                sub = _concrete_over(system, allowed, states[-1])
+                memo[key] = (states, labels, sub,
+                             search(sub, keep_fair_edges=True, symmetry=False, max_states=CONFIRM_LIMIT))
+            states, labels, sub, sub_res = memo[key]
+            if not sub_res.stats.complete:
+                self.__dict__.setdefault("unconfirmed", set()).add(conv.name)
+            found = _lasso_in(sub, sub_res, conv, states, labels, common)
             if found is not None:
                 return found
         return None
@@ -202,7 +214,8 @@ def _lasso_in(sub: System, sub_res: SearchResult, conv, prefix_states, prefix_la
     """A fair lasso outside `conv`'s goal in the re-exploration `sub_res` of `sub` (which starts at the last
     of `prefix_states`), as a verdict whose trace is the prefix, the path to the loop and the loop; None
     where the re-exploration has none."""
-    cv, _ = check_convergence(sub_res.graph, conv.goal)
+    # Only its cycles: the states it reaches outside the component are not expanded (they are no stuck states).
+    cv, _ = check_convergence(sub_res.graph, conv.goal, struct=Structure([], structure(sub_res.graph).cycles))
     if cv is None or cv.kind != "lasso":
         return None
     states, labels = list(prefix_states), list(prefix_labels)
@@ -215,22 +228,38 @@ def _lasso_in(sub: System, sub_res: SearchResult, conv, prefix_states, prefix_la
     return Verdict(conv.name, "convergence", "violated", False, diag, Trace(states, labels, loop_at), **common)
 
 
+class _Left:
+    """The one state standing for every state outside the component (`_concrete_over`)."""
+
+    def __repr__(self) -> str:
+        return "<left the component>"
+
+
+LEFT = _Left()
+CONFIRM_LIMIT = 5_000   # concrete states a candidate cycle of a symmetric search is confirmed within
+
+
 def _concrete_over(system: System, allowed, start: State) -> System:
-    """`system` from the concrete state `start`, by fair steps only, kept to states whose representative is
-    in `allowed` (a component of the quotient graph)."""
+    """`system` from the concrete state `start`, by fair steps only, over the states whose representative is
+    in `allowed` (a component of the quotient graph).  A step that leaves it is kept, to one state `LEFT`
+    that is not expanded: a fair instance enabled all along a cycle whose step leaves the component is
+    enabled there and never taken on it, so that cycle is not fair (dropping those steps would hide them,
+    and a cycle of the component would look fair when it is not)."""
     canon = system.canonical
     rep = system.representative
 
     def keep(rule: Rule) -> Rule:
         def fn(s, f=rule.fn):
+            if s is LEFT:
+                return
             for lab, nxt in f(s):
                 c = canon(nxt) if canon else nxt
-                if rep(c) in allowed:
-                    yield lab, nxt
+                yield lab, (nxt if rep(c) in allowed else LEFT)
         return Rule(rule.name, fn, fair=True, doc=rule.doc)
 
     return System(init_states=[start], rules=[keep(r) for r in system.rules if r.fair],
-                  canonical=system.canonical, name=system.name + "/concrete")
+                  canonical=(lambda s: s if s is LEFT else canon(s)) if canon else None,
+                  name=system.name + "/concrete")
 
 
 def _verdicts(system: System, res: SearchResult, tracer, names=None) -> CheckResult:
@@ -284,6 +313,12 @@ def _verdicts(system: System, res: SearchResult, tracer, names=None) -> CheckRes
                 found = tracer.quotient_lasso(graph, conv, bad_at, struct, common)
                 if found is not None:
                     verdicts.append(found)
+                    continue
+                if conv.name in getattr(tracer, "unconfirmed", ()):
+                    verdicts.append(Verdict(conv.name, "convergence", "unknown", True,
+                                            f"a cycle of the symmetric search was not confirmed or refuted within "
+                                            f"{CONFIRM_LIMIT:,} concrete states (--no-symmetry decides it on "
+                                            "concrete states)", **common))
                     continue
         else:
             cv, decided = check_convergence(graph, conv.goal, bad_at, struct)

@@ -237,6 +237,7 @@ def verify_one(path: str, args, sc=None) -> ScenarioReport:
     # --timeout bounds the whole check of this scenario: the search (or the random runs), then each Z3 claim.
     deadline = time.perf_counter() + args.timeout if getattr(args, "timeout", None) else None
     set_deadline(deadline)
+    workloads = ""
     if getattr(args, "strategy", "bfs") == "random":
         from explorer.randomized import random_check
         res, cov = random_check(comp.system, seed=args.seed, max_examples=args.max_examples,
@@ -250,14 +251,30 @@ def verify_one(path: str, args, sc=None) -> ScenarioReport:
         res = CheckResult([], Stats(), None)
         done()
     else:
-        ckpt = _checkpoint_for(args, sc.name)
-        res = check(comp.system, max_depth=max_depth, max_states=max_states, timeout=args.timeout,
-                    symmetry=not args.no_symmetry, progress=progress,
+        opts = dict(max_depth=max_depth, max_states=max_states, symmetry=not args.no_symmetry,
                     first_violation=getattr(args, "first_violation", False),
-                    reduction=getattr(args, "reduction", "por"), checkpoint=ckpt)
-        done()
-        if ckpt is not None:
-            _checkpoint_notes(ckpt, sc, res, args)
+                    reduction=getattr(args, "reduction", "por"))
+        res = None
+        if opts["reduction"] != "none":
+            # Independent groups of workloads, each searched alone (model/decompose.py).
+            from .decomposed import check_apart
+            done()
+
+            def progress_for(name):
+                return (None, lambda: None) if args.quiet else _progress_printer(sys.stderr, name)
+
+            def checkpoint_for(name):
+                ckpt = _checkpoint_for(args, name)
+                return ckpt
+            apart = check_apart(sc, comp, compose, timeout=args.timeout, progress_for=progress_for,
+                                checkpoint_for=checkpoint_for, **opts)
+            workloads, res = apart.note, apart.result
+        if res is None:
+            ckpt = _checkpoint_for(args, sc.name)
+            res = check(comp.system, timeout=args.timeout, progress=progress, checkpoint=ckpt, **opts)
+            done()
+            if ckpt is not None:
+                _checkpoint_notes(ckpt, sc, res, args)
     results: List[Result] = []
     by_name = {v.prop: v for v in res.verdicts}
     decided = {}
@@ -299,7 +316,7 @@ def verify_one(path: str, args, sc=None) -> ScenarioReport:
                               v.states, v.depth, v.seconds))
     return ScenarioReport(sc.name, path, results, res.stats, comp.model.left_out, list(sc.warnings),
                           comp.system.meta.get("symmetry", ""), list(sc.notes), sc.kubernetes_version,
-                          {p: (v, why) for p, v, why in sc.expect}, comp.model.quotient_note)
+                          {p: (v, why) for p, v, why in sc.expect}, comp.model.quotient_note, workloads)
 
 
 def _write_json(dest: str, data) -> None:

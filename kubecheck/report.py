@@ -39,6 +39,7 @@ class ScenarioReport:
     kubernetes_version: str = ""                     # whose schemas validated the manifests
     expect: dict = field(default_factory=dict)       # spec.expect: property -> (verdict, why)
     identities: str = ""  # why uids are kept in creation order across owners (model/compose.py), if they are
+    workloads: str = ""   # how the groups of workloads were checked: apart, or together and why (model/decompose.py)
 
     def judge(self, r) -> Tuple[Optional[str], str, bool]:
         """With spec.expect: (the verdict expected of result `r`, or None where it is not listed, its reason,
@@ -60,6 +61,8 @@ class ScenarioReport:
             stats["symmetry_note"] = self.symmetry
         if self.identities and not self.stats.quotient:
             stats["identities_note"] = self.identities
+        if self.workloads:
+            stats["workloads_note"] = self.workloads
         out = {"scenario": self.scenario, "kubernetesVersion": self.kubernetes_version, "warnings": self.warnings,
                "notes": self.notes, "results": [r.as_dict() for r in self.results], "stats": stats}
         if self.expect:
@@ -101,6 +104,8 @@ def format_table(rep: ScenarioReport) -> str:
                      "(uids renumbered per owner; --reduction none keeps creation order)")
     elif rep.identities:
         lines.append(f"  identities: kept in creation order ({rep.identities})")
+    if rep.workloads:
+        lines.append(f"  workloads: {rep.workloads}")
     if st.observers_eliminated:
         lines.append(f"  searched around (only properties read them; --reduction none to compose them): "
                      f"{', '.join(st.observers_eliminated)}")

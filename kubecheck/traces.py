@@ -45,6 +45,10 @@ def to_itf(trace: Trace, *, scenario_name: str, scenario_path: str, scenario_tex
     }
     if trace.loop is not None:
         doc["loop"] = trace.loop
+    if getattr(trace, "checked_alone", ()):
+        # The scenario's independent groups of workloads were checked apart: this trace is of its shared
+        # cluster with these workloads alone (model/decompose.py), and a replay restricts the scenario so.
+        doc["#meta"]["checked_alone"] = [list(k) for k in trace.checked_alone]
     return doc
 
 
@@ -186,6 +190,13 @@ def replay(doc: Dict[str, Any], path: str = "<trace>") -> ReplayResult:
         sc = parse_scenario(text, meta.get("source", "<trace scenario>"))
     except ScenarioError as e:
         raise TraceFileError(f"{path}: the scenario inside the trace does not load: {e}") from None
+    alone = meta.get("checked_alone")
+    if alone is not None:
+        if not (isinstance(alone, list) and all(isinstance(k, list) and len(k) == 3 and all(isinstance(x, str) for x in k)
+                                                for k in alone)):
+            raise TraceFileError(f"{path}: `#meta.checked_alone` must be a list of [kind, namespace, name]")
+        from model.decompose import restrict_to_keys
+        sc = restrict_to_keys(sc, alone)
     model = build_model(sc)
     form = meta.get("states_form")
     canon = (model.presentation if form == "stable-names" else
