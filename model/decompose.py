@@ -47,10 +47,11 @@ What would break that, and what is done about it:
   shared addon pods counted in every group) sums within its allocatable:
   then a pod fits in the whole exactly when it fits alone (the step reaches
   a state of its group, whose use is within that group's largest).  That is
-  checked after the searches; where it fails, the whole cluster is searched
-  instead and the report says why.  The largest uses are exact under the
-  search's reductions, as node-capacity (which reads them) is checked in
-  every group's search and so is visible to partial-order reduction.
+  checked after the searches, on every state each kept; where it fails, the
+  whole cluster is searched instead and the report says why.  The groups are
+  searched without partial-order reduction, so that every reachable state's
+  use is seen (the quotient, observer elimination and node symmetry keep
+  every state's pods; under symmetry each node takes its class's largest).
 * **Pod IPs** come from the node's pod CIDR, the lowest address no sandbox
   of the node holds: which address a pod gets depends on the other groups'
   pods, but no rule or property reads an address except to compare it with
@@ -63,12 +64,20 @@ What would break that, and what is done about it:
   affinity or topology spread: any namespace), where the pods of two hold
   host ports, where the user's changes act on both (changes are made in
   order), or where an object names another as its owner.
+  Workloads named with one another's name as prefix go together too (a
+  controller names what it makes after its owner: `web-<hash>` may already
+  be another's name); a Service without a selector goes with every workload
+  of its namespace (service-routing-converges asks it to route to them).
 * Not split at all (checked together, the report says why): lagging caches
-  (a cache's lag counts writes of every group), pods of different
+  (a cache's lag counts writes of every group), several apiservers (the
+  clients are spread over them by the components composed), workers shared
+  by every ReplicaSet (`workqueuePerKey: false`), request-timeout faults (a
+  fault of one group's step, from the budget all share), pods of different
   priorities (preemption picks victims of any group), Pods without a
   controller or orphaning deletions (adoption), an operator's kinds, a
-  change to a Node or another shared object, a selector on the
-  `pod-template-hash` label the Deployment controller adds.
+  change to a Node or another shared object, to the DNS addon or to an
+  object the manifests do not hold (a pod by its generated name), a
+  selector on the `pod-template-hash` label the Deployment controller adds.
 """
 
 from __future__ import annotations
@@ -126,8 +135,9 @@ def _selectors(obj) -> List[Tuple[object, bool]]:
     """(selector, same namespace only) of everything in `obj` that selects pods."""
     out: List[Tuple[object, bool]] = []
     if obj.kind == "Service":
-        if obj.selector:
-            out.append((obj.selector, True))
+        # Without a selector, service-routing-converges asks it to route to every pod of its namespace
+        # (properties/networking.py `_backing_pods`): it goes with all of them.
+        out.append((obj.selector, True))
     elif getattr(obj, "selector", None):
         out.append((obj.selector, True))
     for spec in _specs(obj):
@@ -157,6 +167,12 @@ def not_split(sc: Scenario) -> Optional[str]:
     from .compose import uid_order_across_groups
     if sc.max_staleness > 0:
         return "caches may lag (maxStaleness > 0), by writes of every workload"
+    if sc.control_plane.apiservers > 1:
+        return "several apiservers (the clients' connections are spread over them by the components composed)"
+    if not sc.workqueue_per_key:
+        return "the ReplicaSet controller's workers are shared by every ReplicaSet (workqueuePerKey: false)"
+    if sc.fault_budget > 0 and "request-timeout" in sc.fault_kinds:
+        return "a request timeout is a fault of one workload's step, spending the budget every workload shares"
     if sc.operators:
         return "an operator reconciles its kinds (spec.operators)"
     why = uid_order_across_groups(sc)
@@ -221,7 +237,18 @@ def workload_groups(sc: Scenario) -> Tuple[List[Group], Optional[str]]:
             j = by_name.get((o.meta.namespace, ref.kind, ref.name))
             if j is not None:
                 u.join(i, j)
-    changed = [known[(c.kind, c.namespace, c.name)] for c in sc.changes if (c.kind, c.namespace, c.name) in known]
+    for c in sc.changes:
+        if (c.kind, c.namespace, c.name) not in known:
+            return [], f"a change ({c.describe()}) names an object the manifests do not hold"
+    # An object a controller makes is named after its owner (`web` makes ReplicaSet `web-<hash>`, which
+    # another workload's name may already hold): workloads named with one another's prefix go together.
+    for i, a in enumerate(items):
+        for j, b in enumerate(items):
+            if i != j and a.meta.namespace == b.meta.namespace and b.meta.name.startswith(a.meta.name + "-"):
+                u.join(i, j)
+    changed = [known[(c.kind, c.namespace, c.name)] for c in sc.changes]
+    if any(i in dns_layer for i in changed):
+        return [], "a change acts on the DNS addon, which every group with a Service shares"
     for i in changed[1:]:
         u.join(changed[0], i)
     members: Dict[int, List[int]] = {}

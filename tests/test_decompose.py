@@ -256,3 +256,43 @@ def test_a_states_bound_is_shared_among_the_groups():
     assert not out.result.stats.complete
     assert out.result.stats.distinct_states <= 300 + 3
     assert "unknown" in verdicts(out.result).values()
+
+
+def test_what_the_grouping_cannot_see_keeps_the_workloads_together():
+    """Found in review, each a verdict that differed: a change scaling the DNS addon (every group with a
+    Service shares it), a change deleting a pod by its generated name (no group holds it), and a ReplicaSet
+    manifest named as the Deployment's own ReplicaSet will be (`web-<hash>`: the creation fails)."""
+    scale_dns = web() + service("web") + JOB + """---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: coredns, namespace: kube-system, labels: {k8s-app: kube-dns}}
+spec:
+  replicas: 1
+  selector: {matchLabels: {k8s-app: kube-dns}}
+  template:
+    metadata: {labels: {k8s-app: kube-dns}}
+    spec:
+      containers: [{name: coredns, image: coredns, resources: {requests: {cpu: 100m}}}]
+"""
+    text = HEADER.format(name="s", check="") + NODES.format(cpu="1") + scale_dns
+    changes = "  changes:\n  - scale: {kind: Deployment, namespace: kube-system, name: coredns, replicas: 0}\n"
+    groups, why = groups_of(parse_scenario(text.replace("  check:", changes + "  check:")))
+    assert groups == [] and "DNS addon" in why
+    text = HEADER.format(name="s", check="") + NODES.format(cpu="1") + web() + JOB
+    changes = "  changes:\n  - delete: {kind: Pod, namespace: default, name: web-f765cc7cd-6}\n"
+    groups, why = groups_of(parse_scenario(text.replace("  check:", changes + "  check:")))
+    assert groups == [] and "names an object the manifests do not hold" in why
+    clash = """---
+apiVersion: apps/v1
+kind: ReplicaSet
+metadata: {name: web-f765cc7cd, namespace: default}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: other}}
+  template:
+    metadata: {labels: {app: other}}
+    spec:
+      containers: [{name: other, image: busybox, resources: {requests: {cpu: 100m}}}]
+"""
+    assert groups_of(scenario("s", web(), clash, JOB))[0] == [["Deployment web", "ReplicaSet web-f765cc7cd"],
+                                                              ["Job once"]]

@@ -88,6 +88,8 @@ def test_quotient_convergence_agrees_with_the_concrete_search(loop_both, goal):
                 assert any(not goal(s) for s in v.trace.states[v.trace.loop:])
 
 
+from test_quotient import TWO_NODES  # noqa: E402
+
 LEGACY_JOB = """apiVersion: kubecheck/v1alpha1
 kind: Cluster
 metadata: {name: legacy-job-two-nodes}
@@ -95,17 +97,7 @@ spec:
   behaviour: {jobTrackingWithFinalizers: false}
   faults: {budget: 1, kinds: [node-crash]}
   check: {properties: [node-status-converges, job-completes]}
----
-apiVersion: v1
-kind: Node
-metadata: {name: w-1}
-status: {allocatable: {cpu: '1', memory: 2Gi, pods: '110'}}
----
-apiVersion: v1
-kind: Node
-metadata: {name: w-2}
-status: {allocatable: {cpu: '1', memory: 2Gi, pods: '110'}}
----
+""" + TWO_NODES + """---
 apiVersion: batch/v1
 kind: Job
 metadata: {name: once, namespace: default}
