@@ -133,6 +133,9 @@ def check_apart(sc: Scenario, whole, compose: Callable, *, timeout: Optional[flo
             from model.topology import control_plane_nodes
             uses = meter.symmetric(node_classes(part, control_plane_nodes(part)))
         meters.append(uses)
+        binds = capacity_binds(sc, meters)   # already: the groups left cannot lower the sums
+        if binds:
+            return Apart(None, f"checked together: {binds}")
         if res.stats.stop_reason == "interrupted":
             break
     stats = _join_stats([r.stats for r in results])
