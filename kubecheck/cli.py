@@ -263,11 +263,8 @@ def verify_one(path: str, args, sc=None) -> ScenarioReport:
             def progress_for(name):
                 return (None, lambda: None) if args.quiet else _progress_printer(sys.stderr, name)
 
-            def checkpoint_for(name):
-                ckpt = _checkpoint_for(args, name)
-                return ckpt
             apart = check_apart(sc, comp, compose, timeout=args.timeout, progress_for=progress_for,
-                                checkpoint_for=checkpoint_for, **opts)
+                                checkpoint_for=lambda name: _checkpoint_for(args, name), **opts)
             workloads, res = apart.note, apart.result
         if res is None:
             ckpt = _checkpoint_for(args, sc.name)

@@ -55,8 +55,9 @@ def _join_stats(parts: List[Stats]) -> Stats:
             blame[r] = blame.get(r, 0) + n
         for a, n in p.blame_objects:
             objs[a] = objs.get(a, 0) + n
-    st.blame_rules = sorted(blame.items(), key=lambda x: (-x[1], x[0]))[:len(parts[0].blame_rules) if parts else 0]
-    st.blame_objects = sorted(objs.items(), key=lambda x: (-x[1], x[0]))[:len(parts[0].blame_objects) if parts else 0]
+    keep = max((len(p.blame_rules) for p in parts), default=0)   # as many as one search lists
+    st.blame_rules = sorted(blame.items(), key=lambda x: (-x[1], x[0]))[:keep]
+    st.blame_objects = sorted(objs.items(), key=lambda x: (-x[1], x[0]))[:max((len(p.blame_objects) for p in parts), default=0)]
     st.observers_eliminated = sorted({o for p in parts for o in p.observers_eliminated})
     st.reduction = "por" if any(p.reduction == "por" for p in parts) else "none"
     st.reduced_states = sum(p.reduced_states for p in parts)

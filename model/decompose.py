@@ -318,11 +318,8 @@ class UsageMeter:
         self.largest: Dict[str, Resources] = {}
 
     def record(self, s) -> None:
-        use: Dict[str, Resources] = {}
-        for p in s.store.pods:
-            n = p.spec.node_name
-            if n and p.phase not in ("Succeeded", "Failed"):
-                use[n] = use[n] + p.spec.requests if n in use else p.spec.requests
+        from .components.scheduler import requested_on_nodes
+        use = requested_on_nodes(s.store.pods)
         for h in s.hosts:
             if h.pods:
                 ran = Resources()
