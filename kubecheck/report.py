@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import List, Optional, Tuple
 
@@ -19,11 +20,25 @@ class Result:
     states: int
     depth: int
     seconds: float
+    alone: bool = False   # decided by a check of its own (a Z3 claim), not by the scenario's shared search
 
     def as_dict(self) -> dict:
         return {"property": self.prop, "kind": self.kind, "verdict": self.verdict, "bounded": self.bounded,
                 "diagnosis": self.diagnosis, "trace": self.trace, "states": self.states, "depth": self.depth,
                 "seconds": round(self.seconds, 3)}
+
+    @property
+    def decided_alone(self) -> bool:
+        """Whether this verdict took a decision of its own (a Z3 claim), rather than the scenario's search that
+        decides all its other properties at once, or no decision (not applicable)."""
+        return self.alone and self.verdict != "not-applicable"
+
+    @property
+    def own_seconds(self) -> float:
+        """The time spent on this property alone (the JUnit test case's time): a Z3 claim's decision; 0 for a
+        property decided by the shared search (its `seconds` are the whole search's, and the convergence
+        analysis after the search is not timed per property) and for one that does not apply."""
+        return self.seconds if self.decided_alone else 0.0
 
 
 @dataclass
@@ -40,6 +55,10 @@ class ScenarioReport:
     expect: dict = field(default_factory=dict)       # spec.expect: property -> (verdict, why)
     identities: str = ""  # why uids are kept in creation order across owners (model/compose.py), if they are
     workloads: str = ""   # how the groups of workloads were checked: apart, or together and why (model/decompose.py)
+    # The search bounds the check used, {"max-depth": N or None, "max-states": N} (the command line's, else the
+    # scenario's spec.check); empty where the caller did not say (the JUnit properties then name spec.check).
+    bounds: dict = field(default_factory=dict)
+    finished: float = field(default_factory=time.time, compare=False, repr=False)   # when the report was made
 
     def judge(self, r) -> Tuple[Optional[str], str, bool]:
         """With spec.expect: (the verdict expected of result `r`, or None where it is not listed, its reason,
