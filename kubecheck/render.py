@@ -13,10 +13,23 @@ import shutil
 from typing import Any, Dict, List
 
 from model.compose import build_model
+from model.inputs import printable
 from model.scenario import Scenario
 from model.topology import apiserver_hosts, control_plane_nodes, etcd_members
 
 from .traces import diff_states
+
+
+def _dq(text: str) -> str:
+    """`text` inside a Graphviz double-quoted string: its quotes and backslashes escaped, control characters
+    written as escapes (names come from the user's files)."""
+    return printable(str(text)).replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _text(text: str) -> str:
+    """`text` as SVG/XML character data: escaped, with control characters (which XML cannot hold) written as
+    escapes."""
+    return html.escape(printable(str(text)))
 
 
 class RenderError(Exception):
@@ -29,7 +42,7 @@ def architecture_dot(sc: Scenario) -> str:
     cp = sc.control_plane
     lines = ["digraph architecture {", '  rankdir=TB; compound=true; fontname="Helvetica";',
              '  node [shape=box, style="rounded,filled", fillcolor="#eef3fb", fontname="Helvetica", fontsize=11];',
-             f'  label="{sc.name}: control plane ({cp.placement}) and nodes"; labelloc=t;']
+             f'  label="{_dq(sc.name)}: control plane ({cp.placement}) and nodes"; labelloc=t;']
     lines.append('  subgraph cluster_cp { label="control plane"; style="rounded"; color="#326ce5";')
     for k, host in enumerate(apiserver_hosts(sc)):
         where = f"\\non {host}" if host else ""
@@ -38,10 +51,10 @@ def architecture_dot(sc: Scenario) -> str:
     for m in etcd_members(sc):
         zones.setdefault(m.zone or "(no zone)", []).append(m)
     for z, members in sorted(zones.items()):
-        lines.append(f'    subgraph "cluster_etcd_{z}" {{ label="etcd, zone {z}"; style=dashed;')
+        lines.append(f'    subgraph "cluster_etcd_{_dq(z)}" {{ label="etcd, zone {_dq(z)}"; style=dashed;')
         for m in members:
             where = f"\\non {m.node}" if m.node and m.node != "control-plane" else ""
-            lines.append(f'      "{m.name}" [label="{m.name}{where}", fillcolor="#fff4e0"];')
+            lines.append(f'      "{_dq(m.name)}" [label="{_dq(m.name)}{where}", fillcolor="#fff4e0"];')
         lines.append("    }")
     for i in range(cp.controller_managers):
         lines.append(f'    kcm{i} [label="kube-controller-manager {i + 1}"];')
@@ -52,9 +65,9 @@ def architecture_dot(sc: Scenario) -> str:
     lines.append("  }")
     cps = set(control_plane_nodes(sc))
     for n in sc.nodes:
-        name = n.meta.name
-        zone = dict(n.meta.labels).get("topology.kubernetes.io/zone", "")
-        role = " (control plane)" if name in cps else ""
+        role = " (control plane)" if n.meta.name in cps else ""
+        name = _dq(n.meta.name)
+        zone = _dq(dict(n.meta.labels).get("topology.kubernetes.io/zone", ""))
         lines.append(f'  subgraph "cluster_node_{name}" {{ label="node {name}{role}{", zone " + zone if zone else ""}"; '
                      'style="rounded"; color="#888888";')
         lines.append(f'    "kubelet_{name}" [label="kubelet"];')
@@ -64,17 +77,17 @@ def architecture_dot(sc: Scenario) -> str:
         lines.append(f'    "kubelet_{name}" -> "runtime_{name}" [label="CRI", fontsize=9];')
         lines.append("  }")
         lines.append(f'  "kubelet_{name}" -> apiserver0 [style=dotted, arrowhead=none];')
-    lines.append('  apiserver0 -> "%s" [label="writes need a quorum", fontsize=9];' % etcd_members(sc)[0].name)
+    lines.append('  apiserver0 -> "%s" [label="writes need a quorum", fontsize=9];' % _dq(etcd_members(sc)[0].name))
     if sc.dns:
         lines.append('  dns [label="DNS addon", fillcolor="#e8f5e9"];')
-    for kind in sc.operators:
+    for kind in map(_dq, sc.operators):
         lines.append(f'  "operator_{kind}" [label="{kind} operator\\n(the user\'s controller)", fillcolor="#fff8e1"];')
         lines.append(f'  "operator_{kind}" -> apiserver0 [label="reconciles {kind}", fontsize=9];')
     if cp.cloud_controller_manager:
         lines.append('  cloud [label="cloud provider\\n(VMs, routes, load balancers)", shape=cylinder, fillcolor="#f3e5f5"];')
         lines.append("  ccm -> cloud;")
     if model.left_out:
-        text = "\\l".join(html.escape(x) for x in model.left_out) + "\\l"
+        text = "\\l".join(_text(x) for x in model.left_out) + "\\l"
         lines.append(f'  leftout [shape=note, fillcolor="#ffffff", fontsize=9, label="not composed for this scenario:\\l{text}"];')
     lines.append("}")
     return "\n".join(lines)
@@ -118,12 +131,12 @@ def trace_svg(doc: Dict[str, Any]) -> str:
     height = top + len(actions) * (box_h + 14) + 60
     loop = doc.get("loop")
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="Helvetica" font-size="11">',
-           f'<text x="20" y="24" font-size="15" font-weight="bold">{html.escape(str(meta.get("property")))} '
-           f'{html.escape(str(meta.get("verdict")))} in {html.escape(str(meta.get("scenario")))}</text>',
-           f'<text x="20" y="44" fill="#444">{html.escape(str(meta.get("diagnosis", ""))[:180])}</text>']
+           f'<text x="20" y="24" font-size="15" font-weight="bold">{_text(str(meta.get("property")))} '
+           f'{_text(str(meta.get("verdict")))} in {_text(str(meta.get("scenario")))}</text>',
+           f'<text x="20" y="44" fill="#444">{_text(str(meta.get("diagnosis", ""))[:180])}</text>']
     for i, lane in enumerate(lanes):
         x = 20 + i * lane_w + lane_w // 2
-        out.append(f'<text x="{x}" y="{top - 12}" text-anchor="middle" font-weight="bold">{html.escape(lane)}</text>')
+        out.append(f'<text x="{x}" y="{top - 12}" text-anchor="middle" font-weight="bold">{_text(lane)}</text>')
         out.append(f'<line x1="{x}" y1="{top - 6}" x2="{x}" y2="{height - 30}" stroke="#bbb" stroke-dasharray="4 3"/>')
     for k, action in enumerate(actions, start=1):
         i = lanes.index(_lane_of(action))
@@ -135,14 +148,14 @@ def trace_svg(doc: Dict[str, Any]) -> str:
         stroke = "#c62828" if last and loop is None else "#1565c0" if in_loop else "#90a4ae"
         out.append(f'<rect x="{x}" y="{y}" width="{lane_w - 16}" height="{box_h}" rx="6" fill="{fill}" stroke="{stroke}"/>')
         short = action.split("(", 1)
-        out.append(f'<text x="{x + 6}" y="{y + 15}" font-weight="bold">{k}. {html.escape(short[0])}</text>')
+        out.append(f'<text x="{x + 6}" y="{y + 15}" font-weight="bold">{k}. {_text(short[0])}</text>')
         if len(short) > 1:
-            out.append(f'<text x="{x + 6}" y="{y + 29}" fill="#333">({html.escape(short[1][:40])}</text>')
+            out.append(f'<text x="{x + 6}" y="{y + 29}" fill="#333">({_text(short[1][:40])}</text>')
         changed = [p for p, _, _ in diff_states(states[k - 1], states[k]) if not p.startswith("etcd.revision")]
         names = sorted({p.split(".")[2] if p.startswith("etcd.objects.") else p.split(".")[0] + "." + p.split(".")[1]
                         if "." in p else p for p in changed})
         out.append(f'<text x="{x + 6}" y="{y + 45}" fill="#555" font-size="10">changed: '
-                   f'{html.escape(", ".join(names)[:44] or "nothing visible")}</text>')
+                   f'{_text(", ".join(names)[:44] or "nothing visible")}</text>')
         if last and loop is None:
             out.append(f'<text x="{x + 6}" y="{y + 58}" fill="#c62828" font-size="10">violation</text>')
         if loop is not None and k == loop + 1:
@@ -175,7 +188,7 @@ def state_graph_dot(comp, result, highlight: str = "", limit: int = 3000) -> str
     lines = ["digraph states {", '  rankdir=LR; node [shape=circle, fontsize=9, width=0.3, fontname="Helvetica"];',
              '  edge [fontsize=7, fontname="Helvetica", color="#9e9e9e"];']
     if verdict is not None:
-        lines.append(f'  label="{html.escape(comp.model.scenario.name)}: {n} states; red: {verdict.prop} '
+        lines.append(f'  label="{_text(comp.model.scenario.name)}: {n} states; red: {verdict.prop} '
                      f'({verdict.verdict})"; labelloc=t;')
     for i in range(n):
         style = 'style=filled, fillcolor="#ef9a9a"' if i in on_path else ""
@@ -194,7 +207,7 @@ def state_graph_dot(comp, result, highlight: str = "", limit: int = 3000) -> str
                 red = i in on_path and j in on_path and g.depth[j] == g.depth[i] + 1
                 attrs = ['color="#c62828", penwidth=2' if red else "",
                          "style=dashed" if not fair[rule.name] else "",
-                         f'label="{html.escape(render_label(lab).split("(")[0])}"' if red else ""]
+                         f'label="{_text(render_label(lab).split("(")[0])}"' if red else ""]
                 lines.append(f"  s{i} -> s{j} [{', '.join(a for a in attrs if a)}];")
     lines.append("}")
     return "\n".join(lines)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -23,7 +24,39 @@ FORMAT_DESCRIPTION = "https://apalache-mc.org/docs/adr/015adr-trace.html"
 
 
 class TraceFileError(Exception):
-    """An unreadable or malformed trace file: exit status 2."""
+    """An unreadable or malformed trace file: exit status 2 (one line: control characters escaped)."""
+
+    def __str__(self) -> str:
+        from model.inputs import printable
+        return printable(super().__str__())
+
+
+def _json_int(text: str) -> int:
+    if len(text) > 4000:    # Python converts at most 4,300 digits (a ValueError that is no JSONDecodeError)
+        raise TraceFileError(f"an integer of {len(text):,} digits: too large to read")
+    return int(text)
+
+
+def _lone_surrogate(doc: Any) -> Optional[str]:
+    """Where `doc` holds a string with a lone UTF-16 surrogate (a JSON "\\udc80" escape without its pair): such
+    a string is not Unicode text and cannot be printed or written as UTF-8."""
+    stack: List[Tuple[str, Any]] = [("", doc)]
+    while stack:
+        where, v = stack.pop()
+        if isinstance(v, str):
+            if _SURROGATE.search(v):
+                return where or "(top)"
+        elif isinstance(v, dict):
+            for k, x in v.items():
+                if _SURROGATE.search(k):
+                    return f"{where}.{k}" if where else k
+                stack.append((f"{where}.{k}" if where else k, x))
+        elif isinstance(v, list):
+            stack.extend((f"{where}[{i}]", x) for i, x in enumerate(v))
+    return None
+
+
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 def to_itf(trace: Trace, *, scenario_name: str, scenario_path: str, scenario_text: str, prop: str,
@@ -89,9 +122,11 @@ def remove_stale_trace(directory: str, scenario_name: str, prop: str) -> Optiona
 def read_trace(path: str) -> Dict[str, Any]:
     from model.inputs import InputError, read_text
     try:
-        doc = json.loads(read_text(path, limit=256 * 1024 * 1024, what="trace"))
+        doc = json.loads(read_text(path, limit=256 * 1024 * 1024, what="trace"), parse_int=_json_int)
     except InputError as e:
         raise TraceFileError(str(e)) from None
+    except TraceFileError as e:
+        raise TraceFileError(f"{path}: not a trace: {e}") from None
     except json.JSONDecodeError as e:
         raise TraceFileError(f"{path}: not a JSON file: {e}") from None
     except RecursionError:
@@ -106,10 +141,23 @@ def read_trace(path: str) -> Dict[str, Any]:
     for i, st in enumerate(doc["states"]):
         if not isinstance(st, dict) or not isinstance(st.get("#meta"), dict) or "action" not in st["#meta"]:
             raise TraceFileError(f"{path}: states[{i}]: `#meta.action` is missing")
+        if not isinstance(st["#meta"]["action"], str):
+            raise TraceFileError(f"{path}: states[{i}]: `#meta.action` must be a string (a step's label), got "
+                                 f"{_short(st['#meta']['action'])}")
     loop = doc.get("loop")
-    if loop is not None and (not isinstance(loop, int) or not 0 <= loop < len(doc["states"])):
-        raise TraceFileError(f"{path}: `loop` must be the index of a state, got {loop!r}")
+    if loop is not None and (isinstance(loop, bool) or not isinstance(loop, int)
+                             or not 0 <= loop < len(doc["states"])):
+        raise TraceFileError(f"{path}: `loop` must be the index of a state, got {_short(loop)}")
+    bad = _lone_surrogate(doc)
+    if bad is not None:
+        raise TraceFileError(f"{path}: {bad}: a string with a lone UTF-16 surrogate (a \\u escape without its "
+                             "pair) is not text")
     return doc
+
+
+def _short(v: Any) -> str:
+    text = json.dumps(v) if not isinstance(v, str) else repr(v)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _flatten(value: Any, prefix: str, out: Dict[str, Any], whole=()) -> None:
@@ -128,8 +176,9 @@ def diff_states(a: Dict[str, Any], b: Dict[str, Any]) -> List[Tuple[str, Any, An
     An object created or removed is one entry (its whole record), an object
     changed is one entry per changed field.
     """
-    oa = a.get("etcd", {}).get("objects", {}) if isinstance(a.get("etcd"), dict) else {}
-    ob = b.get("etcd", {}).get("objects", {}) if isinstance(b.get("etcd"), dict) else {}
+    oa = a["etcd"].get("objects") if isinstance(a.get("etcd"), dict) else None
+    ob = b["etcd"].get("objects") if isinstance(b.get("etcd"), dict) else None
+    oa, ob = (oa if isinstance(oa, dict) else {}), (ob if isinstance(ob, dict) else {})
     whole = {f"etcd.objects.{k}" for k in set(oa) ^ set(ob)}
     fa: Dict[str, Any] = {}
     fb: Dict[str, Any] = {}
@@ -154,7 +203,10 @@ def _fmt(v: Any) -> str:
 
 def show(doc: Dict[str, Any]) -> str:
     """The trace as text: the verdict, then each step with what changed."""
+    from model.inputs import printable
     meta = doc["#meta"]
+    # What the file says is shown with its control characters escaped: a trace is input like any other, and
+    # an escape sequence in an action must not drive the terminal.
     lines = [f"{meta.get('property', '?')} {meta.get('verdict', '?')} in scenario {meta.get('scenario', '?')}",
              f"  {meta.get('diagnosis', '')}", ""]
     states = doc["states"]
@@ -171,7 +223,7 @@ def show(doc: Dict[str, Any]) -> str:
             lines.append(f"    {path}: {_fmt(before)} -> {_fmt(after)}")
     if loop is not None:
         lines.append(f"(the last state repeats step {loop}: the cycle can go on for ever)")
-    return "\n".join(lines)
+    return "\n".join(printable(line) for line in lines)
 
 
 @dataclass
@@ -206,8 +258,10 @@ def replay(doc: Dict[str, Any], path: str = "<trace>") -> ReplayResult:
     mismatch = _first_difference(states[0], encode_state(cur))
     if mismatch:
         return ReplayResult(False, f"step 0 (init): the initial state differs: {mismatch}")
+    from model.inputs import printable
     for i in range(1, len(states)):
         action = states[i]["#meta"]["action"]
+        shown = printable(action if len(action) <= 200 else action[:197] + "...")
         found = None
         for rule in model.rules:
             for lab, nxt in rule.fn(cur):
@@ -217,10 +271,10 @@ def replay(doc: Dict[str, Any], path: str = "<trace>") -> ReplayResult:
             if found is not None:
                 break
         if found is None:
-            return ReplayResult(False, f"step {i}: the model no longer takes {action}")
+            return ReplayResult(False, f"step {i}: the model no longer takes {shown}")
         mismatch = _first_difference(states[i], encode_state(found))
         if mismatch:
-            return ReplayResult(False, f"step {i}: {action} now leads to a different state: {mismatch}")
+            return ReplayResult(False, f"step {i}: {shown} now leads to a different state: {mismatch}")
         cur = found
     loop = doc.get("loop")
     if loop is not None:
@@ -234,5 +288,10 @@ def _first_difference(recorded: Dict[str, Any], now: Dict[str, Any]) -> Optional
     d = diff_states(recorded, now)
     if not d:
         return None
+    from model.inputs import printable
     p, a, b = d[0]
-    return f"{p}: recorded {_fmt(a)}, now {_fmt(b)}"
+    return printable(f"{_cut(p)}: recorded {_cut(_fmt(a))}, now {_cut(_fmt(b))}")
+
+
+def _cut(text: str, limit: int = 300) -> str:
+    return text if len(text) <= limit else text[:limit - 3] + "..."

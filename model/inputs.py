@@ -7,12 +7,18 @@
 * `load_yaml_documents(text)`: PyYAML's safe loader, refusing duplicate keys
   (as kubectl's strict decoding does) and documents whose aliases would expand
   past `MAX_NODES` nodes or nest past `MAX_DEPTH` levels (a "billion laughs"
-  file), before anything is built from them.
+  file), before anything is built from them.  A scalar its tag cannot read
+  (`!!int x`, `!!timestamp 2001-13-45`, an integer of more digits than Python
+  converts) is a YAML error with its line, as any other.
+* `printable(text)`: a message with the control characters of what the user
+  wrote (a field named with an escape sequence, a newline in a value) shown
+  escaped, so that every message stays one line and cannot drive the terminal.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import stat
 import sys
 from typing import Any, List
@@ -22,16 +28,31 @@ import yaml
 MAX_BYTES = 16 * 1024 * 1024       # a scenario: a real cluster's manifests are a few MiB at most
 MAX_NODES = 1_000_000              # YAML nodes once aliases are expanded
 MAX_DEPTH = 200                    # nesting of mappings and sequences
+MAX_DIGITS = 4000                  # an integer written with more digits (Python converts at most 4,300)
+_CHUNK = 1 << 20                   # files are read a MiB at a time: a read of `limit` bytes would reserve them all
+
+
+# C0 and C1 control characters but tab, the line and paragraph separators, bidirectional overrides and
+# isolates, and lone surrogates (from a JSON "\\udc80" escape): none may reach the terminal as it is.
+_UNPRINTABLE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def printable(text: str) -> str:
+    """`text` with the characters above written as escapes (\\n, \\x1b, \\u202e): one line, inert on a terminal."""
+    return _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
 class InputError(ValueError):
     """Input that cannot be read as given: one message naming the file and what is wrong."""
 
+    def __str__(self) -> str:
+        return printable(super().__str__())
+
 
 def read_text(path: str, limit: int = MAX_BYTES, what: str = "scenario") -> str:
     """The text of `path` ("-": standard input), checked and decoded as described in the module docstring."""
     if path == "-":
-        data = sys.stdin.buffer.read(limit + 1)
+        data = _read_upto(sys.stdin.buffer, limit + 1)
         shown = "standard input"
     else:
         shown = path
@@ -47,12 +68,25 @@ def read_text(path: str, limit: int = MAX_BYTES, what: str = "scenario") -> str:
             raise InputError(f"{path}: {st.st_size:,} bytes, more than the {limit:,} a {what} may have")
         try:
             with open(path, "rb") as f:
-                data = f.read(limit + 1)
+                data = _read_upto(f, limit + 1)
         except OSError as e:
             raise InputError(f"{path}: cannot read: {e.strerror}") from None
     if len(data) > limit:
         raise InputError(f"{shown}: more than the {limit:,} bytes a {what} may have")
     return decode(data, shown)
+
+
+def _read_upto(f, n: int) -> bytes:
+    """At most `n` bytes of `f`, read a MiB at a time (f.read(n) would allocate n bytes at once, 256 MiB for
+    a trace of a few KiB)."""
+    parts = []
+    while n > 0:
+        chunk = f.read(min(n, _CHUNK))
+        if not chunk:
+            break
+        parts.append(chunk)
+        n -= len(chunk)
+    return b"".join(parts)
 
 
 def decode(data: bytes, shown: str) -> str:
@@ -141,6 +175,32 @@ class _StrictLoader(yaml.SafeLoader):
 
 _StrictLoader.add_constructor("tag:yaml.org,2002:map", _StrictLoader.construct_located_map)
 _StrictLoader.add_constructor("tag:yaml.org,2002:seq", _StrictLoader.construct_located_seq)
+
+
+def _checked_scalar(name: str, construct):
+    """PyYAML's constructor for a scalar tag, its ValueError, IndexError, KeyError... (`!!int x`,
+    `!!bool maybe`, `!!timestamp 2001-02-30`, `!!int` alone) turned into a YAML error at the scalar."""
+    def checked(loader, node):
+        value = node.value if isinstance(node.value, str) else ""
+        digits = sum(c.isdigit() for c in value) if name == "int" else 0
+        if digits > MAX_DIGITS:
+            raise yaml.constructor.ConstructorError(None, None, f"an integer of {digits:,} digits: too large to read",
+                                                    node.start_mark)
+        try:
+            return construct(loader, node)
+        except yaml.YAMLError:
+            raise
+        except (ValueError, IndexError, KeyError, AttributeError, TypeError, OverflowError):
+            shown = value if len(value) <= 40 else value[:37] + "..."
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            raise yaml.constructor.ConstructorError(None, None, f"{shown!r} is not a valid {tag}",
+                                                    node.start_mark) from None
+    return checked
+
+
+for _name in ("int", "float", "bool", "timestamp", "binary"):
+    _StrictLoader.add_constructor(f"tag:yaml.org,2002:{_name}",
+                                  _checked_scalar(_name, getattr(yaml.SafeLoader, f"construct_yaml_{_name}")))
 
 
 def _check_size(root) -> None:

@@ -20,8 +20,10 @@ from typing import Any, Dict, List, Optional, Tuple
 import yaml
 
 from . import kinds as registry
+from .inputs import printable
 from .kinds.customresource import parse_custom_object
-from .kinds.manifest import Doc as _Doc, LeftOut, ScenarioError, check_fields
+from .kinds.manifest import (Doc as _Doc, LeftOut, ScenarioError, check_fields, clip, label_problem, short,
+                             type_name)
 from .objects import Namespace, Node, ObjectMeta, Service
 
 FAULT_KINDS = ("node-crash", "node-recover", "zone-outage", "zone-recover", "etcd-member-crash",
@@ -139,6 +141,12 @@ class Scenario:
         return [o for o in self.objects if o.kind == kind]
 
 
+# Instances of one control-plane component (etcd members, apiservers, controller-managers, schedulers). Each is a
+# process of the model; a step's successors and the Z3 encodings grow with their square, and one step of 10,000
+# etcd members takes 16 s and 1.8 GB before --timeout can act.  Real clusters run 3 to 7 of each.
+MAX_INSTANCES = 100
+_TOO_MANY = " (each instance is a process of the model: more cannot be explored; real clusters run 3 to 7)"
+
 _DNS1123_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 
 
@@ -160,16 +168,22 @@ def _cluster(doc: _Doc, warnings) -> Dict[str, Any]:
                                         "cloudControllerManager", "leaderElection", "staticApiservers"))
     placement = doc.get(cp, "placement", "spec.controlPlane", str, "traditional")
     if placement not in PLACEMENTS:
-        raise doc.error("spec.controlPlane.placement", f"expected one of {', '.join(PLACEMENTS)}, got {placement!r}")
+        raise doc.error("spec.controlPlane.placement",
+                        f"expected one of {', '.join(PLACEMENTS)}, got {short(placement)}")
     etcd = doc.get(cp, "etcd", "spec.controlPlane", dict, {})
     doc.known(etcd, "spec.controlPlane.etcd", ("topology", "members", "zones"))
     topology = doc.get(etcd, "topology", "spec.controlPlane.etcd", str, "stacked")
     if topology not in ("stacked", "external"):
-        raise doc.error("spec.controlPlane.etcd.topology", f"expected stacked or external, got {topology!r}")
+        raise doc.error("spec.controlPlane.etcd.topology", f"expected stacked or external, got {short(topology)}")
     members = doc.get(etcd, "members", "spec.controlPlane.etcd", int, 1 if topology == "stacked" else 3)
     zones = tuple(str(z) for z in doc.get(etcd, "zones", "spec.controlPlane.etcd", list, []))
-    if members < 1:
-        raise doc.error("spec.controlPlane.etcd.members", f"must be at least 1, got {members}")
+    for i, z in enumerate(zones):   # a zone is the value of a Node's topology.kubernetes.io/zone label
+        problem = label_problem(ZONE_LABEL, z) if z else "a zone must not be empty"
+        if problem:
+            raise doc.error(f"spec.controlPlane.etcd.zones[{i}]", f"not a zone name: {problem}")
+    if not 1 <= members <= MAX_INSTANCES:
+        raise doc.error("spec.controlPlane.etcd.members", f"must be between 1 and {MAX_INSTANCES}, got {members}"
+                        + _TOO_MANY * (members > MAX_INSTANCES))
     if topology == "external" and zones and len(zones) != members:
         raise doc.error("spec.controlPlane.etcd.zones", f"one zone per member: {members} members, {len(zones)} zones")
     if topology == "stacked" and ("members" in etcd or "zones" in etcd):
@@ -177,8 +191,9 @@ def _cluster(doc: _Doc, warnings) -> Dict[str, Any]:
     counts = {}
     for key in ("apiservers", "controllerManagers", "schedulers"):
         counts[key] = doc.get(cp, key, "spec.controlPlane", int, 1)
-        if counts[key] < 1:
-            raise doc.error(f"spec.controlPlane.{key}", f"must be at least 1, got {counts[key]}")
+        if not 1 <= counts[key] <= MAX_INSTANCES:
+            raise doc.error(f"spec.controlPlane.{key}", f"must be between 1 and {MAX_INSTANCES}, got {counts[key]}"
+                            + _TOO_MANY * (counts[key] > MAX_INSTANCES))
     le = doc.get(cp, "leaderElection", "spec.controlPlane", dict, {})
     doc.known(le, "spec.controlPlane.leaderElection", ("leaseDuration", "renewDeadline", "retryPeriod",
                                                        "maxClockRateRatio", "maxPause"))
@@ -224,10 +239,10 @@ def _cluster(doc: _Doc, warnings) -> Dict[str, Any]:
                  "etcd), which upstream kubelets do not do by default: read as consistent")
         relist = "consistent"
     if relist not in ("cache", "consistent"):
-        raise doc.error("spec.behaviour.kubeletRelist", f"expected cache (upstream) or consistent, got {relist!r}")
+        raise doc.error("spec.behaviour.kubeletRelist", f"expected cache (upstream) or consistent, got {short(relist)}")
     informer = doc.get(beh, "informerRelist", "spec.behaviour", str, "lastSynced")
     if informer not in ("lastSynced", "cache"):
-        raise doc.error("spec.behaviour.informerRelist", f"expected lastSynced or cache, got {informer!r}")
+        raise doc.error("spec.behaviour.informerRelist", f"expected lastSynced or cache, got {short(informer)}")
     faults = doc.get(spec, "faults", "spec", dict, {})
     doc.known(faults, "spec.faults", ("budget", "kinds"))
     budget = doc.get(faults, "budget", "spec.faults", int, 0)
@@ -236,7 +251,10 @@ def _cluster(doc: _Doc, warnings) -> Dict[str, Any]:
     kinds = doc.get(faults, "kinds", "spec.faults", list, [])
     for i, k in enumerate(kinds):
         if k not in FAULT_KINDS:
-            raise doc.error(f"spec.faults.kinds[{i}]", f"unknown fault kind {k!r}; known: {', '.join(FAULT_KINDS)}")
+            raise doc.error(f"spec.faults.kinds[{i}]",
+                            f"unknown fault kind {short(k)}; known: {', '.join(FAULT_KINDS)}")
+        if k in kinds[:i]:
+            raise doc.error(f"spec.faults.kinds[{i}]", f"{k} is listed twice")
     if "pause" in kinds and lease.max_pause == 0:
         doc.warn("spec.faults.kinds", "pause is allowed but spec.controlPlane.leaderElection.maxPause is 0: "
                  "no pause can outlast a lease, so pauses cannot make two leaders")
@@ -245,7 +263,7 @@ def _cluster(doc: _Doc, warnings) -> Dict[str, Any]:
     props = doc.get(check, "properties", "spec.check", list, ["all"])
     for i, p in enumerate(props):
         if not isinstance(p, str):
-            raise doc.error(f"spec.check.properties[{i}]", f"expected a property name, got {p!r}")
+            raise doc.error(f"spec.check.properties[{i}]", f"expected a property name, got {short(p)}")
     max_depth = doc.get(check, "maxDepth", "spec.check", int, None)
     max_states = doc.get(check, "maxStates", "spec.check", int, 2_000_000)
     staleness = doc.get(check, "maxStaleness", "spec.check", int, 0)
@@ -290,12 +308,12 @@ def _changes(doc: _Doc, raw_changes: list, crds=(), version: str = "") -> Tuple[
             b = doc.get(ch, "scale", cp, dict)
             doc.known(b, f"{cp}.scale", ("kind", "namespace", "name", "replicas"))
             out.append(Change("scale", doc.get(b, "kind", f"{cp}.scale", str, required=True),
-                              doc.get(b, "namespace", f"{cp}.scale", str, "default"),
+                              doc.get(b, "namespace", f"{cp}.scale", str, "default") or "default",
                               doc.get(b, "name", f"{cp}.scale", str, required=True),
                               replicas=doc.get(b, "replicas", f"{cp}.scale", int, required=True)))
             scalable = [k.name for k in registry.REGISTRY if k.scalable]
             if out[-1].kind not in scalable:
-                raise doc.error(f"{cp}.scale.kind", f"expected {' or '.join(scalable)}, got {out[-1].kind!r}")
+                raise doc.error(f"{cp}.scale.kind", f"expected {' or '.join(scalable)}, got {short(out[-1].kind)}")
             if out[-1].replicas < 0:
                 raise doc.error(f"{cp}.scale.replicas", f"must be 0 or more, got {out[-1].replicas}")
         elif op == "apply":
@@ -306,7 +324,7 @@ def _changes(doc: _Doc, raw_changes: list, crds=(), version: str = "") -> Tuple[
                 raise doc.error(f"{cp}.apply.kind", f"a {kind} is read when the scenario is loaded: give it as a "
                                 "manifest, not as a change")
             if kind not in SUPPORTED_KINDS and crd is None:
-                raise doc.error(f"{cp}.apply.kind", f"kind {kind} is not modelled yet, and no CustomResourceDefinition "
+                raise doc.error(f"{cp}.apply.kind", f"kind {clip(kind)} is not modelled yet, and no CustomResourceDefinition "
                                 f"of the scenario defines it; modelled: {', '.join(SUPPORTED_KINDS)}")
             sub = doc.sub(b, f"{cp}.apply")
             if crd is None:
@@ -323,13 +341,14 @@ def _changes(doc: _Doc, raw_changes: list, crds=(), version: str = "") -> Tuple[
             kind = doc.get(b, "kind", f"{cp}.delete", str, required=True)
             deletable = [k for k in SUPPORTED_KINDS if registry.kind(k).deletable]
             if kind not in deletable:
-                raise doc.error(f"{cp}.delete.kind", f"deleting a {kind} is not modelled; modelled: "
+                raise doc.error(f"{cp}.delete.kind", f"deleting a {clip(kind)} is not modelled; modelled: "
                                 f"{', '.join(deletable)}")
             grace = doc.get(b, "gracePeriodSeconds", f"{cp}.delete", int, None)
             policy = doc.get(b, "propagationPolicy", f"{cp}.delete", str, "Background")
             if policy not in ("Background", "Foreground", "Orphan"):
-                raise doc.error(f"{cp}.delete.propagationPolicy", f"expected Background, Foreground or Orphan, got {policy!r}")
-            out.append(Change("delete", kind, doc.get(b, "namespace", f"{cp}.delete", str, "default"),
+                raise doc.error(f"{cp}.delete.propagationPolicy",
+                                f"expected Background, Foreground or Orphan, got {short(policy)}")
+            out.append(Change("delete", kind, doc.get(b, "namespace", f"{cp}.delete", str, "default") or "default",
                               doc.get(b, "name", f"{cp}.delete", str, required=True), propagation=policy,
                               grace_seconds=grace))
         elif op == "rolloutStatus":
@@ -337,12 +356,13 @@ def _changes(doc: _Doc, raw_changes: list, crds=(), version: str = "") -> Tuple[
             doc.known(b, f"{cp}.rolloutStatus", ("kind", "namespace", "name"))
             kind = doc.get(b, "kind", f"{cp}.rolloutStatus", str, "Deployment")
             if kind != "Deployment":
-                raise doc.error(f"{cp}.rolloutStatus.kind", f"waiting for the rollout of a {kind} is not modelled; "
+                raise doc.error(f"{cp}.rolloutStatus.kind", f"waiting for the rollout of a {clip(kind)} is not modelled; "
                                 "modelled: Deployment")
-            out.append(Change("rolloutStatus", kind, doc.get(b, "namespace", f"{cp}.rolloutStatus", str, "default"),
+            out.append(Change("rolloutStatus", kind,
+                              doc.get(b, "namespace", f"{cp}.rolloutStatus", str, "default") or "default",
                               doc.get(b, "name", f"{cp}.rolloutStatus", str, required=True)))
         else:
-            raise doc.error(cp, f"unknown change {op!r}; expected scale, apply, delete or rolloutStatus")
+            raise doc.error(cp, f"unknown change {short(op)}; expected scale, apply, delete or rolloutStatus")
     return tuple(out)
 
 
@@ -353,11 +373,11 @@ def _operators(doc: _Doc, raw: list, crds) -> Tuple[str, ...]:
     for i, op in enumerate(raw):
         where = f"spec.operators[{i}]"
         if not isinstance(op, dict):
-            raise doc.error(where, f"expected a mapping with kind, got {type(op).__name__}")
+            raise doc.error(where, f"expected a mapping with kind, got {type_name(op)}")
         doc.known(op, where, ("kind",))
         kind = doc.get(op, "kind", where, str, required=True)
         if not any(c.kind_name == kind for c in crds):
-            raise doc.error(f"{where}.kind", f"no CustomResourceDefinition of the scenario defines kind {kind!r}"
+            raise doc.error(f"{where}.kind", f"no CustomResourceDefinition of the scenario defines kind {short(kind)}"
                             + (f"; defined: {', '.join(sorted(c.kind_name for c in crds))}" if crds else ""))
         if kind in kinds:
             raise doc.error(f"{where}.kind", f"a second operator for kind {kind}")
@@ -389,13 +409,13 @@ def _expect(doc: _Doc, spec: dict) -> Tuple[Tuple[str, str, str], ...]:
         if isinstance(val, dict):
             doc.known(val, ep, ("verdict", "why"))
             verdict = doc.get(val, "verdict", ep, str, required=True)
-            why = doc.get(val, "why", ep, str, "")
+            why = printable(doc.get(val, "why", ep, str, ""))      # printed in the report as it is
         elif isinstance(val, str):
             verdict = val
         else:
-            raise doc.error(ep, f"expected a verdict or {{verdict: ..., why: ...}}, got {val!r}")
+            raise doc.error(ep, f"expected a verdict or {{verdict: ..., why: ...}}, got {short(val)}")
         if verdict not in VERDICTS:
-            raise doc.error(ep, f"expected one of {', '.join(VERDICTS)}, got {verdict!r}")
+            raise doc.error(ep, f"expected one of {', '.join(VERDICTS)}, got {short(verdict)}")
         out.append((str(prop), verdict, why))
     return tuple(out)
 
@@ -405,7 +425,7 @@ def _kubernetes_version(doc: _Doc, spec: dict) -> str:
     from .kinds import schema
     raw = spec.get("kubernetesVersion")
     if raw is not None and not isinstance(raw, (str, int, float)):
-        raise doc.error("spec.kubernetesVersion", f"expected a version such as \"1.33\", got {raw!r}")
+        raise doc.error("spec.kubernetesVersion", f"expected a version such as \"1.33\", got {short(raw)}")
     try:
         return schema.resolve(None if raw is None else str(raw))
     except schema.SchemaUnavailable as e:
@@ -415,7 +435,7 @@ def _kubernetes_version(doc: _Doc, spec: dict) -> str:
 def _raw_key(raw) -> Tuple[str, str, str]:
     m = raw.get("metadata") if isinstance(raw, dict) else None
     m = m if isinstance(m, dict) else {}
-    ns = m.get("namespace", "default")
+    ns = m.get("namespace") or "default"
     kind = raw.get("kind", "") if isinstance(raw, dict) else ""
     if kind in registry.KINDS and not registry.kind(kind).namespaced:
         ns = ""
@@ -442,7 +462,7 @@ def _manifest(doc: _Doc, kind: str, version: str):
     k = registry.kind(kind)
     api = doc.raw.get("apiVersion")
     if api not in k.api_versions:
-        raise doc.error("apiVersion", f"{kind} is served as {' or '.join(k.api_versions)}, got {api!r}")
+        raise doc.error("apiVersion", f"{kind} is served as {' or '.join(k.api_versions)}, got {short(api)}")
     found = schema.problems(doc.raw, version) if version else []
     hints = dict(k.hints)
     for path, _, key, known in found:
@@ -521,7 +541,9 @@ def has_cluster_document(path: str) -> bool:
     try:
         text = read_text(path)
     except InputError:
-        return True      # let the loader say what is wrong
+        # Not a Cluster document that can be read: whichever loader reads it next says what is wrong (True
+        # made the command line warn, with --nodes, that the file "has a Cluster document").
+        return False
     return re.search(r"(?m)^kind:\s*Cluster\s*$", text) is not None
 
 
@@ -543,13 +565,39 @@ def _read_documents(text: str, path: str) -> List[Any]:
     try:
         return load_yaml_documents(text)
     except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ScenarioError(f"{path}:{where}: not valid YAML: {getattr(e, 'problem', None) or e}") from None
+        place = yaml_error_place(e, text)
+        raise ScenarioError(f"{path}{':' + place if place else ''}: not valid YAML: {yaml_problem(e)}") from None
     except InputError as e:
         raise ScenarioError(f"{path}: {e}") from None
     except RecursionError:
         raise ScenarioError(f"{path}: nested too deeply to read") from None
+
+
+def yaml_error_place(e: yaml.YAMLError, text: str) -> str:
+    """"LINE:COLUMN" of a YAML error (a reader's error has a character position instead of a mark)."""
+    mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
+    if mark is not None:
+        return f"{mark.line + 1}:{mark.column + 1}"
+    pos = getattr(e, "position", None)
+    if isinstance(pos, int):
+        line, column = text.count("\n", 0, pos) + 1, pos - text.rfind("\n", 0, pos)
+        return f"{line}:{column}"
+    return ""
+
+
+def yaml_problem(e: yaml.YAMLError) -> str:
+    """What a YAML error says, on one line, without PyYAML's excerpt of the text."""
+    if isinstance(e, yaml.reader.ReaderError):
+        if isinstance(e.character, int):
+            return (f"character U+{e.character:04X} is not allowed in YAML (where it is meant, write it as an "
+                    f"escape in a double-quoted string)")
+        return f"{e.reason}"
+    problem = getattr(e, "problem", None)
+    context = getattr(e, "context", None)
+    text = problem or str(e).split("\n")[0]
+    if context and problem:
+        text = f"{context}: {problem}"
+    return " ".join(text.split())
 
 
 def _documents(raws, path: str, warnings, lenient: bool) -> List[_Doc]:
@@ -586,13 +634,15 @@ def _manifest_files(cdoc: _Doc, path: str, entries: list) -> List[str]:
         elif isinstance(e, str):
             rel = e
         else:
-            raise cdoc.error(ep, f"expected a path or {{path: DIR, recursive: true}}, got {e!r}")
+            raise cdoc.error(ep, f"expected a path or {{path: DIR, recursive: true}}, got {short(e)}")
         full = os.path.normpath(os.path.join(base, rel))
         if os.path.isdir(full):
             found = []
             for root, dirs, names in os.walk(full):
                 dirs.sort()
-                found += [os.path.join(root, n) for n in sorted(names) if n.endswith(MANIFEST_SUFFIXES)]
+                # Regular files only: a named pipe called x.yaml in the folder would block the read for ever.
+                found += [os.path.join(root, n) for n in sorted(names) if n.endswith(MANIFEST_SUFFIXES)
+                          and os.path.isfile(os.path.join(root, n))]
                 if not recursive:
                     break
             if not found:
@@ -629,7 +679,7 @@ def parse_scenario(text: str, path: str = "<scenario>", lenient: bool = False, s
             docs += _documents(_read_documents(more, f), f, warnings, lenient)
     for doc in docs:
         if not isinstance(doc.raw, dict):
-            raise doc.error("(document)", f"expected a mapping, got {type(doc.raw).__name__}")
+            raise doc.error("(document)", f"expected a mapping, got {type_name(doc.raw)}")
         doc.get(doc.raw, "kind", "", str, required=True)
         doc.get(doc.raw, "apiVersion", "", str, required=True)
     clusters = [d for d in docs if d.raw["kind"] == "Cluster"]
@@ -641,7 +691,7 @@ def parse_scenario(text: str, path: str = "<scenario>", lenient: bool = False, s
         raise clusters[1].error("kind", "a second Cluster document; a scenario has exactly one")
     cdoc = clusters[0]
     if cdoc.raw.get("apiVersion") != "kubecheck/v1alpha1":
-        raise cdoc.error("apiVersion", f"expected kubecheck/v1alpha1, got {cdoc.raw.get('apiVersion')!r}")
+        raise cdoc.error("apiVersion", f"expected kubecheck/v1alpha1, got {short(cdoc.raw.get('apiVersion'))}")
     c = _cluster(cdoc, warnings)
     version = c.pop("kubernetes_version")
     # CustomResourceDefinitions first: the documents of the kinds they define are parsed against them.
@@ -767,26 +817,39 @@ def parse_scenario(text: str, path: str = "<scenario>", lenient: bool = False, s
         raise ScenarioError(f"{warnings[0]}{more}: an error under --strict")
     return Scenario(path=path, text=text, changes=changes, nodes=tuple(nodes), objects=tuple(objects),
                     warnings=tuple(warnings), addon_keys=tuple(addon_keys), declared_namespaces=declared,
-                    kubernetes_version=version.rsplit(".", 1)[0], notes=tuple(notes), sources=tuple(sources), **c)
+                    kubernetes_version=version.rsplit(".", 1)[0], notes=tuple(printable(n) for n in notes),
+                    sources=tuple(sources), **c)
 
 
 def _changes_name_objects(cdoc: _Doc, changes, objects) -> None:
     """A scale, delete or rollout wait must name an object a manifest or an earlier apply creates (kubectl
-    would answer NotFound, and the change would do nothing).  Pods are exempt: a controller's pods have
-    generated names, and a change may name one the scenario pins (db-0)."""
+    would answer NotFound, and the change would do nothing).  Pods too: the pods a controller makes have
+    generated names (`web-7d4b9c8f6-x2x9k`: a random suffix upstream, a uid in the model) that no change
+    can know in advance, and no controller modelled names its pods predictably (StatefulSets are not
+    modelled), so a Pod a change names must be one of the manifests' or an earlier apply's."""
     exists = {(o.kind, o.meta.namespace, o.meta.name) for o in objects}
+    makers = [o for o in objects if registry.pod_specs([o])]
     for i, ch in enumerate(changes):
         key = (ch.kind, ch.namespace, ch.name)
         if ch.op == "apply":
             exists.add(key)
+            if ch.obj is not None and registry.pod_specs([ch.obj]):
+                makers.append(ch.obj)
             continue
-        if ch.kind in ("Pod", "CustomObject") or key in exists:
+        if ch.kind == "CustomObject" or key in exists:
             continue
         ns = f"{ch.namespace}/" if registry.kind(ch.kind).namespaced else ""
         known = sorted(f"{o[2]}" for o in exists if o[0] == ch.kind and o[1] == ch.namespace)
+        why = ""
+        if ch.kind == "Pod":
+            owner = next((o for o in makers if o.meta.namespace == ch.namespace
+                          and ch.name.startswith(o.meta.name + "-")), None)
+            why = ("; a controller's pods have generated names that a change cannot know in advance"
+                   + (f" ({owner.kind} {owner.meta.name}'s are {owner.meta.name}-<generated>)" if owner else "")
+                   + ": name a Pod of the manifests, or scale or delete its controller")
         raise cdoc.error(f"spec.changes[{i}].{ch.op}", f"no manifest or earlier change creates {ch.kind} "
                          f"{ns}{ch.name}: kubectl would answer NotFound"
-                         + (f" (the scenario's {ch.kind}s there: {', '.join(known)})" if known else ""))
+                         + (f" (the scenario's {ch.kind}s there: {', '.join(known)})" if known else "") + why)
 
 
 def _registration_note(docs) -> List[str]:

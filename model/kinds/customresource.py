@@ -12,7 +12,7 @@ from typing import Any
 from ..objects import CustomObject, CustomResourceDefinition
 from . import Kind
 from .common import policy
-from .manifest import MODELLED, inert, meta, modelled
+from .manifest import MODELLED, NAME_RULES, check_name, inert, meta, modelled, short
 
 _VERSION = {"name": MODELLED, "subresources": MODELLED,
             "*": inert("served, stored, schema, printer columns: the model stores what a manifest gives")}
@@ -28,11 +28,16 @@ def parse_crd(doc) -> CustomResourceDefinition:
     names = doc.get(spec, "names", "spec", dict, required=True)
     scope = doc.get(spec, "scope", "spec", str, "Namespaced")
     if scope not in ("Namespaced", "Cluster"):
-        raise doc.error("spec.scope", f"expected Namespaced or Cluster, got {scope!r}")
+        raise doc.error("spec.scope", f"expected Namespaced or Cluster, got {short(scope)}")
     group = doc.get(spec, "group", "spec", str, required=True)
     plural = doc.get(names, "plural", "spec.names", str, required=True)
+    check_name(doc, plural, "spec.names.plural", "dns1035")       # as the apiserver validates a CRD
+    kind_name = doc.get(names, "kind", "spec.names", str, required=True)
+    if not NAME_RULES["dns1035"][0].fullmatch(kind_name.lower()) or len(kind_name) > 63:
+        raise doc.error("spec.names.kind", f"must be a DNS-1035 label once lowercased (a CamelCase word such as "
+                        f"Backup), got {short(kind_name)}")
     if m.name != f"{plural}.{group}":
-        raise doc.error("metadata.name", f"must be <plural>.<group>, {plural}.{group}, got {m.name!r}")
+        raise doc.error("metadata.name", f"must be <plural>.<group>, {plural}.{group}, got {short(m.name)}")
     versions = doc.get(spec, "versions", "spec", list, required=True)
     if not versions:
         raise doc.error("spec.versions", "at least one version is required")
@@ -43,8 +48,7 @@ def parse_crd(doc) -> CustomResourceDefinition:
     with_status = [isinstance(doc.get(v, "subresources", vp, dict, {}).get("status"), dict) for vp, v in versions]
     if len(set(with_status)) > 1:
         raise doc.error("spec.versions", "a status subresource on some versions and not others is not modelled")
-    return CustomResourceDefinition(meta=m, group=group, kind_name=doc.get(names, "kind", "spec.names", str,
-                                                                           required=True),
+    return CustomResourceDefinition(meta=m, group=group, kind_name=kind_name,
                                     plural=plural, scope=scope,
                                     versions=tuple(str(doc.get(v, "name", vp, str, required=True))
                                                    for vp, v in versions),
@@ -64,12 +68,12 @@ def _flat(value: Any, prefix: str, out: list) -> None:
 
 def parse_custom_object(doc, crd: CustomResourceDefinition) -> CustomObject:
     """An object of a kind the scenario's CustomResourceDefinition `crd` defines."""
-    api = doc.raw["apiVersion"]
+    api = doc.get(doc.raw, "apiVersion", "", str, required=True)   # a change's apply body is checked here
     group, _, version = api.partition("/")
     if group != crd.group or version not in crd.versions:
         raise doc.error("apiVersion", f"{crd.kind_name} is served as "
                         f"{', '.join(crd.group + '/' + v for v in crd.versions)} (CustomResourceDefinition "
-                        f"{crd.meta.name}), got {api!r}")
+                        f"{crd.meta.name}), got {short(api)}")
     m = meta(doc, doc.raw, crd.scope == "Namespaced")
     spec: list = []
     _flat(doc.raw.get("spec", {}), "", spec)

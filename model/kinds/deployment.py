@@ -7,7 +7,7 @@ from __future__ import annotations
 from ..objects import Deployment, RollingUpdate
 from . import Kind
 from .common import policy
-from .manifest import MODELLED, inert, modelled, unmodelled
+from .manifest import MODELLED, inert, modelled, unmodelled, short
 from .workload import SELECTOR, TEMPLATE, head, template
 
 _POLICY = policy(spec=modelled({
@@ -30,13 +30,13 @@ def parse(doc) -> Deployment:
     strat = doc.get(spec, "strategy", "spec", dict, {})
     stype = doc.get(strat, "type", "spec.strategy", str, "RollingUpdate")
     if stype not in ("RollingUpdate", "Recreate"):
-        raise doc.error("spec.strategy.type", f"expected RollingUpdate or Recreate, got {stype!r}")
+        raise doc.error("spec.strategy.type", f"expected RollingUpdate or Recreate, got {short(stype)}")
     ru = doc.get(strat, "rollingUpdate", "spec.strategy", dict, {})
     rolling = RollingUpdate(str(ru.get("maxSurge", "25%")), str(ru.get("maxUnavailable", "25%")))
     for k in ("maxSurge", "maxUnavailable"):
         v = getattr(rolling, "max_surge" if k == "maxSurge" else "max_unavailable")
         if not (v.isdigit() or (v.endswith("%") and v[:-1].isdigit())):
-            raise doc.error(f"spec.strategy.rollingUpdate.{k}", f"expected an integer or a percentage, got {v!r}")
+            raise doc.error(f"spec.strategy.rollingUpdate.{k}", f"expected an integer or a percentage, got {short(v)}")
     return Deployment(meta=m, replicas=n, selector=sel, template=t, strategy=stype, rolling=rolling)
 
 

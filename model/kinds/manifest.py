@@ -23,13 +23,46 @@ import math
 import re
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from ..inputs import line_of
+from ..inputs import line_of, printable
 from ..objects import LabelSelector, NodeSelectorRequirement, ObjectMeta, Resources
 from ..quantity import QuantityError, cpu_millis, whole
 
 
+MAX_MESSAGE = 1500     # characters: a message quotes what the user wrote, `short` for each value
+
+
 class ScenarioError(Exception):
-    """A scenario that cannot be loaded; the message says where and what."""
+    """A scenario that cannot be loaded; the message says where and what (on one line: what the user wrote
+    is quoted with its control characters escaped, model/inputs.py's `printable`, and a message that would
+    still be longer than MAX_MESSAGE keeps its beginning and its end)."""
+
+    def __str__(self) -> str:
+        text = printable(super().__str__())
+        if len(text) > MAX_MESSAGE:
+            text = f"{text[:1000]} ...({len(text) - 1300:,} characters)... {text[-300:]}"
+        return text
+
+
+def type_name(value: Any) -> str:
+    """What a YAML value is, in YAML's words (a `Located` mapping is "a mapping", not "Located")."""
+    import datetime
+    for typ, name in ((bool, "a boolean"), (int, "an integer"), (float, "a number"), (str, "a string"),
+                      (dict, "a mapping"), (list, "a list"), (bytes, "binary data"), (datetime.datetime, "a timestamp"),
+                      (datetime.date, "a date"), (set, "a set"), (type(None), "null")):
+        if isinstance(value, typ):
+            return name
+    return type(value).__name__
+
+
+def clip(text: str, limit: int = 60) -> str:
+    """A name the user wrote, as a message shows it unquoted: at most `limit` characters."""
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def short(value: Any, limit: int = 60) -> str:
+    """`value` as a message quotes it: its repr, at most `limit` characters."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 class LeftOut(Exception):
@@ -49,6 +82,14 @@ def path_steps(fpath: str) -> List[Any]:
     return [int(i) if i else k for k, i in _STEP.findall(fpath)]
 
 
+def _label(value: Any) -> str:
+    """A kind, namespace or name as a document's heading shows it: a string as it is, anything else short."""
+    if value is None or isinstance(value, str):
+        return value or ""
+    text = repr(value) if isinstance(value, (dict, list)) else str(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 class Doc:
     """Error and warning context for one document: `path`, its `index` (1-based), the `raw` mapping."""
 
@@ -58,6 +99,8 @@ class Doc:
         meta = raw.get("metadata") if isinstance(raw, dict) else None
         name = meta.get("name", "?") if isinstance(meta, dict) else "?"
         ns = meta.get("namespace") if isinstance(meta, dict) else None
+        # Any of them may be of another type (a mapping where the namespace goes): the accessors say so.
+        kind, name, ns = (_label(x) for x in (kind, name, ns))
         what = f"{kind} {ns + '/' if ns else ''}{name}"
         self.what = what if len(what) <= 80 else what[:77] + "..."   # names quoted in messages stay short
         self.priority_classes: Dict[str, Any] = {}   # the scenario's PriorityClasses, for pod admission
@@ -80,25 +123,28 @@ class Doc:
         return ScenarioError(f"{self.where(fpath)}: {msg}")
 
     def warn(self, fpath: str, msg: str) -> None:
-        self.warnings.append(f"{self.where(fpath)}: {msg}")
+        self.warnings.append(printable(f"{self.where(fpath)}: {msg}"))
 
     # -- typed accessors -------------------------------------------------
     def get(self, obj: dict, key: str, fpath: str, typ, default=None, required=False):
         full = f"{fpath}.{key}" if fpath else key
         if not isinstance(obj, dict):
-            raise self.error(fpath or "(document)", f"expected a mapping, got {type(obj).__name__}")
+            raise self.error(fpath or "(document)", f"expected a mapping, got {type_name(obj)}")
         if key not in obj or obj[key] is None:
             if required:
                 raise self.error(full, "required field is missing")
             return default
         val = obj[key]
-        shown = repr(val) if len(repr(val)) <= 60 else repr(val)[:57] + "..."
+        shown = short(val)
         if typ is int and (isinstance(val, bool) or not isinstance(val, int)):
             raise self.error(full, f"expected an integer, got {shown}")
         if typ is int and not -2**31 <= val < 2**31:
             raise self.error(full, f"out of range: Kubernetes integers here are 32-bit, got {shown}")
         if typ is float and (isinstance(val, bool) or not isinstance(val, (int, float))):
-            raise self.error(full, f"expected a number, got {shown}")
+            hint = ""
+            if isinstance(val, str) and re.fullmatch(r"[-+]?\d+[eE][-+]?\d+", val.strip()):
+                hint = " (YAML 1.1 reads an exponent without a decimal point as a string: write 1.0e3 or 1000)"
+            raise self.error(full, f"expected a number, got {shown}{hint}")
         if typ is float and not math.isfinite(val):
             raise self.error(full, f"expected a finite number, got {shown}")
         if typ is bool and not isinstance(val, bool):
@@ -106,9 +152,9 @@ class Doc:
         if typ is str and not isinstance(val, str):
             raise self.error(full, f"expected a string, got {shown}")
         if typ is dict and not isinstance(val, dict):
-            raise self.error(full, f"expected a mapping, got {type(val).__name__}")
+            raise self.error(full, f"expected a mapping, got {type_name(val)}")
         if typ is list and not isinstance(val, list):
-            raise self.error(full, f"expected a list, got {type(val).__name__}")
+            raise self.error(full, f"expected a list, got {type_name(val)}")
         return val
 
     def items(self, obj: dict, key: str, fpath: str) -> List[Tuple[str, dict]]:
@@ -117,7 +163,7 @@ class Doc:
         for i, item in enumerate(self.get(obj, key, fpath, list, [])):
             ip = f"{fpath}.{key}[{i}]" if fpath else f"{key}[{i}]"
             if not isinstance(item, dict):
-                raise self.error(ip, f"expected a mapping, got {type(item).__name__}")
+                raise self.error(ip, f"expected a mapping, got {type_name(item)}")
             out.append((ip, item))
         return out
 
@@ -144,7 +190,10 @@ class Doc:
             if v is None:
                 v = ""
             if not isinstance(v, (str, int, float, bool)) or isinstance(v, bool):
-                raise self.error(f"{fpath}.{key}.{k}", f"expected a string label value, got {v!r}")
+                raise self.error(f"{fpath}.{key}.{k}", f"expected a string label value, got {short(v)}")
+            problem = label_problem(str(k), str(v))
+            if problem:
+                raise self.error(f"{fpath}.{key}.{k}", f"not a valid label: {problem}")
             out.append((str(k), str(v)))
         return tuple(sorted(out))
 
@@ -180,14 +229,57 @@ def quantities(doc: Doc, obj: dict, fpath: str, required=(), default_pods: Optio
     return Resources(cpu, mem, (default_pods or 0) if pods is None else pods, tuple(sorted(scalar)))
 
 
-def meta(doc: Doc, raw: dict, namespaced: bool) -> ObjectMeta:
+# The apiserver's rules for names (k8s.io/apimachinery/pkg/util/validation): most objects' names are DNS-1123
+# subdomains, a namespace's a DNS-1123 label, a Service's a DNS-1035 label; label keys are qualified names
+# (an optional DNS subdomain prefix and "/"), label values at most 63 characters of [A-Za-z0-9_.-].
+_DNS1123_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+NAME_RULES = {
+    "subdomain": (re.compile(rf"{_DNS1123_LABEL}(\.{_DNS1123_LABEL})*"), 253,
+                  "a DNS-1123 subdomain (lowercase letters, digits, '-' and '.', starting and ending with a letter "
+                  "or digit)"),
+    "label": (re.compile(_DNS1123_LABEL), 63,
+              "a DNS-1123 label (lowercase letters, digits and '-', starting and ending with a letter or digit)"),
+    "dns1035": (re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?"), 63,
+                "a DNS-1035 label (lowercase letters, digits and '-', starting with a letter and ending with a "
+                "letter or digit)"),
+}
+_QUALIFIED = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
+
+
+def check_name(doc: Doc, value: str, fpath: str, rule: str = "subdomain") -> str:
+    """`value` if it is a valid name by `rule` (NAME_RULES), else the apiserver's refusal as an error."""
+    pattern, limit, what = NAME_RULES[rule]
+    if len(value) > limit or not pattern.fullmatch(value):
+        raise doc.error(fpath, f"must be {what}, at most {limit} characters, got {short(value)}")
+    return value
+
+
+def label_problem(key: str, value: str) -> Optional[str]:
+    """Why `key: value` is not a valid label (as the apiserver's ValidateLabels says), or None."""
+    prefix, _, name = key.rpartition("/")
+    if "/" in key and (not prefix or len(prefix) > 253 or not NAME_RULES["subdomain"][0].fullmatch(prefix)):
+        return f"the key's prefix {short(prefix)} must be a DNS-1123 subdomain"
+    if not name or len(name) > 63 or not _QUALIFIED.fullmatch(name):
+        return (f"the key {short(key)} must be at most 63 letters, digits, '-', '_' or '.', starting and ending "
+                "with a letter or digit (with an optional DNS subdomain prefix and '/')")
+    if value and (len(value) > 63 or not _QUALIFIED.fullmatch(value)):
+        return (f"the value {short(value)} must be empty or at most 63 letters, digits, '-', '_' or '.', "
+                "starting and ending with a letter or digit")
+    return None
+
+
+def meta(doc: Doc, raw: dict, namespaced: bool, name_rule: str = "subdomain") -> ObjectMeta:
     m = doc.get(raw, "metadata", "", dict, required=True)
     name = doc.get(m, "name", "metadata", str, None)
     if not name:
         if doc.get(m, "generateName", "metadata", str, ""):
             raise doc.error("metadata.generateName", "generateName is not modelled: give the object a name")
         raise doc.error("metadata.name", "required field is missing" if name is None else "must not be empty")
-    ns = doc.get(m, "namespace", "metadata", str, "default") if namespaced else ""
+    check_name(doc, name, "metadata.name", name_rule)
+    # An empty namespace is the default one, as kubectl apply reads it (it was "" before: keys without "ns/").
+    ns = (doc.get(m, "namespace", "metadata", str, "default") or "default") if namespaced else ""
+    if ns:
+        check_name(doc, ns, "metadata.namespace", "label")
     return ObjectMeta(namespace=ns, name=name, labels=doc.labels(m, "labels", "metadata"))
 
 
@@ -198,7 +290,7 @@ def expression(doc: Doc, e: dict, ep: str) -> NodeSelectorRequirement:
     """One matchExpressions requirement, validated as apimachinery's ValidateLabelSelectorRequirement does."""
     op = doc.get(e, "operator", ep, str, required=True)
     if op not in OPERATORS:
-        raise doc.error(f"{ep}.operator", f"expected In, NotIn, Exists or DoesNotExist, got {op!r}")
+        raise doc.error(f"{ep}.operator", f"expected In, NotIn, Exists or DoesNotExist, got {short(op)}")
     values = tuple(str(v) for v in doc.get(e, "values", ep, list, []))
     if op in ("In", "NotIn") and not values:
         raise doc.error(f"{ep}.values", f"must be non-empty when operator is {op}")

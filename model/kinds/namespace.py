@@ -12,7 +12,7 @@ _POLICY = policy(spec=inert("finalizers of a Namespace: its deletion is not mode
 
 
 def parse(doc) -> Namespace:
-    return Namespace(meta=meta(doc, doc.raw, False))
+    return Namespace(meta=meta(doc, doc.raw, False, name_rule="label"))
 
 
 KIND = Kind("Namespace", ("v1",), "namespaces", namespaced=False, parse=parse, policy=_POLICY, install_order=0,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from ..objects import Node, Taint, evolve
 from . import Kind
 from .common import policy
-from .manifest import MODELLED, inert, meta, modelled, quantities
+from .manifest import MODELLED, inert, meta, modelled, quantities, short
 
 HOSTNAME = "kubernetes.io/hostname"
 REGISTRATION_LABELS = ((HOSTNAME, None), ("kubernetes.io/os", "linux"), ("kubernetes.io/arch", "amd64"))
@@ -47,7 +47,7 @@ def parse(doc) -> Node:
     for tp, t in doc.items(spec, "taints", "spec"):
         eff = doc.get(t, "effect", tp, str, required=True)
         if eff not in ("NoSchedule", "PreferNoSchedule", "NoExecute"):
-            raise doc.error(f"{tp}.effect", f"expected NoSchedule, PreferNoSchedule or NoExecute, got {eff!r}")
+            raise doc.error(f"{tp}.effect", f"expected NoSchedule, PreferNoSchedule or NoExecute, got {short(eff)}")
         taints.append(Taint(doc.get(t, "key", tp, str, required=True), eff, str(t.get("value", "") or "")))
     m = evolve(m, labels=with_registration_labels(m.labels, m.name))
     return Node(meta=m, allocatable=quantities(doc, alloc, "status.allocatable", ("cpu", "memory")),

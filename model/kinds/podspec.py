@@ -28,7 +28,7 @@ from typing import List, Tuple
 
 from ..objects import (AntiAffinityTerm, Container, NodeSelectorRequirement, PodSpec, Resources, Toleration,
                        TopologySpreadConstraint)
-from .manifest import (Doc, MODELLED, expression, inert, label_selector, modelled, quantities, unmodelled)
+from .manifest import (Doc, MODELLED, expression, inert, label_selector, modelled, quantities, unmodelled, short)
 
 PLACEMENT = ("deployment-converges", "daemonset-converges", "job-completes", "n-plus-one-capacity",
              "pods-rescheduled-after-node-failure")
@@ -155,7 +155,7 @@ def pod_spec(doc: Doc, spec: dict, fpath: str) -> PodSpec:
         _, r, hp, restartable = _container(doc, c, cp)
         rp = doc.get(c, "restartPolicy", cp, str, "")
         if rp not in ("", "Always"):
-            raise doc.error(f"{cp}.restartPolicy", f"expected Always (a sidecar) or nothing, got {rp!r}")
+            raise doc.error(f"{cp}.restartPolicy", f"expected Always (a sidecar) or nothing, got {short(rp)}")
         init.append((r, restartable))
         ports += hp
     if doc.get(spec, "hostNetwork", fpath, bool, False):
@@ -171,16 +171,16 @@ def pod_spec(doc: Doc, spec: dict, fpath: str) -> PodSpec:
     for tp, t in doc.items(spec, "tolerations", fpath):
         op = doc.get(t, "operator", tp, str, "Equal")
         if op not in ("Equal", "Exists"):
-            raise doc.error(f"{tp}.operator", f"expected Equal or Exists, got {op!r}")
+            raise doc.error(f"{tp}.operator", f"expected Equal or Exists, got {short(op)}")
         eff = doc.get(t, "effect", tp, str, "")
         if eff not in ("", "NoSchedule", "PreferNoSchedule", "NoExecute"):
-            raise doc.error(f"{tp}.effect", f"expected NoSchedule, PreferNoSchedule or NoExecute, got {eff!r}")
+            raise doc.error(f"{tp}.effect", f"expected NoSchedule, PreferNoSchedule or NoExecute, got {short(eff)}")
         secs = doc.get(t, "tolerationSeconds", tp, int, None)
         tols.append(Toleration(doc.get(t, "key", tp, str, ""), op, str(t.get("value", "") or ""), eff, secs))
     node_affinity, affinity, anti_affinity = _affinity(doc, spec, fpath)
     policy = doc.get(spec, "restartPolicy", fpath, str, "Always")
     if policy not in ("Always", "OnFailure", "Never"):
-        raise doc.error(f"{fpath}.restartPolicy", f"expected Always, OnFailure or Never, got {policy!r}")
+        raise doc.error(f"{fpath}.restartPolicy", f"expected Always, OnFailure or Never, got {short(policy)}")
     sa = doc.get(spec, "serviceAccountName", fpath, str, "") or doc.get(spec, "serviceAccount", fpath, str, "")
     priority, preempt = _admitted_priority(doc, spec, fpath)
     return PodSpec(containers=tuple(cs), requests=effective_requests(reqs, init, overhead), restart_policy=policy,
@@ -218,7 +218,7 @@ def _admitted_priority(doc: Doc, spec: dict, fpath: str) -> Tuple[int, bool]:
                         f"pod spec: the Priority admission plugin computed {value} from its PriorityClass")
     policy = doc.get(spec, "preemptionPolicy", fpath, str, policy)
     if policy not in ("PreemptLowerPriority", "Never"):
-        raise doc.error(f"{fpath}.preemptionPolicy", f"expected PreemptLowerPriority or Never, got {policy!r}")
+        raise doc.error(f"{fpath}.preemptionPolicy", f"expected PreemptLowerPriority or Never, got {short(policy)}")
     return value, policy == "PreemptLowerPriority"
 
 
@@ -249,7 +249,7 @@ def _affinity(doc: Doc, spec: dict, fpath: str):
                 raise doc.error(f"{ep}.key", "matchFields supports only metadata.name")
             op = doc.get(e, "operator", ep, str, required=True)
             if op not in ("In", "NotIn"):
-                raise doc.error(f"{ep}.operator", f"expected In or NotIn, got {op!r}")
+                raise doc.error(f"{ep}.operator", f"expected In or NotIn, got {short(op)}")
             values = tuple(str(v) for v in doc.get(e, "values", ep, list, []))
             reqs.append(NodeSelectorRequirement("metadata.name", op, values, field=True))
         terms.append(tuple(reqs))
@@ -266,7 +266,7 @@ def _topology_spread(doc: Doc, spec: dict, fpath: str):
             raise doc.error(f"{cp}.maxSkew", f"must be at least 1, got {skew}")
         when = doc.get(c, "whenUnsatisfiable", cp, str, required=True)
         if when not in ("DoNotSchedule", "ScheduleAnyway"):
-            raise doc.error(f"{cp}.whenUnsatisfiable", f"expected DoNotSchedule or ScheduleAnyway, got {when!r}")
+            raise doc.error(f"{cp}.whenUnsatisfiable", f"expected DoNotSchedule or ScheduleAnyway, got {short(when)}")
         key = doc.get(c, "topologyKey", cp, str, required=True)
         sel = doc.get(c, "labelSelector", cp, dict, {})
         min_domains = doc.get(c, "minDomains", cp, int, 1)
@@ -274,7 +274,7 @@ def _topology_spread(doc: Doc, spec: dict, fpath: str):
             raise doc.error(f"{cp}.minDomains", f"must be at least 1, got {min_domains}")
         taints = doc.get(c, "nodeTaintsPolicy", cp, str, "Ignore")
         if taints not in ("Honor", "Ignore"):
-            raise doc.error(f"{cp}.nodeTaintsPolicy", f"expected Honor or Ignore, got {taints!r}")
+            raise doc.error(f"{cp}.nodeTaintsPolicy", f"expected Honor or Ignore, got {short(taints)}")
         if doc.get(c, "nodeAffinityPolicy", cp, str, "Honor") != "Honor":
             doc.warn(f"{cp}.nodeAffinityPolicy", "only Honor (the default) is modelled: deployment-converges and "
                      "n-plus-one-capacity may differ from a real cluster")

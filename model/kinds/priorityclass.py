@@ -16,7 +16,7 @@ from attrs import frozen
 
 from . import Kind
 from .common import policy
-from .manifest import MODELLED, inert, meta
+from .manifest import MODELLED, inert, meta, short
 
 SYSTEM_CLASSES = {"system-cluster-critical": 2000000000, "system-node-critical": 2000001000}
 HIGHEST_USER_PRIORITY = 1000000000
@@ -45,7 +45,7 @@ def parse(doc) -> PriorityClass:
                         f"classes), got {value}")
     pp = doc.get(doc.raw, "preemptionPolicy", "", str, "PreemptLowerPriority")
     if pp not in ("PreemptLowerPriority", "Never"):
-        raise doc.error("preemptionPolicy", f"expected PreemptLowerPriority or Never, got {pp!r}")
+        raise doc.error("preemptionPolicy", f"expected PreemptLowerPriority or Never, got {short(pp)}")
     return PriorityClass(m, value, doc.get(doc.raw, "globalDefault", "", bool, False), pp)
 
 

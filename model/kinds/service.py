@@ -8,7 +8,7 @@ from __future__ import annotations
 from ..objects import Service
 from . import Kind
 from .common import policy
-from .manifest import MODELLED, LeftOut, inert, modelled, meta, unmodelled
+from .manifest import MODELLED, LeftOut, inert, modelled, meta, unmodelled, short
 
 _ROUTING = ("service-routing-converges", "endpoints-converge")
 _POLICY = policy(spec=modelled({
@@ -34,13 +34,13 @@ _POLICY = policy(spec=modelled({
 
 def parse(doc) -> Service:
     raw = doc.raw
-    m = meta(doc, raw, True)
+    m = meta(doc, raw, True, name_rule="dns1035")
     spec = doc.get(raw, "spec", "", dict, {})
     stype = doc.get(spec, "type", "spec", str, "ClusterIP")
     if stype == "ExternalName":
         raise LeftOut("an ExternalName Service: a DNS alias, not modelled", ("dns-converges",), field="spec.type")
     if stype not in ("ClusterIP", "NodePort", "LoadBalancer"):
-        raise doc.error("spec.type", f"expected ClusterIP, NodePort or LoadBalancer, got {stype!r}")
+        raise doc.error("spec.type", f"expected ClusterIP, NodePort or LoadBalancer, got {short(stype)}")
     if "selector" not in spec:
         doc.warn("spec.selector", "a Service without a selector has no managed endpoints; modelled with none")
     ip = doc.get(spec, "clusterIP", "spec", str, "")
