@@ -65,7 +65,7 @@ class CheckResult:
 def check(system: System, *, max_depth: Optional[int] = None, max_states: Optional[int] = None,
           timeout: Optional[float] = None, symmetry: bool = True,
           progress: Optional[Callable[[dict], None]] = None, first_violation: bool = False,
-          reduction: str = "auto", checkpoint=None) -> CheckResult:
+          reduction: str = "auto", checkpoint=None, max_memory: Optional[int] = None) -> CheckResult:
     """Search `system` and give a verdict for each of its properties (`first_violation`: stop the search at
     the first safety violation; what it leaves undecided is reported as bounded).
 
@@ -89,7 +89,8 @@ def check(system: System, *, max_depth: Optional[int] = None, max_states: Option
             return r if r is s else q(r)
         system = dataclasses.replace(system, canonical=q, representative=representative if rep else None)
     opts = dict(max_depth=max_depth, max_states=max_states, timeout=timeout, symmetry=symmetry,
-                progress=progress, first_violation=first_violation, reduction=por, checkpoint=checkpoint)
+                progress=progress, first_violation=first_violation, reduction=por, checkpoint=checkpoint,
+                max_memory=max_memory)
     if por == "por":
         out = _check(system, opts, reduction != "none")
         if out is not None:
@@ -447,7 +448,7 @@ def _check_without_observers(system: System, opts: dict) -> Optional[CheckResult
 
 def _bound_text(stats: Stats) -> str:
     return {"max-depth": "maxDepth reached", "max-states": "maxStates reached",
-            "timeout": "timeout reached",
+            "timeout": "timeout reached", "max-memory": "max-memory reached",
             "first-violation": "stopped at the first violation",
             "interrupted": "interrupted"}.get(stats.stop_reason or "", "bounded")
 

@@ -15,18 +15,29 @@ search runs on concrete states (symmetry off): a lasso must be a real cycle.
 
 from __future__ import annotations
 
+import gc
 import time
 from array import array
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
 
+from .memory import resident_bytes
 from .system import Label, State, System, instance_of
 
 
 BLAME_TOP = 8   # rules and arguments listed in a bounded search's blame table
 POR_PROBE = 2000   # states expanded before a partial-order reduction that reduces too few is turned off
 POR_SAMPLE = 7     # ... during which it is tried on one state in 8 (a mask on the state index)
+FREEZE_EVERY = (1 << 13) - 1   # states between two gc.freeze() calls (a mask on the state index)
 POR_WORTH = 10     # ... and kept only where it reduced at least one in POR_WORTH of the states it was tried on
+
+
+class _Cut(Exception):
+    """A bound (`timeout`, `max_memory`) reached while a state's successors were being generated."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
 
 
 @dataclass
@@ -38,7 +49,8 @@ class Stats:
     depth: int = 0
     seconds: float = 0.0
     complete: bool = True          # explored to exhaustion
-    stop_reason: Optional[str] = None  # "max-depth", "max-states", "timeout", "first-violation", "interrupted"
+    # "max-depth", "max-states", "timeout", "max-memory", "first-violation", "interrupted"
+    stop_reason: Optional[str] = None
     terminal_states: int = 0       # states with no enabled step at all
     symmetry: bool = False
     # Where the states came from, for a search cut short by a bound (DESIGN: say why it is big): for each
@@ -137,6 +149,7 @@ def search(
     reduction: str = "none",
     check_footprints: bool = False,
     checkpoint=None,
+    max_memory: Optional[int] = None,
 ) -> SearchResult:
     """Breadth-first search of every state reachable from the initial states.
 
@@ -271,6 +284,19 @@ def search(
     last_report = start
     stop_reason = "first-violation" if (first_violation and violations) else None
 
+    memory_seen = [start - 1.0]   # looked at first with the first state
+    bounded = timeout is not None or max_memory is not None
+
+    def over_bound(now: float) -> Optional[str]:
+        """The bound the search has reached at `now`, if any (resident memory read twice a second at most)."""
+        if timeout is not None and now - start > timeout:
+            return "timeout"
+        if max_memory is not None and now - memory_seen[0] >= 0.5:
+            memory_seen[0] = now
+            if resident_bytes() > max_memory:
+                return "max-memory"
+        return None
+
     def save_checkpoint() -> None:
         """The search as it stands between two expansions (states[:head] expanded, the rest queued)."""
         checkpoint.save(ckpt_key, {
@@ -286,28 +312,36 @@ def search(
     edges = None
     seen_get, seen_setdefault, found_args_get = seen.get, seen.setdefault, found_args.get
     states_append, parent_append, depth_append = states.append, parent.append, depth.append
+    # The graph only grows: the states kept are frozen out of the cyclic garbage collector's reach every
+    # FREEZE_EVERY states (gc.freeze is O(1)), so that its full collections do not scan millions of live
+    # states again and again (28% of an unreduced search's time otherwise); unfrozen at the end.
+    freezes = gc.get_freeze_count() == 0 and gc.isenabled()
     try:
         while head < n_states:
             i = head
             s = states[head]
+            if freezes and not (head & FREEZE_EVERY):
+                gc.freeze()
             d = depth[i]
             if max_depth is not None and d >= max_depth:
                 stop_reason = stop_reason or "max-depth"
                 break
-            if (head & 15) == 0:
-                now = time.perf_counter()
-                if timeout is not None and now - start > timeout:
-                    stop_reason = "timeout"
-                    break
-                if checkpoint is not None and now - last_checkpoint >= checkpoint.every:
-                    save_checkpoint()
-                    last_checkpoint = time.perf_counter()
-                if progress is not None and (head & 1023) == 0 and now - last_report >= progress_every:
-                    last_report = now
-                    elapsed = now - start
-                    progress({"states": len(states), "expanded": head, "queue": len(states) - head,
-                              "depth": d, "transitions": transitions, "seconds": elapsed,
-                              "states_per_second": len(states) / elapsed if elapsed else 0.0})
+            # Between two states: the bounds, a checkpoint, the progress line (one clock read).
+            now = time.perf_counter()
+            cut = over_bound(now) if bounded else None
+            if cut is not None:
+                stop_reason = cut
+                break
+            if checkpoint is not None and now - last_checkpoint >= checkpoint.every:
+                save_checkpoint()
+                last_checkpoint = time.perf_counter()
+            if progress is not None and now - last_report >= progress_every:
+                last_report = now
+                elapsed = now - start
+                progress({"states": len(states), "expanded": head, "queue": len(states) - head,
+                          "depth": d, "transitions": transitions, "seconds": elapsed,
+                          "states_per_second": len(states) / elapsed if elapsed else 0.0,
+                          "resident_bytes": resident_bytes()})
             head += 1
             expanding = i
             edges = [] if keep else None
@@ -326,7 +360,7 @@ def search(
                 amp = None
             if amp is None or (not amp.reduced and not check_footprints and (i & POR_SAMPLE)):
                 # (Until it has reduced a state, the reduction is tried on one state in POR_SAMPLE + 1.)
-                groups = ((fair, rule_k, fn(s)) for fn, fair, rule_k in rule_fns)
+                groups = [(fair, rule_k, fn(s)) for fn, fair, rule_k in rule_fns]
                 do_canon = canon
             else:
                 groups = _reduced(s, amp, rule_fns, canon, seen, depth, d, check_fp, skipped)
@@ -336,6 +370,10 @@ def search(
                 for lab, nxt in steps:
                     any_step = True
                     transitions += 1
+                    if bounded and not (transitions & 63):
+                        cut = over_bound(time.perf_counter())
+                        if cut is not None:
+                            raise _Cut(cut)
                     if do_canon is not None:
                         nxt = do_canon(nxt)
                     seen_as = nxt              # what action properties see: the concrete step's result
@@ -356,8 +394,10 @@ def search(
                             found_by[rule_k] += 1
                             for a in lab[2]:
                                 found_args[a] = found_args_get(a, 0) + 1
-                            if live_invariants:
-                                check_state(j, nxt)
+                            for inv in live_invariants:   # (inlined check_state: once per new state)
+                                if inv.check(nxt) is not None:
+                                    check_state(j, nxt)
+                                    break
                             if n_states >= limit:
                                 full = True   # the next new state would pass max-states: it is dropped
                     if has_actions:
@@ -389,9 +429,10 @@ def search(
             if full and stop_reason == "max-states":
                 break   # max-states reached: a new state was dropped, so the search stops here
 
-    except KeyboardInterrupt:
-        # Ctrl-C (or SIGTERM, which the command line turns into one): keep what was found, consistently.
-        stop_reason = "interrupted"
+    except (KeyboardInterrupt, _Cut) as stopped:
+        # Ctrl-C (or SIGTERM, which the command line turns into one), or a bound reached in the middle of a
+        # state's successors: keep what was found, consistently.
+        stop_reason = stopped.reason if isinstance(stopped, _Cut) else "interrupted"
         m = min(len(states), len(parent), len(depth))
         del states[m:]
         del parent[m:]
@@ -408,6 +449,9 @@ def search(
                     if edges[k + 1] < m:
                         kept += edges[k:k + 2]
                 fair_edges.append(kept)
+    finally:
+        if freezes:
+            gc.unfreeze()
     stats.seconds = earlier + time.perf_counter() - start
     stats.distinct_states = len(states)
     stats.transitions = transitions

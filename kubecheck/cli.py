@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shutil
 import sys
@@ -22,6 +23,7 @@ import time
 from typing import List, Optional
 
 from explorer import check
+from explorer.memory import shown
 from explorer.smt import SolverTimeout, set_deadline
 from model.scenario import ScenarioError, default_cluster, has_cluster_document, load_scenario
 
@@ -54,9 +56,23 @@ def _seconds(value: str) -> float:
         x = float(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number of seconds, got {value!r}") from None
-    if x <= 0:
+    if not (x > 0 and math.isfinite(x)):
         raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {value}")
     return x
+
+
+def _memory_size(value: str) -> int:
+    """--max-memory: bytes, written as a Kubernetes quantity (2Gi, 500Mi, 4G) or with a B after it (2GiB)."""
+    from model.quantity import QuantityError, parse_quantity
+    text = value.strip()
+    text = text[:-1] if text.endswith("B") and len(text) > 1 and not text[-2].isdigit() else text
+    try:
+        n = parse_quantity(text)
+    except (QuantityError, ValueError, ArithmeticError):
+        n = None
+    if n is None or not n.is_finite() or n < (1 << 20):
+        raise argparse.ArgumentTypeError(f"expected a size of at least 1Mi, such as 2Gi or 500Mi, got {value!r}")
+    return int(n)
 
 
 def _positive_nodes(text: str) -> int:
@@ -110,7 +126,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="random: steps per behaviour (then as many fair steps, faults stopped)")
     v.add_argument("--max-depth", type=_nonneg, metavar="N")
     v.add_argument("--max-states", type=_nonneg, metavar="N")
-    v.add_argument("--timeout", type=_seconds, metavar="S")
+    v.add_argument("--timeout", type=_seconds, metavar="S",
+                   help="bound the whole check of each scenario: the search, the convergence analysis after it, "
+                        "the Z3 claims, the random runs")
+    v.add_argument("--max-memory", type=_memory_size, metavar="SIZE",
+                   help="bfs: stop the search when this process's resident memory passes SIZE (2Gi, 500Mi); "
+                        "what was explored is judged as for any bound")
     v.add_argument("--json", metavar="PATH|-", help="write the results as JSON (- for standard output)")
     v.add_argument("--report", metavar="FILE.html", help="write one self-contained HTML report")
     v.add_argument("--junit", metavar="PATH", help="write JUnit XML: one test case per scenario and property")
@@ -165,7 +186,8 @@ def _progress_printer(stream, name: str):
 
     def progress(info: dict) -> None:
         line = (f"{name}: {info['states']:,} states, depth {info['depth']}, queue {info['queue']:,}, "
-                f"{info['states_per_second']:,.0f} states/s, {info['seconds']:.0f} s")
+                f"{info['states_per_second']:,.0f} states/s, {info['seconds']:.0f} s"
+                + (f", {shown(info['resident_bytes'])} resident" if info.get("resident_bytes") else ""))
         if tty:
             stream.write("\r\x1b[K" + line)
         else:
@@ -226,16 +248,62 @@ def _checkpoint_notes(ckpt, sc, res, args) -> None:
                   f"{ckpt.every:g} s)", file=sys.stderr)
 
 
+def _left(deadline: Optional[float]) -> Optional[float]:
+    """Seconds left before `deadline` (None: no deadline), at least a little: a search given none at all
+    still looks at its initial states."""
+    return None if deadline is None else max(deadline - time.perf_counter(), 0.001)
+
+
+class _Phases:
+    """What a check is doing before and after its search (loading, composing, the Z3 claims), on standard
+    error: on a terminal, a line replaced by the next; elsewhere, a line for each phase that took a second
+    or more."""
+
+    SLOW = 1.0
+
+    def __init__(self, quiet: bool, name: str, stream=None):
+        self.stream = stream or sys.stderr
+        self.quiet, self.name = quiet, name
+        self.tty = not quiet and self.stream.isatty()
+        self.what, self.since = None, 0.0
+
+    def start(self, what: str) -> None:
+        self.end()
+        self.what, self.since = what, time.perf_counter()
+        if self.tty:
+            self.stream.write(f"\r\x1b[K{self.name}: {what}...")
+            self.stream.flush()
+
+    def end(self) -> None:
+        if self.what is None:
+            return
+        took = time.perf_counter() - self.since
+        if self.tty:
+            self.stream.write("\r\x1b[K")
+        if not self.quiet and took >= self.SLOW:
+            self.stream.write(f"{self.name}: {self.what} took {took:.1f} s\n")
+        self.stream.flush()
+        self.what = None
+
+
 def verify_one(path: str, args, sc=None) -> ScenarioReport:
-    sc = sc if sc is not None else _load(path, args)
+    # --timeout bounds the whole check of this scenario: loading and composing it, the search (or the random
+    # runs) and the convergence analysis after it, then each Z3 claim.
+    deadline = time.perf_counter() + args.timeout if getattr(args, "timeout", None) else None
+    phases = _Phases(args.quiet, os.path.basename(path) if sc is None else sc.name)
+    if sc is None:
+        phases.start("loading")
+        sc = _load(path, args)
+        phases.end()
+    phases.name = sc.name
     for w in sc.warnings:
         print(f"kubecheck: warning: {w}", file=sys.stderr)
+    phases.start("composing")
     comp = compose(sc, args.property)
+    phases.end()
     max_depth = args.max_depth if args.max_depth is not None else sc.max_depth
     max_states = args.max_states if args.max_states is not None else sc.max_states
     progress, done = (None, lambda: None) if args.quiet else _progress_printer(sys.stderr, sc.name)
-    # --timeout bounds the whole check of this scenario: the search (or the random runs), then each Z3 claim.
-    deadline = time.perf_counter() + args.timeout if getattr(args, "timeout", None) else None
     set_deadline(deadline)
     workloads = ""
     if getattr(args, "strategy", "bfs") == "random":
@@ -252,6 +320,7 @@ def verify_one(path: str, args, sc=None) -> ScenarioReport:
         done()
     else:
         opts = dict(max_depth=max_depth, max_states=max_states, symmetry=not args.no_symmetry,
+                    max_memory=getattr(args, "max_memory", None),
                     first_violation=getattr(args, "first_violation", False),
                     reduction=getattr(args, "reduction", "por"))
         res = None
@@ -263,12 +332,12 @@ def verify_one(path: str, args, sc=None) -> ScenarioReport:
             def progress_for(name):
                 return (None, lambda: None) if args.quiet else _progress_printer(sys.stderr, name)
 
-            apart = check_apart(sc, comp, compose, timeout=args.timeout, progress_for=progress_for,
+            apart = check_apart(sc, comp, compose, timeout=_left(deadline), progress_for=progress_for,
                                 checkpoint_for=lambda name: _checkpoint_for(args, name), **opts)
             workloads, res = apart.note, apart.result
         if res is None:
             ckpt = _checkpoint_for(args, sc.name)
-            res = check(comp.system, timeout=args.timeout, progress=progress, checkpoint=ckpt, **opts)
+            res = check(comp.system, timeout=_left(deadline), progress=progress, checkpoint=ckpt, **opts)
             done()
             if ckpt is not None:
                 _checkpoint_notes(ckpt, sc, res, args)
@@ -277,10 +346,12 @@ def verify_one(path: str, args, sc=None) -> ScenarioReport:
     decided = {}
     for claim in comp.claims:
         t0 = time.perf_counter()
+        phases.start(f"deciding {claim.name} with Z3")
         try:
             cr = claim.decide()
         except SolverTimeout as e:
             cr = e
+        phases.end()
         decided[claim.name] = (cr, time.perf_counter() - t0)
     set_deadline(None)
     na = {n: (k, why) for n, k, why in comp.not_applicable}
@@ -293,10 +364,10 @@ def verify_one(path: str, args, sc=None) -> ScenarioReport:
             cr, secs = decided[name]
             if isinstance(cr, SolverTimeout):
                 results.append(Result(name, "ha", "unknown", True, f"not decided: {cr} (--timeout)", None,
-                                      0, 0, secs))
+                                      0, 0, secs, alone=True))
                 continue
             results.append(Result(name, "ha", "holds" if cr.holds else "violated", False, cr.diagnosis, None,
-                                  0, 0, secs))
+                                  0, 0, secs, alone=True))
             continue
         v = by_name[name]
         trace_path = None
@@ -313,7 +384,8 @@ def verify_one(path: str, args, sc=None) -> ScenarioReport:
                               v.states, v.depth, v.seconds))
     return ScenarioReport(sc.name, path, results, res.stats, comp.model.left_out, list(sc.warnings),
                           comp.system.meta.get("symmetry", ""), list(sc.notes), sc.kubernetes_version,
-                          {p: (v, why) for p, v, why in sc.expect}, comp.model.quotient_note, workloads)
+                          {p: (v, why) for p, v, why in sc.expect}, comp.model.quotient_note, workloads,
+                          bounds={"max-depth": max_depth, "max-states": max_states})
 
 
 def _write_json(dest: str, data) -> None:
@@ -334,8 +406,8 @@ def _write_outputs(args, reports, final: bool) -> None:
         from .htmlreport import html_report
         write_atomic(args.report, html_report(reports))
     if args.junit:
-        from .junit import junit_xml
-        write_atomic(args.junit, junit_xml(reports))
+        from .junit import junit_xml, run_properties
+        write_atomic(args.junit, junit_xml(reports, run_properties(args)))
 
 
 def _summary(reports) -> str:
@@ -373,6 +445,10 @@ def cmd_verify(args) -> int:
         for prop, _, _ in sc.expect:
             if property_named(prop) is None:
                 raise ScenarioError(f"{path}: spec.expect.{prop}: unknown property; `kubecheck properties` lists them")
+        for prop in sc.properties:   # before any warning of the scenario is printed: one message, exit 2
+            if prop != "all" and property_named(prop) is None:
+                raise ScenarioError(f"{path}: spec.check.properties: unknown property {prop!r}; "
+                                    "`kubecheck properties` lists them")
     # The manifests the scenarios read (spec.manifests, a folder given with --nodes) are inputs too.
     check_outputs((("--json", args.json), ("--junit", args.junit), ("--report", args.report)),
                   [f for sc in loaded for f in sc.sources], args.traces)

@@ -117,7 +117,14 @@ def symmetry_note(sc: Scenario, control_plane_nodes: Sequence[str] = ()) -> str:
     classes = node_classes(sc, control_plane_nodes)
     if not classes:
         return "none: no two worker nodes are interchangeable"
-    return "interchangeable nodes " + "; ".join(", ".join(c) for c in classes)
+    return "interchangeable nodes " + "; ".join(_listed(c) for c in classes)
+
+
+def _listed(names, shown: int = 6) -> str:
+    """A class of nodes as a report line can hold it: every name up to a few, else the first and last."""
+    if len(names) <= shown:
+        return ", ".join(names)
+    return f"{', '.join(names[:shown - 1])}, ..., {names[-1]} ({len(names)} nodes)"
 
 
 def node_symmetry(sc: Scenario, control_plane_nodes: Sequence[str] = ()) -> Optional[Callable]:

@@ -341,7 +341,7 @@ def test_expected_verdicts_decide_the_exit_status(tmp_path):
     p = kc("verify", "--quiet", "--traces", str(tmp_path / "t"), "--junit", str(tmp_path / "j.xml"), str(f))
     assert p.returncode == 1
     assert "UNEXPECTED: deployment-converges: expected holds, got violated" in p.stdout
-    assert 'message="expected holds, got violated"' in (tmp_path / "j.xml").read_text()
+    assert 'message="expected holds, got violated, trace ' in (tmp_path / "j.xml").read_text()
     f.write_text(src.replace("deployment-converges: {verdict: violated", "deployment-converge: {verdict: violated"))
     p = kc("verify", "--quiet", "--traces", str(tmp_path / "t"), str(f))
     assert p.returncode == 2 and "spec.expect.deployment-converge: unknown property" in p.stderr

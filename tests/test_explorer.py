@@ -249,3 +249,46 @@ def test_an_interrupted_search_keeps_a_consistent_graph_and_bounded_verdicts():
     v = {x.prop: x for x in res.verdicts}
     assert v["small"].verdict == "holds" and v["small"].bounded
     assert v["reaches-100"].verdict == "unknown" and "interrupted" in v["reaches-100"].diagnosis
+
+
+def _slow_fan(n: int, pause: float):
+    """One state with `n` successors, each taking `pause` seconds to generate: a state as slow to expand as
+    a node crash on hundreds of nodes."""
+    import time
+
+    def fan(s):
+        if s == 0:
+            for k in range(1, n + 1):
+                time.sleep(pause)
+                yield label("c", "fan", (("k", k),)), k
+    return System(init_states=[0], rules=[Rule("fan", fan)], invariants=[Invariant("small", lambda s: None)],
+                  convergences=[Convergence("settles", lambda s: s > 0, str)])
+
+
+def test_the_timeout_cuts_a_state_whose_successors_are_slow_and_says_so():
+    import time
+    t = time.perf_counter()
+    res = check(_slow_fan(4000, 0.001), timeout=0.3)
+    took = time.perf_counter() - t
+    st = res.stats
+    assert st.stop_reason == "timeout" and not st.complete
+    assert took < 2.0, took          # 4 s of successors: the bound was looked at inside the state
+    assert 0 in res.search.graph.truncated   # the initial state was cut in the middle of its successors
+    v = {x.prop: x for x in res.verdicts}
+    assert v["small"].verdict == "holds" and v["small"].bounded and "timeout" in v["small"].diagnosis
+    assert v["settles"].verdict == "unknown"
+
+
+def test_the_progress_line_is_shown_while_states_are_slow():
+    seen = []
+    search(_slow_fan(400, 0.001), progress=seen.append, progress_every=0.1)
+    assert seen and seen[0]["states"] >= 1 and seen[0]["resident_bytes"] > 0
+
+
+def test_max_memory_stops_the_search_and_bounds_the_verdicts():
+    res = check(_slow_fan(200, 0.0), max_memory=1)   # one byte: passed at the first look
+    st = res.stats
+    assert st.stop_reason == "max-memory" and not st.complete
+    v = {x.prop: x for x in res.verdicts}
+    assert v["small"].bounded and "max-memory" in v["small"].diagnosis
+    assert check(_slow_fan(200, 0.0), max_memory=1 << 40).stats.complete   # a terabyte: not reached

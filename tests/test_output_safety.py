@@ -285,3 +285,62 @@ def test_outputs_are_written_after_each_scenario(tmp_path):
     p.communicate(timeout=60)
     data = json.loads(out.read_text())
     assert [d["scenario"] for d in data] == ["tainted-only-room"] and junit.exists()
+
+
+@pytest.mark.parametrize("flag, value, phrase", [
+    ("--timeout", "nan", "expected a positive number of seconds"),
+    ("--timeout", "inf", "expected a positive number of seconds"),
+    ("--max-memory", "lots", "expected a size of at least 1Mi"),
+    ("--max-memory", "100", "expected a size of at least 1Mi"),
+])
+def test_bounds_that_bound_nothing_are_refused(tmp_path, flag, value, phrase):
+    p = kc("verify", flag, value, os.path.join(SCENARIOS, "rolling-update.yaml"))
+    assert p.returncode == 2 and phrase in p.stderr and "Traceback" not in p.stderr, p.stderr
+
+
+def test_max_memory_stops_the_search_and_the_report_says_so(tmp_path):
+    p = kc("verify", "--quiet", "--max-memory", "1Mi", "--reduction", "none", "--json", "-",
+           "--traces", str(tmp_path), os.path.join(SCENARIOS, "rolling-update-node-crash.yaml"))
+    data = json.loads(p.stdout)
+    assert data["stats"]["stop_reason"] == "max-memory" and not data["stats"]["complete"]
+    r = {x["property"]: x for x in data["results"]}
+    assert r["pod-single-node"]["verdict"] == "holds" and r["pod-single-node"]["bounded"]
+    assert "max-memory reached" in r["pod-single-node"]["diagnosis"]
+
+
+def test_slow_phases_before_and_after_the_search_are_named():
+    """Loading, composing and the Z3 claims print nothing while quick, and say what took the time when not."""
+    import io
+    from kubecheck.cli import _Phases
+    out = io.StringIO()
+    phases = _Phases(False, "big", out)
+    phases.start("loading")
+    phases.end()
+    assert out.getvalue() == ""            # under a second: nothing
+    phases.SLOW = 0.0
+    phases.start("deciding n-plus-one-capacity with Z3")
+    phases.start("composing")              # the next phase ends the one before
+    phases.end()
+    assert out.getvalue().splitlines() == [
+        "big: deciding n-plus-one-capacity with Z3 took 0.0 s", "big: composing took 0.0 s"]
+    quiet = io.StringIO()
+    q = _Phases(True, "big", quiet)
+    q.SLOW = 0.0
+    q.start("loading")
+    q.end()
+    assert quiet.getvalue() == ""
+
+
+def test_a_trace_with_control_characters_draws_an_svg_that_opens():
+    """What a trace holds is input: a control character (which XML cannot hold) is drawn as an escape."""
+    import xml.etree.ElementTree as ET
+    from conftest import ROOT
+    from kubecheck.render import trace_svg
+    with open(os.path.join(ROOT, "tests", "fuzz_seeds",
+                           "rs-stale-cache-no-expectations--replicas-bounded.itf.json")) as f:
+        doc = json.load(f)
+    doc["states"][1]["#meta"]["action"] += "\x1b[2J\x07"
+    doc["#meta"]["diagnosis"] = "pods\x00 <3>"
+    svg = trace_svg(doc)
+    ET.fromstring(svg)   # well-formed
+    assert "\\x1b[2J\\x07" in svg and "\x1b" not in svg
