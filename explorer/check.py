@@ -13,6 +13,7 @@ was found.
 from __future__ import annotations
 
 import dataclasses
+import time
 
 from dataclasses import dataclass, field
 from typing import Callable, List, Optional
@@ -88,7 +89,9 @@ def check(system: System, *, max_depth: Optional[int] = None, max_states: Option
             r = rep(s)
             return r if r is s else q(r)
         system = dataclasses.replace(system, canonical=q, representative=representative if rep else None)
-    opts = dict(max_depth=max_depth, max_states=max_states, timeout=timeout, symmetry=symmetry,
+    # The timeout bounds every search below together (a fallback search gets what the first one left).
+    deadline = None if timeout is None else time.perf_counter() + timeout
+    opts = dict(max_depth=max_depth, max_states=max_states, deadline=deadline, symmetry=symmetry,
                 progress=progress, first_violation=first_violation, reduction=por, checkpoint=checkpoint,
                 max_memory=max_memory)
     if por == "por":
@@ -115,13 +118,21 @@ def _check(system: System, opts: dict, observers: bool, fallback: bool = False) 
     try:
         out = _check_without_observers(system, opts) if observers and system.observers else None
         if out is None:
-            res = search(system, **opts)
+            res = search(system, **_timed(opts))
             out = _verdicts(system, res, _Plain(system, res.stats.symmetry))
     except _ReducedCycle:
         return None
     if fallback and opts.get("reduction") == "none" and system.independence is not None and observers:
         out.stats.reduction_note = ("partial-order reduction not used: the reduced graph has a cycle of fair "
                                     "steps, on which it cannot judge weak fairness (explorer/por.py)")
+    return out
+
+
+def _timed(opts: dict) -> dict:
+    """The search options with the time left before the check's deadline as the search's timeout."""
+    out = dict(opts)
+    deadline = out.pop("deadline")
+    out["timeout"] = None if deadline is None else max(deadline - time.perf_counter(), 0.001)
     return out
 
 
@@ -434,7 +445,7 @@ def _check_without_observers(system: System, opts: dict) -> Optional[CheckResult
     """Check `system` on the system without its observers; None where an observer's declaration does not
     hold in some reached state (the caller then searches the system as it is)."""
     st = stripped(system)
-    res = search(st.system, **opts)
+    res = search(st.system, **_timed(opts))
     if INEXACT in res.violations:
         return None
     names = {p.name for p in list(system.invariants) + list(system.actions)}

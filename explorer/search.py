@@ -281,11 +281,28 @@ def search(
     n_states = len(states)
     limit = max_states if max_states is not None else float("inf")
     full = n_states >= limit and max_states is not None
-    last_report = start
+    last_report = [start]
     stop_reason = "first-violation" if (first_violation and violations) else None
 
+    transitions_seen = [0]
     memory_seen = [start - 1.0]   # looked at first with the first state
     bounded = timeout is not None or max_memory is not None
+    watch = bounded or progress is not None   # the clock is looked at inside a state's successors too
+
+    def report(now: float, expanded: int, level: int) -> None:
+        last_report[0] = now
+        elapsed = now - start
+        progress({"states": len(states), "expanded": expanded, "queue": len(states) - expanded,
+                  "depth": level, "transitions": transitions_seen[0], "seconds": elapsed,
+                  "states_per_second": len(states) / elapsed if elapsed else 0.0,
+                  "resident_bytes": resident_bytes()})
+
+    def tick(now: float, expanded: int, level: int, count: int) -> Optional[str]:
+        """A look at the clock in the middle of a state: the progress line if due; the bound reached, if any."""
+        transitions_seen[0] = count
+        if progress is not None and now - last_report[0] >= progress_every:
+            report(now, expanded, level)
+        return over_bound(now) if bounded else None
 
     def over_bound(now: float) -> Optional[str]:
         """The bound the search has reached at `now`, if any (resident memory read twice a second at most)."""
@@ -335,13 +352,9 @@ def search(
             if checkpoint is not None and now - last_checkpoint >= checkpoint.every:
                 save_checkpoint()
                 last_checkpoint = time.perf_counter()
-            if progress is not None and now - last_report >= progress_every:
-                last_report = now
-                elapsed = now - start
-                progress({"states": len(states), "expanded": head, "queue": len(states) - head,
-                          "depth": d, "transitions": transitions, "seconds": elapsed,
-                          "states_per_second": len(states) / elapsed if elapsed else 0.0,
-                          "resident_bytes": resident_bytes()})
+            if progress is not None and now - last_report[0] >= progress_every:
+                transitions_seen[0] = transitions
+                report(now, head, d)
             head += 1
             expanding = i
             edges = [] if keep else None
@@ -363,17 +376,18 @@ def search(
                 groups = [(fair, rule_k, fn(s)) for fn, fair, rule_k in rule_fns]
                 do_canon = canon
             else:
-                groups = _reduced(s, amp, rule_fns, canon, seen, depth, d, check_fp, skipped)
+                groups = _reduced(s, amp, rule_fns, canon, seen, depth, d, check_fp, skipped,
+                                  (lambda: tick(time.perf_counter(), head, d, transitions)) if watch else None)
                 do_canon = None      # already canonical
             # The hot loop: one iteration per transition, with no tuple built per step.
             for fair, rule_k, steps in groups:
                 for lab, nxt in steps:
+                    if watch and not (transitions & 63):
+                        cut = tick(time.perf_counter(), head, d, transitions)
+                        if cut is not None:
+                            raise _Cut(cut)   # this step not taken (nor counted)
                     any_step = True
                     transitions += 1
-                    if bounded and not (transitions & 63):
-                        cut = over_bound(time.perf_counter())
-                        if cut is not None:
-                            raise _Cut(cut)
                     if do_canon is not None:
                         nxt = do_canon(nxt)
                     seen_as = nxt              # what action properties see: the concrete step's result
@@ -473,14 +487,19 @@ def search(
                         checked_steps=checked_steps)
 
 
-def _reduced(s, amp, rule_fns, canon, seen, depth, d, check_fp, skipped):
+def _reduced(s, amp, rule_fns, canon, seen, depth, d, check_fp, skipped, tick=None):
     """The steps from `s` that the partial-order reduction follows, canonical, as (fair, rule index, steps)
     groups; the others go to `skipped` (label, canonical next state), to be counted and checked by action
-    properties."""
+    properties.  `tick` is called every 64 steps generated (the bounds and the progress line: a bound reached
+    raises `_Cut`, before any step of `s` is taken)."""
     raw = []
     for fn, fair, rule_k in rule_fns:
         for lab, nxt in fn(s):
             raw.append((lab, nxt, fair, rule_k))
+            if tick is not None and not (len(raw) & 63):
+                cut = tick()
+                if cut is not None:
+                    raise _Cut(cut)
     outs = [canon(n) for _, n, _, _ in raw] if canon is not None else [n for _, n, _, _ in raw]
     if check_fp is not None:
         check_fp(s, raw)

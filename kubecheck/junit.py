@@ -28,6 +28,8 @@ import time
 import xml.etree.ElementTree as ET
 from typing import List, Optional
 
+from model.inputs import printable
+
 from .report import ScenarioReport
 
 
@@ -132,7 +134,7 @@ def junit_xml(reports: List[ScenarioReport], run: Optional[dict] = None) -> str:
                               failures=str(count["failure"]), errors=str(count["error"]),
                               skipped=str(count["skipped"]), time=_time(ms),
                               timestamp=time.strftime("%Y-%m-%dT%H:%M:%S", began), hostname=host,
-                              id=str(index), package=rep.scenario, file=rep.path)
+                              id=str(index), package=rep.scenario, file=printable(rep.path))
         props = ET.SubElement(suite, "properties")
         for name, value in _properties(rep, run):
             ET.SubElement(props, "property", name=name, value=value)

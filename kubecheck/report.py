@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import List, Optional, Tuple
 
 from explorer import Stats
+from model.inputs import printable
 
 
 @dataclass
@@ -106,7 +107,7 @@ class ScenarioReport:
 def format_table(rep: ScenarioReport) -> str:
     st = rep.stats
     bound = "" if st.complete else f", cut short: {st.stop_reason}"
-    lines = [f"scenario {rep.scenario} ({rep.path})",
+    lines = [f"scenario {rep.scenario} ({printable(rep.path)})",
              f"  {st.distinct_states:,} states, {st.transitions:,} transitions, depth {st.depth}, "
              f"{st.seconds:.2f} s ({st.states_per_second:,.0f} states/s){bound}"]
     for w in rep.warnings:

@@ -72,15 +72,16 @@ class Change:
     grace_seconds: Optional[int] = None
 
     def describe(self) -> str:
+        key = f"{self.namespace}/{self.name}" if self.namespace else self.name   # cluster-scoped: no namespace
         if self.kind == "CustomObject" and self.obj is not None:
-            return f"{self.op} {self.obj.custom_kind} {self.namespace}/{self.name}"
+            return f"{self.op} {self.obj.custom_kind} {key}"
         if self.op == "scale":
-            return f"scale {self.kind} {self.namespace}/{self.name} to {self.replicas}"
+            return f"scale {self.kind} {key} to {self.replicas}"
         if self.op == "rolloutStatus":
-            return f"rollout status {self.kind} {self.namespace}/{self.name}"
+            return f"rollout status {self.kind} {key}"
         if self.op == "delete" and self.grace_seconds == 0:
-            return f"force-delete {self.kind} {self.namespace}/{self.name}"
-        return f"{self.op} {self.kind} {self.namespace}/{self.name}"
+            return f"force-delete {self.kind} {key}"
+        return f"{self.op} {self.kind} {key}"
 
 
 @dataclass(frozen=True)
@@ -348,7 +349,10 @@ def _changes(doc: _Doc, raw_changes: list, crds=(), version: str = "") -> Tuple[
             if policy not in ("Background", "Foreground", "Orphan"):
                 raise doc.error(f"{cp}.delete.propagationPolicy",
                                 f"expected Background, Foreground or Orphan, got {short(policy)}")
-            out.append(Change("delete", kind, doc.get(b, "namespace", f"{cp}.delete", str, "default") or "default",
+            # A cluster-scoped kind (Namespace, CRD, Node...) has no namespace, whatever the change says.
+            ns = (doc.get(b, "namespace", f"{cp}.delete", str, "default") or "default"
+                  if registry.kind(kind).namespaced else "")
+            out.append(Change("delete", kind, ns,
                               doc.get(b, "name", f"{cp}.delete", str, required=True), propagation=policy,
                               grace_seconds=grace))
         elif op == "rolloutStatus":
@@ -409,7 +413,8 @@ def _expect(doc: _Doc, spec: dict) -> Tuple[Tuple[str, str, str], ...]:
         if isinstance(val, dict):
             doc.known(val, ep, ("verdict", "why"))
             verdict = doc.get(val, "verdict", ep, str, required=True)
-            why = printable(doc.get(val, "why", ep, str, ""))      # printed in the report as it is
+            # Printed in the report on one line: a folded or literal block's line breaks become spaces.
+            why = printable(" ".join(doc.get(val, "why", ep, str, "").split()))
         elif isinstance(val, str):
             verdict = val
         else:

@@ -292,3 +292,29 @@ def test_max_memory_stops_the_search_and_bounds_the_verdicts():
     v = {x.prop: x for x in res.verdicts}
     assert v["small"].bounded and "max-memory" in v["small"].diagnosis
     assert check(_slow_fan(200, 0.0), max_memory=1 << 40).stats.complete   # a terabyte: not reached
+
+
+def test_the_timeout_cuts_a_slow_state_under_partial_order_reduction_too():
+    """The reduction generates a state's successors before choosing among them: the clock is looked at there."""
+    import dataclasses
+    import time
+    from test_por import make_system
+
+    def slow(rule):
+        def fn(s):
+            for step in rule.fn(s):
+                time.sleep(0.01)
+                yield step
+        return dataclasses.replace(rule, fn=fn)
+    system = make_system([1] * 200, shared_at=set())
+    system = dataclasses.replace(system, rules=[slow(r) for r in system.rules])
+    t = time.perf_counter()
+    res = search(system, reduction="por", timeout=0.3, symmetry=False)
+    assert time.perf_counter() - t < 1.5      # 200 successors of 10 ms: 2 s without the look inside
+    assert res.stats.stop_reason == "timeout" and 0 in res.graph.truncated
+
+
+def test_the_progress_line_comes_in_the_middle_of_a_slow_state():
+    seen = []
+    search(_slow_fan(4000, 0.001), progress=seen.append, progress_every=0.2, timeout=1.0)
+    assert seen and seen[0]["states"] > 1 and seen[0]["expanded"] == 1   # still expanding the initial state

@@ -30,6 +30,7 @@ from hypothesis import HealthCheck, example, given, settings
 
 import fuzzing
 from fuzzing import Fuzzed
+from test_cli import GOOD_HEAD
 
 SCENARIO_EXAMPLES = int(os.environ.get("KUBECHECK_FUZZ_EXAMPLES", "0") or 0) or 600
 PLAUSIBLE_EXAMPLES = SCENARIO_EXAMPLES
@@ -67,16 +68,7 @@ def oracle(o: fuzzing.Outcome, f: Fuzzed) -> None:
 
 # --- the inputs the fuzzers found breaking the oracle, kept as examples ------------------------------------
 
-GOOD = """apiVersion: kubecheck/v1alpha1
-kind: Cluster
-metadata: {name: t}
-spec: {}
----
-apiVersion: v1
-kind: Node
-metadata: {name: n1}
-status: {allocatable: {cpu: "2", memory: 4Gi, pods: "110"}}
-"""
+GOOD = GOOD_HEAD   # one Node and an empty spec (test_cli's)
 
 CRD = """---
 apiVersion: apiextensions.k8s.io/v1

@@ -290,8 +290,8 @@ def test_outputs_are_written_after_each_scenario(tmp_path):
 @pytest.mark.parametrize("flag, value, phrase", [
     ("--timeout", "nan", "expected a positive number of seconds"),
     ("--timeout", "inf", "expected a positive number of seconds"),
-    ("--max-memory", "lots", "expected a size of at least 1Mi"),
-    ("--max-memory", "100", "expected a size of at least 1Mi"),
+    ("--max-memory", "lots", "expected a size from 1Mi to 4Ei"),
+    ("--max-memory", "100", "expected a size from 1Mi to 4Ei"),
 ])
 def test_bounds_that_bound_nothing_are_refused(tmp_path, flag, value, phrase):
     p = kc("verify", flag, value, os.path.join(SCENARIOS, "rolling-update.yaml"))
@@ -344,3 +344,36 @@ def test_a_trace_with_control_characters_draws_an_svg_that_opens():
     svg = trace_svg(doc)
     ET.fromstring(svg)   # well-formed
     assert "\\x1b[2J\\x07" in svg and "\x1b" not in svg
+
+
+def test_a_change_may_delete_a_cluster_scoped_object_and_a_why_may_span_lines():
+    """A Namespace has no namespace, whatever the change says (it used to be looked up as default/team and
+    refused); a folded `why` is shown on one line, its line breaks as spaces, not as escapes."""
+    from model.scenario import parse_scenario
+    text = """apiVersion: kubecheck/v1alpha1
+kind: Cluster
+metadata: {name: nsdel}
+spec:
+  changes:
+    - delete: {kind: Namespace, name: team}
+    - delete: {kind: Namespace, namespace: "", name: team}
+  expect:
+    node-capacity:
+      verdict: holds
+      why: >
+        folded
+        text
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: team}
+---
+apiVersion: v1
+kind: Node
+metadata: {name: n1}
+status: {allocatable: {cpu: "2", memory: 4Gi, pods: "110"}}
+"""
+    sc = parse_scenario(text)
+    assert [(c.kind, c.namespace, c.name) for c in sc.changes] == [("Namespace", "", "team")] * 2
+    assert [c.describe() for c in sc.changes] == ["delete Namespace team"] * 2
+    assert sc.expect == (("node-capacity", "holds", "folded text"),)
