@@ -37,11 +37,12 @@ import random
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Set
+from typing import Callable, Dict, List, Optional, Set
 
 from hypothesis import strategies as st
 
 from .check import CheckResult, Trace, Verdict
+from .memory import resident_bytes
 from .search import Stats
 from .system import System
 
@@ -100,12 +101,14 @@ def stuck(system: System, s) -> bool:
 
 
 def random_check(system: System, *, seed: int = 0, max_examples: int = 200, max_steps: int = 60,
-                 deadline: Optional[float] = None):
+                 deadline: Optional[float] = None, progress: Optional[Callable[[dict], None]] = None,
+                 progress_every: float = 2.0):
     canon = system.canonical or (lambda s: s)
     found: Dict[str, _Found] = {}
     seen: Set = set()
     fired: Set[str] = set()
     cov = Coverage()
+    steps_of = [0] * len(system.rules)   # steps taken per rule (coverage)
     start = time.perf_counter()
     conv_names = {c.name for c in system.convergences}
 
@@ -159,6 +162,7 @@ def random_check(system: System, *, seed: int = 0, max_examples: int = 200, max_
                     lab, nxt = steps[draw(len(steps))]
                     nxt = canon(nxt)
                 fired.add(system.rules[ri].name)
+                steps_of[ri] += 1
                 cov.steps += 1
                 for ap in system.actions:
                     if ap.name not in found and (ap.watches is None or (lab[0], lab[1]) in ap.watches):
@@ -179,10 +183,16 @@ def random_check(system: System, *, seed: int = 0, max_examples: int = 200, max_
                                                      list(rules_used))
 
     stop_reason = "random"
+    last_report = start
     for index in range(max_examples):
-        if deadline is not None and time.perf_counter() > deadline:
+        now = time.perf_counter()
+        if deadline is not None and now > deadline:
             stop_reason = "timeout"   # the runs so far are what was explored (time.perf_counter() seconds)
             break
+        if progress is not None and now - last_report >= progress_every:
+            last_report = now
+            progress({"runs": index, "of": max_examples, "steps": cov.steps, "states": len(seen),
+                      "violated": len(found), "seconds": now - start, "resident_bytes": resident_bytes()})
         run_once(index)
 
     violations: Dict[str, Verdict] = {}
@@ -195,6 +205,7 @@ def random_check(system: System, *, seed: int = 0, max_examples: int = 200, max_
     cov.rules_never_fired = sorted(r.name for r in system.rules if r.name not in fired)
     secs = time.perf_counter() - start
     stats = Stats(distinct_states=len(seen), transitions=cov.steps, depth=max_steps * 2, seconds=secs,
+                  rule_coverage=[(r.name, n, None) for r, n in zip(system.rules, steps_of)],
                   complete=False, stop_reason=stop_reason)
     verdicts = []
     for p in list(system.invariants) + list(system.actions):

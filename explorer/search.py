@@ -63,6 +63,13 @@ class Stats:
     reduced_states: int = 0        # states explored through a proper persistent subset of their steps
     reduction_note: Optional[str] = None
     quotient: bool = False         # searched with the system's quotient form (check.py; uids per group)
+    # Coverage (as TLC's -coverage): per rule searched, (name, steps generated, distinct states it found first;
+    # None where not counted: the random strategy).  A rule with no step was never enabled in a state explored.
+    rule_coverage: List[Tuple[str, int, Optional[int]]] = field(default_factory=list)
+
+    @property
+    def never_fired(self) -> List[str]:
+        return [name for name, steps, _ in self.rule_coverage if not steps]
 
     @property
     def states_per_second(self) -> float:
@@ -83,6 +90,9 @@ class Stats:
                if self.reduction != "none" else {}),
             **({"reduction_note": self.reduction_note} if self.reduction_note else {}),
             **({"quotient": True} if self.quotient else {}),
+            **({"coverage": {"rules": [{"rule": r, "steps": n, **({} if f is None else {"distinct_states": f})}
+                                       for r, n, f in self.rule_coverage],
+                             "never_fired": self.never_fired}} if self.rule_coverage else {}),
             **({"observers_eliminated": list(self.observers_eliminated)} if self.observers_eliminated else {}),
             **({"blame": {"rules": [{"rule": r, "states": n} for r, n in self.blame_rules],
                           "objects": [{"argument": a, "states": n} for a, n in self.blame_objects]}}
@@ -242,6 +252,7 @@ def search(
     live_invariants[:] = [inv for inv in live_invariants if inv.name not in violations]
     rule_fns = [(r.fn, r.fair, k) for k, r in enumerate(rules)]
     found_by = [0] * len(rules)          # distinct states each rule discovered first
+    fired = [0] * len(rules)             # steps of each rule generated (coverage, as TLC's -coverage)
     found_args: Dict[tuple, int] = {}    # ... and each label argument
     keep = fair_edges is not None
     start = time.perf_counter()
@@ -269,6 +280,7 @@ def search(
             deadlocks[:] = saved["deadlocks"]
             head, transitions, earlier = saved["head"], saved["transitions"], saved["seconds"]
             found_by[:] = saved["found_by"]
+            fired[:] = saved.get("fired") or fired
             found_args.update(saved["found_args"])
             live_invariants[:] = [inv for inv in invariants if inv.name not in violations]
             n_violated[0] = len(violations)
@@ -319,7 +331,7 @@ def search(
         checkpoint.save(ckpt_key, {
             "states": states, "parent": parent, "depth": depth, "fair_edges": fair_edges, "instances": instances,
             "violations": violations, "checked_steps": checked_steps, "deadlocks": deadlocks, "head": head,
-            "transitions": transitions, "seconds": earlier + time.perf_counter() - start, "found_by": found_by,
+            "transitions": transitions, "seconds": earlier + time.perf_counter() - start, "found_by": found_by, "fired": fired,
             "found_args": found_args, "reduction_note": stats.reduction_note,
             "truncated": truncated,
             "ample": None if ample is None else (ample.reduced, ample.tried, ample.proviso_expansions,
@@ -381,6 +393,7 @@ def search(
                 do_canon = None      # already canonical
             # The hot loop: one iteration per transition, with no tuple built per step.
             for fair, rule_k, steps in groups:
+                before = transitions
                 for lab, nxt in steps:
                     if watch and not (transitions & 63):
                         cut = tick(time.perf_counter(), head, d, transitions)
@@ -424,8 +437,11 @@ def search(
                             instances.append(inst)
                         edges.append(k)
                         edges.append(j)
+                if transitions != before:
+                    fired[rule_k] += transitions - before
             if skipped:
-                for lab, nxt in skipped:     # steps the reduction does not follow: counted and checked
+                for lab, nxt, rule_k in skipped:   # steps the reduction does not follow: counted and checked
+                    fired[rule_k] += 1
                     transitions += 1
                     if has_actions:
                         check_step(i, s, lab, nxt, -1)
@@ -473,6 +489,7 @@ def search(
     stats.terminal_states = len(deadlocks)
     stats.stop_reason = stop_reason
     stats.complete = stop_reason is None and head >= n_states
+    stats.rule_coverage = [(r.name, n, f) for r, n, f in zip(rules, fired, found_by)]
     if not stats.complete:
         stats.blame_rules = sorted(((r.name, n) for r, n in zip(rules, found_by) if n),
                                    key=lambda x: (-x[1], x[0]))[:BLAME_TOP]
@@ -489,7 +506,7 @@ def search(
 
 def _reduced(s, amp, rule_fns, canon, seen, depth, d, check_fp, skipped, tick=None):
     """The steps from `s` that the partial-order reduction follows, canonical, as (fair, rule index, steps)
-    groups; the others go to `skipped` (label, canonical next state), to be counted and checked by action
+    groups; the others go to `skipped` (label, canonical next state, rule index), to be counted and checked by action
     properties.  `tick` is called every 64 steps generated (the bounds and the progress line: a bound reached
     raises `_Cut`, before any step of `s` is taken)."""
     raw = []
@@ -513,7 +530,7 @@ def _reduced(s, amp, rule_fns, canon, seen, depth, d, check_fp, skipped, tick=No
         pick = range(len(raw))
     else:
         chosen = set(pick)
-        skipped.extend((raw[i][0], outs[i]) for i in range(len(raw)) if i not in chosen)
+        skipped.extend((raw[i][0], outs[i], raw[i][3]) for i in range(len(raw)) if i not in chosen)
     # (fair, rule index, [(label, canonical next state)]) per step, as the search's loop takes them
     return [(raw[i][2], raw[i][3], ((raw[i][0], outs[i]),)) for i in pick]
 

@@ -185,9 +185,15 @@ def _progress_printer(stream, name: str):
     tty = stream.isatty()
 
     def progress(info: dict) -> None:
-        line = (f"{name}: {info['states']:,} states, depth {info['depth']}, queue {info['queue']:,}, "
-                f"{info['states_per_second']:,.0f} states/s, {info['seconds']:.0f} s"
-                + (f", {shown(info['resident_bytes'])} resident" if info.get("resident_bytes") else ""))
+        if "runs" in info:   # --strategy random
+            line = (f"{name}: random run {info['runs']:,} of {info['of']:,}, {info['steps']:,} steps, "
+                    f"{info['states']:,} distinct states, {info['violated']} properties violated so far, "
+                    f"{info['seconds']:.0f} s")
+        else:
+            line = (f"{name}: {info['states']:,} states, depth {info['depth']}, queue {info['queue']:,}, "
+                    f"{info['states_per_second']:,.0f} states/s, {info['seconds']:.0f} s")
+        if info.get("resident_bytes"):
+            line += f", {shown(info['resident_bytes'])} resident"
         if tty:
             stream.write("\r\x1b[K" + line)
         else:
@@ -309,7 +315,7 @@ def verify_one(path: str, args, sc=None, loaded_in: float = 0.0) -> ScenarioRepo
     if getattr(args, "strategy", "bfs") == "random":
         from explorer.randomized import random_check
         res, cov = random_check(comp.system, seed=args.seed, max_examples=args.max_examples,
-                                max_steps=args.max_steps, deadline=deadline)
+                                max_steps=args.max_steps, deadline=deadline, progress=progress)
         done()
         print(f"{sc.name}: random exploration: {cov.runs} runs, {cov.steps} steps, {cov.distinct_states} distinct "
               f"states; rules never fired: {', '.join(cov.rules_never_fired) or 'none'}", file=sys.stderr)

@@ -64,6 +64,12 @@ def _join_stats(parts: List[Stats]) -> Stats:
     notes = [p.reduction_note for p in parts if p.reduction_note]
     st.reduction_note = notes[0] if notes else None
     st.quotient = any(p.quotient for p in parts)
+    steps: dict = {}
+    for p in parts:   # a shared rule (a fault, a node's components) is searched in every group: its steps summed
+        for name, n, f in p.rule_coverage:
+            n0, f0 = steps.get(name, (0, 0))
+            steps[name] = (n0 + n, None if f is None or f0 is None else f0 + f)
+    st.rule_coverage = [(name, n, f) for name, (n, f) in steps.items()]
     return st
 
 

@@ -134,6 +134,9 @@ def format_table(rep: ScenarioReport) -> str:
                      f"through a persistent subset of their steps")
     if getattr(st, "reduction_note", None):
         lines.append(f"  {st.reduction_note}")
+    if st.never_fired:
+        lines.append(f"  never fired ({len(st.never_fired)} of the {len(st.rule_coverage)} rules searched; no state "
+                     f"explored enables them): {', '.join(st.never_fired)}")
     if st.blame_rules:
         total = max(st.distinct_states, 1)
         lines.append("  where the states come from (the first step to reach each): "

@@ -318,3 +318,20 @@ def test_the_progress_line_comes_in_the_middle_of_a_slow_state():
     seen = []
     search(_slow_fan(4000, 0.001), progress=seen.append, progress_every=0.2, timeout=1.0)
     assert seen and seen[0]["states"] > 1 and seen[0]["expanded"] == 1   # still expanding the initial state
+
+
+def test_coverage_counts_each_rules_steps_and_names_those_never_enabled():
+    """As TLC's -coverage: every step generated is counted against its rule (under partial-order reduction
+    too, the steps it does not follow included), and a rule no explored state enables is named."""
+    import dataclasses
+    from test_por import make_system
+    base = make_system([2, 2, 1], shared_at={(1, 0)})
+    never = Rule("never", lambda s: ())
+    system = dataclasses.replace(base, rules=list(base.rules) + [never])
+    for reduction in ("none", "por"):
+        st = search(system, reduction=reduction, symmetry=False).stats
+        assert sum(n for _, n, _ in st.rule_coverage) == st.transitions, reduction
+        assert st.never_fired == ["never"], reduction
+        assert sum(f for _, _, f in st.rule_coverage) == st.distinct_states - 1   # all but the initial state
+    assert search(system, reduction="por", symmetry=False).stats.reduction == "por"   # the reduction did act
+    assert "coverage" in st.as_dict() and st.as_dict()["coverage"]["never_fired"] == ["never"]

@@ -157,3 +157,23 @@ def test_generated_rule_based_state_machine_finds_the_paused_leader():
     web = compose(load_scenario(os.path.join(SCENARIOS, "web-three-nodes.yaml"))).system
     web.convergences = []   # 20 steps are too few to converge; the safety properties must hold
     run_state_machine_as_test(state_machine(web), settings=quick)
+
+
+def test_random_runs_report_their_progress():
+    """A long random exploration is not silent: its runs, steps and states so far, as they grow."""
+    sc = load_scenario(os.path.join(SCENARIOS, "rolling-update.yaml"))
+    seen = []
+    random_check(compose(sc).system, seed=1, max_examples=30, max_steps=20, progress=seen.append,
+                 progress_every=0.0)
+    assert [i["runs"] for i in seen] == list(range(30))
+    assert seen[-1]["steps"] > seen[1]["steps"] > 0 and seen[-1]["states"] > 1 and seen[0]["of"] == 30
+
+
+def test_random_runs_report_the_rules_they_never_fired():
+    sc = load_scenario(os.path.join(SCENARIOS, "rolling-update.yaml"))
+    system = compose(sc).system
+    res, cov = random_check(system, seed=1, max_examples=30, max_steps=20)
+    st = res.stats
+    assert sum(n for _, n, _ in st.rule_coverage) == cov.steps
+    assert sorted(st.never_fired) == sorted(cov.rules_never_fired) and "kubelet.kill_orphan" in st.never_fired
+    assert all(f is None for _, _, f in st.rule_coverage)   # distinct states per rule are not counted there
