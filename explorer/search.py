@@ -310,7 +310,8 @@ def search(
                   "resident_bytes": resident_bytes()})
 
     def tick(now: float, expanded: int, level: int, count: int) -> Optional[str]:
-        """A look at the clock in the middle of a state: the progress line if due; the bound reached, if any."""
+        """A look at the clock, between two states or in the middle of one: the progress line if due; the bound
+        reached, if any."""
         transitions_seen[0] = count
         if progress is not None and now - last_report[0] >= progress_every:
             report(now, expanded, level)
@@ -357,16 +358,13 @@ def search(
                 break
             # Between two states: the bounds, a checkpoint, the progress line (one clock read).
             now = time.perf_counter()
-            cut = over_bound(now) if bounded else None
+            cut = tick(now, head, d, transitions) if watch else None
             if cut is not None:
                 stop_reason = cut
                 break
             if checkpoint is not None and now - last_checkpoint >= checkpoint.every:
                 save_checkpoint()
                 last_checkpoint = time.perf_counter()
-            if progress is not None and now - last_report[0] >= progress_every:
-                transitions_seen[0] = transitions
-                report(now, head, d)
             head += 1
             expanding = i
             edges = [] if keep else None

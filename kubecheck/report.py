@@ -29,17 +29,11 @@ class Result:
                 "seconds": round(self.seconds, 3)}
 
     @property
-    def decided_alone(self) -> bool:
-        """Whether this verdict took a decision of its own (a Z3 claim), rather than the scenario's search that
-        decides all its other properties at once, or no decision (not applicable)."""
-        return self.alone and self.verdict != "not-applicable"
-
-    @property
     def own_seconds(self) -> float:
         """The time spent on this property alone (the JUnit test case's time): a Z3 claim's decision; 0 for a
         property decided by the shared search (its `seconds` are the whole search's, and the convergence
-        analysis after the search is not timed per property) and for one that does not apply."""
-        return self.seconds if self.decided_alone else 0.0
+        analysis after the search is not timed per property) and for one that does not apply (never `alone`)."""
+        return self.seconds if self.alone else 0.0
 
 
 @dataclass
