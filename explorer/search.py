@@ -213,7 +213,12 @@ def search(
     instances: list = []
 
     live_invariants = list(invariants)   # those not violated yet: a violated one is no longer checked
+    live_checks = [inv.check for inv in live_invariants]   # ... their predicates, for the hot loop
     n_violated = [0]
+
+    def forget_violated() -> None:
+        live_invariants[:] = [inv for inv in invariants if inv.name not in violations]
+        live_checks[:] = [inv.check for inv in live_invariants]
 
     def check_state(i: int, s: State) -> None:
         for inv in live_invariants:
@@ -222,7 +227,7 @@ def search(
                 violations[inv.name] = Violation(inv.name, diag, i)
         if len(violations) > n_violated[0]:
             n_violated[0] = len(violations)
-            live_invariants[:] = [inv for inv in live_invariants if inv.name not in violations]
+            forget_violated()
 
     def check_step(i: int, s: State, lab: Label, nxt: State, j: int) -> None:
         """The action properties that watch this step, on it (`j`: its target's index, -1 if not kept)."""
@@ -249,12 +254,13 @@ def search(
         depth.append(0)
         check_state(len(states) - 1, s)
 
-    live_invariants[:] = [inv for inv in live_invariants if inv.name not in violations]
+    forget_violated()
     rule_fns = [(r.fn, r.fair, k) for k, r in enumerate(rules)]
     found_by = [0] * len(rules)          # distinct states each rule discovered first
     fired = [0] * len(rules)             # steps of each rule generated (coverage, as TLC's -coverage)
     found_args: Dict[tuple, int] = {}    # ... and each label argument
     keep = fair_edges is not None
+    plain = canon is None and rep is None and not has_actions and not keep   # (the plain hot loop)
     start = time.perf_counter()
     head = len(states) if (first_violation and violations) else 0
     transitions = 0
@@ -282,7 +288,7 @@ def search(
             found_by[:] = saved["found_by"]
             fired[:] = saved.get("fired") or fired
             found_args.update(saved["found_args"])
-            live_invariants[:] = [inv for inv in invariants if inv.name not in violations]
+            forget_violated()
             n_violated[0] = len(violations)
             stats.reduction_note = saved["reduction_note"]
             truncated_saved = saved["truncated"]
@@ -356,15 +362,16 @@ def search(
             if max_depth is not None and d >= max_depth:
                 stop_reason = stop_reason or "max-depth"
                 break
-            # Between two states: the bounds, a checkpoint, the progress line (one clock read).
-            now = time.perf_counter()
-            cut = tick(now, head, d, transitions) if watch else None
-            if cut is not None:
-                stop_reason = cut
-                break
-            if checkpoint is not None and now - last_checkpoint >= checkpoint.every:
-                save_checkpoint()
-                last_checkpoint = time.perf_counter()
+            if watch or checkpoint is not None:
+                # Between two states: the bounds, a checkpoint, the progress line (one clock read).
+                now = time.perf_counter()
+                cut = tick(now, head, d, transitions) if watch else None
+                if cut is not None:
+                    stop_reason = cut
+                    break
+                if checkpoint is not None and now - last_checkpoint >= checkpoint.every:
+                    save_checkpoint()
+                    last_checkpoint = time.perf_counter()
             head += 1
             expanding = i
             edges = [] if keep else None
@@ -381,7 +388,9 @@ def search(
                     f"partial-order reduction found independent steps in only {amp.reduced} of the "
                     f"{amp.tried} states it was tried on among the first {head - 1:,}, and was turned off")
                 amp = None
-            if amp is None or (not amp.reduced and not check_footprints and (i & POR_SAMPLE)):
+            if amp is None and plain:
+                groups = None   # the plain hot loop below calls the rules itself
+            elif amp is None or (not amp.reduced and not check_footprints and (i & POR_SAMPLE)):
                 # (Until it has reduced a state, the reduction is tried on one state in POR_SAMPLE + 1.)
                 groups = [(fair, rule_k, fn(s)) for fn, fair, rule_k in rule_fns]
                 do_canon = canon
@@ -389,6 +398,40 @@ def search(
                 groups = _reduced(s, amp, rule_fns, canon, seen, depth, d, check_fp, skipped,
                                   (lambda: tick(time.perf_counter(), head, d, transitions)) if watch else None)
                 do_canon = None      # already canonical
+            if groups is None:
+                # The hot loop of a system searched as it is (no canonical form, symmetry, action property or
+                # fair edge to keep: the reference model): as few tests per transition as the bounds allow.
+                for fn, fair, rule_k in rule_fns:
+                    before = transitions
+                    for lab, nxt in fn(s):
+                        if watch and not (transitions & 63):
+                            cut = tick(time.perf_counter(), head, d, transitions)
+                            if cut is not None:
+                                raise _Cut(cut)
+                        transitions += 1
+                        if full:
+                            if seen_get(nxt, -1) < 0:
+                                truncated.add(i)
+                                stop_reason = stop_reason or "max-states"
+                            continue
+                        if seen_setdefault(nxt, n_states) == n_states:
+                            states_append(nxt)
+                            parent_append(i)
+                            depth_append(nd)
+                            found_by[rule_k] += 1
+                            for a in lab[2]:
+                                found_args[a] = found_args_get(a, 0) + 1
+                            for check in live_checks:
+                                if check(nxt) is not None:
+                                    check_state(n_states, nxt)
+                                    break
+                            n_states += 1
+                            if n_states >= limit:
+                                full = True
+                    if transitions != before:
+                        fired[rule_k] += transitions - before
+                        any_step = True
+                groups = ()
             # The hot loop: one iteration per transition, with no tuple built per step.
             for fair, rule_k, steps in groups:
                 before = transitions
@@ -419,8 +462,8 @@ def search(
                             found_by[rule_k] += 1
                             for a in lab[2]:
                                 found_args[a] = found_args_get(a, 0) + 1
-                            for inv in live_invariants:   # (inlined check_state: once per new state)
-                                if inv.check(nxt) is not None:
+                            for check in live_checks:   # (inlined check_state: once per new state)
+                                if check(nxt) is not None:
                                     check_state(j, nxt)
                                     break
                             if n_states >= limit:

@@ -31,6 +31,7 @@ from .compose import UsageError, compose
 from .files import OutputError, check_outputs, write_atomic
 from .render import RenderError, render_architecture, state_graph_dot, trace_svg
 from .report import Result, ScenarioReport, format_table
+from .workers import check_in_workers
 from .traces import TraceFileError, read_trace, remove_stale_trace, replay, show, to_itf, write_trace
 
 EXIT_OK, EXIT_VIOLATED, EXIT_INPUT, EXIT_UNKNOWN, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
@@ -73,6 +74,20 @@ def _memory_size(value: str) -> int:
     if n is None or not n.is_finite() or n < (1 << 20) or n >= (1 << 62):
         raise argparse.ArgumentTypeError(f"expected a size from 1Mi to 4Ei, such as 2Gi or 500Mi, got {value!r}")
     return int(n)
+
+
+def _workers(text: str) -> int:
+    """--workers: a number of processes from 1 to 64, or auto (one per core this process may use)."""
+    if text == "auto":
+        return max(1, min(64, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else
+                          (os.cpu_count() or 1)))
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of processes or auto, got {text!r}") from None
+    if not 1 <= n <= 64:
+        raise argparse.ArgumentTypeError(f"expected 1 to 64 processes, got {n}")
+    return n
 
 
 def _positive_nodes(text: str) -> int:
@@ -158,6 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="for manifests without a Cluster document (a file or a folder): check them on a default "
                         "cluster of N workers, 4 cpu and 16Gi each, one per zone")
     v.add_argument("--quiet", action="store_true", help="no progress line")
+    v.add_argument("--workers", type=_workers, default=1, metavar="N|auto",
+                   help="check up to N scenarios at once, each in a process of its own (auto: one per core); "
+                        "the results are the same as with one, printed in the order of the command line")
     t = sub.add_parser("trace", help="show or replay a counterexample trace")
     tsub = t.add_subparsers(dest="trace_command", parser_class=_Parser, metavar="ACTION")
     ts = tsub.add_parser("show", help="print the steps of a trace with what changed at each")
@@ -462,20 +480,32 @@ def cmd_verify(args) -> int:
                   [f for sc in loaded for f in sc.sources], args.traces)
     reports = []
     interrupted = False
-    for path, sc in zip(args.scenarios, loaded):
-        rep = verify_one(path, args, sc, loaded_in=load_seconds.get(sc.name, 0.0))
-        reports.append(rep)
-        if args.json != "-":
-            print(format_table(rep))
-        if len(reports) < len(args.scenarios):
-            _write_outputs(args, reports, final=False)   # a run killed later keeps what it finished
-        if rep.stats.stop_reason == "interrupted":
-            interrupted = True
-            left = args.scenarios[len(reports):]
-            print(f"kubecheck: interrupted: {rep.scenario} explored {rep.stats.distinct_states:,} states to depth "
-                  f"{rep.stats.depth} (its verdicts above are bounded)"
-                  + (f"; not checked: {', '.join(left)}" if left else ""), file=sys.stderr)
-            break
+    checked = (check_in_workers(verify_one, args, loaded, load_seconds) if args.workers > 1 and len(loaded) > 1 else
+               (verify_one(path, args, sc, loaded_in=load_seconds.get(sc.name, 0.0))
+                for path, sc in zip(args.scenarios, loaded)))
+    try:
+        for rep in checked:
+            if rep is None:   # Ctrl-C (or SIGTERM) while scenarios were being checked in worker processes
+                raise KeyboardInterrupt
+            reports.append(rep)
+            if args.json != "-":
+                print(format_table(rep))
+            if len(reports) < len(args.scenarios):
+                _write_outputs(args, reports, final=False)   # a run killed later keeps what it finished
+            if rep.stats.stop_reason == "interrupted":
+                interrupted = True
+                left = args.scenarios[len(reports):]
+                print(f"kubecheck: interrupted: {rep.scenario} explored {rep.stats.distinct_states:,} states to "
+                      f"depth {rep.stats.depth} (its verdicts above are bounded)"
+                      + (f"; not checked: {', '.join(left)}" if left else ""), file=sys.stderr)
+                break
+    except KeyboardInterrupt:   # between two scenarios' searches, or in a worker's
+        interrupted = True
+        left = args.scenarios[len(reports):]
+        print("kubecheck: interrupted" + (f"; not checked: {', '.join(left)}" if left else ""), file=sys.stderr)
+    finally:
+        if hasattr(checked, "close"):
+            checked.close()   # the workers stopped
     _write_outputs(args, reports, final=True)
     if len(reports) > 1 and args.json != "-":
         print(_summary(reports))

@@ -34,52 +34,61 @@ def kubedeploy(nodes: int = 3, replicas: int = 3, cap: int = 2) -> System:
     pods = range(max_pods)
     node_ids = range(nodes)
 
+    # The rules build each next state by slicing the tuples they change (one allocation per tuple), as TLC's
+    # EXCEPT does; each is a direct transcription of its action in KubeDeploy.tla.
+    live_phases = (PENDING, BOUND, RUNNING)
+
     def create_pod(s) -> Iterator:
         phase, node, crashed, nxt = s
-        if nxt < max_pods and replicas - phase.count(PENDING) - phase.count(BOUND) - phase.count(RUNNING) > 0:
-            ph = list(phase)
-            ph[nxt] = PENDING
-            yield label("rs", "CreatePod"), (tuple(ph), node, crashed, nxt + 1)
+        if nxt < max_pods and phase.count(PENDING) + phase.count(BOUND) + phase.count(RUNNING) < replicas:
+            yield label("rs", "CreatePod"), (phase[:nxt] + (PENDING,) + phase[nxt + 1:], node, crashed, nxt + 1)
+
+    schedule_labels = {(p, n): label("scheduler", "Schedule", (("p", p + 1),), (("n", n + 1),))
+                       for p in pods for n in node_ids}
 
     def schedule(s) -> Iterator:
         phase, node, crashed, nxt = s
-        loads = None
+        if PENDING not in phase:
+            return
+        loads = [0] * nodes
+        for q in pods:
+            if phase[q] == BOUND or phase[q] == RUNNING:
+                loads[node[q]] += 1
+        free = [n for n in node_ids if n != crashed and loads[n] < cap]
         for p in pods:
-            if phase[p] != PENDING:
-                continue
-            if loads is None:
-                loads = [0] * nodes
-                for q in pods:
-                    if phase[q] == BOUND or phase[q] == RUNNING:
-                        loads[node[q]] += 1
-            for n in node_ids:
-                if n != crashed and loads[n] < cap:
-                    ph = list(phase)
-                    ph[p] = BOUND
-                    nd = list(node)
-                    nd[p] = n
-                    yield label("scheduler", "Schedule", (("p", p + 1),), (("n", n + 1),)), (tuple(ph), tuple(nd), crashed, nxt)
+            if phase[p] == PENDING:
+                ph = phase[:p] + (BOUND,) + phase[p + 1:]
+                before, after = node[:p], node[p + 1:]
+                for n in free:
+                    yield schedule_labels[p, n], (ph, before + (n,) + after, crashed, nxt)
+
+    start_labels = [label("kubelet", "StartPod", (("p", p + 1),)) for p in pods]
 
     def start_pod(s) -> Iterator:
         phase, node, crashed, nxt = s
+        if BOUND not in phase:
+            return
         for p in pods:
             if phase[p] == BOUND and node[p] != crashed:
-                ph = list(phase)
-                ph[p] = RUNNING
-                yield label("kubelet", "StartPod", (("p", p + 1),)), (tuple(ph), node, crashed, nxt)
+                yield start_labels[p], (phase[:p] + (RUNNING,) + phase[p + 1:], node, crashed, nxt)
+
+    crash_labels = [label("environment", "CrashNode", (("n", n + 1),)) for n in node_ids]
 
     def crash_node(s) -> Iterator:
         phase, node, crashed, nxt = s
         if crashed != NO_NODE:
             return
         for n in node_ids:
+            if n not in node:
+                yield crash_labels[n], (phase, node, n, nxt)
+                continue
             ph = list(phase)
             nd = list(node)
             for p in pods:
                 if nd[p] == n and (ph[p] == BOUND or ph[p] == RUNNING):
                     ph[p] = LOST
                     nd[p] = NO_NODE
-            yield label("environment", "CrashNode", (("n", n + 1),)), (tuple(ph), tuple(nd), n, nxt)
+            yield crash_labels[n], (tuple(ph), tuple(nd), n, nxt)
 
     def capacity_ok(s) -> Optional[str]:
         phase, node, crashed, nxt = s
@@ -87,16 +96,16 @@ def kubedeploy(nodes: int = 3, replicas: int = 3, cap: int = 2) -> System:
         for p in pods:
             if phase[p] == BOUND or phase[p] == RUNNING:
                 loads[node[p]] += 1
+        if max(loads) <= cap:
+            return None
         for n in node_ids:
             if loads[n] > cap:
                 return f"node n{n + 1} holds {loads[n]} pods, Cap is {cap}"
         return None
 
     def no_over_replication(s) -> Optional[str]:
-        live = 0
-        for x in s[0]:
-            if PENDING <= x <= RUNNING:
-                live += 1
+        phase = s[0]
+        live = phase.count(PENDING) + phase.count(BOUND) + phase.count(RUNNING)
         return f"{live} live pods, R is {replicas}" if live > replicas else None
 
     def representative(s):
