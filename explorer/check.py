@@ -155,6 +155,12 @@ class _Plain:
     def path(self, graph, path, symmetric: bool, present: bool):
         return concrete_path(self.system, graph, path, symmetric, present)
 
+    def named(self, graph, k: int, concrete):
+        """The state whose diagnosis a violation gives, for graph state `k` shown in the trace as `concrete`:
+        the trace's own state, so that the diagnosis names what the trace names (a symmetric search keeps one
+        renaming of the nodes per state, which need not be the trace's)."""
+        return concrete
+
     def settle(self, states, labels, present: bool) -> None:
         """Steps after the end of a path to the state a goal was asked of (none here)."""
 
@@ -353,14 +359,14 @@ def _verdicts(system: System, res: SearchResult, tracer, names=None) -> CheckRes
         # A lasso must close on an equal state, so it is shown in canonical form.
         shown = cv.kind == "stuck" and present
         states, labels = tracer.path(graph, path, sym, shown)
-        bad_state = graph.states[cv.state]
         if cv.kind == "stuck":
             tracer.settle(states, labels, shown)
-            diag = f"stuck outside the goal, no component can act: {conv.diagnose(bad_state)}"
+            diag = f"stuck outside the goal, no component can act: {conv.diagnose(tracer.named(graph, cv.state, states[-1]))}"
             trace = Trace(states, labels, presented=shown)
         else:
             tracer.settle(states, labels, False)
             loop_at = len(states) - 1
+            bad_state = tracer.named(graph, cv.state, states[loop_at])
             tracer.cycle(graph, states, labels, cv.cycle)
             diag = f"a fair cycle keeps it outside the goal: {conv.diagnose(bad_state)}"
             trace = Trace(states, labels, loop_at)
@@ -377,6 +383,9 @@ class _Lifted(_Plain):
 
     def path(self, graph, path, symmetric: bool, present: bool):
         return lift_path(self.st, [graph.states[k] for k in path], present)
+
+    def named(self, graph, k: int, concrete):
+        return graph.states[k]   # the goals are asked of the system without its observers (no symmetry there)
 
     def settle(self, states, labels, present: bool) -> None:
         more, labs = sync_observers(self.st, states[-1], present)

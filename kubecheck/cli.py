@@ -173,9 +173,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="for manifests without a Cluster document (a file or a folder): check them on a default "
                         "cluster of N workers, 4 cpu and 16Gi each, one per zone")
     v.add_argument("--quiet", action="store_true", help="no progress line")
-    v.add_argument("--workers", type=_workers, default=1, metavar="N|auto",
+    v.add_argument("--workers", type=_workers, default=None, metavar="N|auto",
                    help="check up to N scenarios at once, each in a process of its own (auto: one per core); "
                         "the results are the same as with one, printed in the order of the command line")
+    v.add_argument("--backend", choices=["processes", "ray"], default="processes",
+                   help="processes (default): --workers processes on this machine; ray: each scenario a Ray task, "
+                        "on a local Ray instance of --workers CPUs or the cluster at --address (pip install "
+                        "'kubecheck[ray]'); traces are written here either way")
+    v.add_argument("--address", metavar="ADDR",
+                   help="with --backend ray: the Ray cluster to run on (auto: the one `ray start` made on this "
+                        "machine; ray://HOST:10001: a remote one, with kubecheck installed on its nodes)")
     t = sub.add_parser("trace", help="show or replay a counterexample trace")
     tsub = t.add_subparsers(dest="trace_command", parser_class=_Parser, metavar="ACTION")
     ts = tsub.add_parser("show", help="print the steps of a trace with what changed at each")
@@ -310,7 +317,20 @@ class _Phases:
         self.what = None
 
 
-def verify_one(path: str, args, sc=None, loaded_in: float = 0.0) -> ScenarioReport:
+def trace_files_now(args, sc):
+    """How a check's traces reach the disk: written (or, for a property that no longer fails, the old one
+    removed) as soon as each verdict is known.  Returns (path written or None, a warning or None)."""
+    def files(prop: str, doc, svg):
+        if doc is None:
+            return None, remove_stale_trace(args.traces, sc.name, prop)
+        return write_trace(args.traces, sc.name, prop, doc, svg)
+    return files
+
+
+def verify_one(path: str, args, sc=None, loaded_in: float = 0.0, trace_files=None) -> ScenarioReport:
+    """Check one scenario.  `trace_files(prop, doc, svg)` writes a property's counterexample (doc None: it
+    has none; its old trace goes): by default at once (`trace_files_now`); a remote worker defers it to the
+    command (kubecheck/raybackend.py)."""
     # --timeout bounds the whole check of this scenario: loading it (`loaded_in`: the seconds it took where it
     # was loaded before) and composing it, the searches (or the random runs), then each Z3 claim.
     deadline = time.perf_counter() - loaded_in + args.timeout if getattr(args, "timeout", None) else None
@@ -320,6 +340,7 @@ def verify_one(path: str, args, sc=None, loaded_in: float = 0.0) -> ScenarioRepo
         sc = _load(path, args)
         phases.end()
     phases.name = sc.name
+    trace_files = trace_files or trace_files_now(args, sc)
     for w in sc.warnings:
         print(f"kubecheck: warning: {w}", file=sys.stderr)
     phases.start("composing")
@@ -396,12 +417,12 @@ def verify_one(path: str, args, sc=None, loaded_in: float = 0.0) -> ScenarioRepo
         v = by_name[name]
         trace_path = None
         if v.trace is None:
-            why = remove_stale_trace(args.traces, sc.name, name)
+            trace_path, why = trace_files(name, None, None)
         else:
             doc = to_itf(v.trace, scenario_name=sc.name, scenario_path=path, scenario_text=sc.text,
                          prop=name, verdict=v.verdict, diagnosis=v.diagnosis or "")
             # The sequence diagram beside it, for reviewers.
-            trace_path, why = write_trace(args.traces, sc.name, name, doc, trace_svg(doc))
+            trace_path, why = trace_files(name, doc, trace_svg(doc))
         if why:
             print(f"kubecheck: warning: {why}", file=sys.stderr)
         results.append(Result(name, comp.kinds[name], v.verdict, v.bounded, v.diagnosis, trace_path,
@@ -451,9 +472,17 @@ def _summary(reports) -> str:
 
 
 def cmd_verify(args) -> int:
+    if args.address and args.backend != "ray":
+        raise UsageError("--address names a Ray cluster: it needs --backend ray")
     check_outputs((("--json", args.json), ("--junit", args.junit), ("--report", args.report)),
                   args.scenarios, args.traces)
     checkpoint_folder(args)   # --checkpoint/--resume checked (and the folder made) before any run
+    if getattr(args, "max_memory", None):
+        from explorer.memory import resident_bytes
+        now = resident_bytes()
+        if now and now >= args.max_memory:
+            print(f"kubecheck: warning: --max-memory {shown(args.max_memory)} is below what this process already "
+                  f"holds before any search ({shown(now)}): each search will stop at its first state", file=sys.stderr)
     # Every scenario is read before any is checked: a malformed one, or two with one name (they would
     # write each other's traces), stops the run before it starts.
     names = {}
@@ -480,9 +509,16 @@ def cmd_verify(args) -> int:
                   [f for sc in loaded for f in sc.sources], args.traces)
     reports = []
     interrupted = False
-    checked = (check_in_workers(verify_one, args, loaded, load_seconds) if args.workers > 1 and len(loaded) > 1 else
-               (verify_one(path, args, sc, loaded_in=load_seconds.get(sc.name, 0.0))
-                for path, sc in zip(args.scenarios, loaded)))
+    args.workers_given = args.workers is not None
+    args.workers = args.workers or 1
+    if args.backend == "ray":
+        from .raybackend import check_with_ray
+        checked = check_with_ray(args, loaded, load_seconds, trace_files_now)
+    elif args.workers > 1 and len(loaded) > 1:
+        checked = check_in_workers(verify_one, args, loaded, load_seconds)
+    else:
+        checked = (verify_one(path, args, sc, loaded_in=load_seconds.get(sc.name, 0.0))
+                   for path, sc in zip(args.scenarios, loaded))
     try:
         for rep in checked:
             if rep is None:   # Ctrl-C (or SIGTERM) while scenarios were being checked in worker processes

@@ -16,7 +16,7 @@ from model.scenario import load_scenario
 
 from .render import architecture_dot, trace_svg
 from .report import ScenarioReport
-from .traces import diff_states, read_trace
+from .traces import diff_states, read_trace, view
 
 STYLE = """
 body { font-family: Helvetica, Arial, sans-serif; margin: 2em; color: #222; }
@@ -41,14 +41,15 @@ def _architecture(path: str) -> str:
 
 def _steps_table(doc) -> str:
     rows = []
-    states = doc["states"]
-    loop = doc.get("loop")
+    v = view(doc)     # plain values; a lasso closed by a copy of the state it returns to
+    states = v.states
+    loop = v.loop
     for i, st in enumerate(states):
         changes = "" if i == 0 else "<br>".join(
             f"<code>{html.escape(p)}</code>: {html.escape(json.dumps(a))} &rarr; {html.escape(json.dumps(b))}"
             for p, a, b in diff_states(states[i - 1], st) if not p.startswith("etcd.revision"))
         mark = " (loop starts)" if loop == i else ""
-        rows.append(f"<tr><td>{i}</td><td><code>{html.escape(st['#meta']['action'])}</code>{mark}</td>"
+        rows.append(f"<tr><td>{i}</td><td><code>{html.escape(v.actions[i] or '')}</code>{mark}</td>"
                     f"<td>{changes}</td></tr>")
     return "<table><tr><th>step</th><th>action</th><th>what changed</th></tr>" + "".join(rows) + "</table>"
 

@@ -1,107 +1,19 @@
 """Diagrams for design reviews: a scenario's architecture, and a counterexample trace as a sequence diagram.
 
-The architecture is laid out by Graphviz (`dot` must be installed; without it
-the command says so and exits 2).  The trace diagram is plain SVG written
+The architecture is drawn by kubecheck/architecture.py and laid out by
+Graphviz (`dot` must be installed; without it the command says so and exits
+2); its functions are imported here.  The trace diagram is plain SVG written
 here: one lane per component instance, one box per step with the action and
 the objects it changed, the violating step and a lasso's loop marked.
 """
 
 from __future__ import annotations
 
-import html
-import shutil
 from typing import Any, Dict, List
 
-from model.compose import build_model
-from model.inputs import printable
-from model.scenario import Scenario
-from model.topology import apiserver_hosts, control_plane_nodes, etcd_members
-
-from .traces import diff_states
-
-
-def _dq(text: str) -> str:
-    """`text` inside a Graphviz double-quoted string: its quotes and backslashes escaped, control characters
-    written as escapes (names come from the user's files)."""
-    return printable(str(text)).replace("\\", "\\\\").replace('"', '\\"')
-
-
-def _text(text: str) -> str:
-    """`text` as SVG/XML character data: escaped, with control characters (which XML cannot hold) written as
-    escapes."""
-    return html.escape(printable(str(text)))
-
-
-class RenderError(Exception):
-    """Rendering is impossible here (no Graphviz): exit status 2 with the message."""
-
-
-def architecture_dot(sc: Scenario) -> str:
-    """The scenario's architecture in the manner of the seed document's figure 1, as Graphviz source."""
-    model = build_model(sc)
-    cp = sc.control_plane
-    lines = ["digraph architecture {", '  rankdir=TB; compound=true; fontname="Helvetica";',
-             '  node [shape=box, style="rounded,filled", fillcolor="#eef3fb", fontname="Helvetica", fontsize=11];',
-             f'  label="{_dq(sc.name)}: control plane ({cp.placement}) and nodes"; labelloc=t;']
-    lines.append('  subgraph cluster_cp { label="control plane"; style="rounded"; color="#326ce5";')
-    for k, host in enumerate(apiserver_hosts(sc)):
-        where = f"\\non {host}" if host else ""
-        lines.append(f'    apiserver{k} [label="kube-apiserver {k + 1}{where}"];')
-    zones: Dict[str, List[Any]] = {}
-    for m in etcd_members(sc):
-        zones.setdefault(m.zone or "(no zone)", []).append(m)
-    for z, members in sorted(zones.items()):
-        lines.append(f'    subgraph "cluster_etcd_{_dq(z)}" {{ label="etcd, zone {_dq(z)}"; style=dashed;')
-        for m in members:
-            where = f"\\non {m.node}" if m.node and m.node != "control-plane" else ""
-            lines.append(f'      "{_dq(m.name)}" [label="{_dq(m.name)}{where}", fillcolor="#fff4e0"];')
-        lines.append("    }")
-    for i in range(cp.controller_managers):
-        lines.append(f'    kcm{i} [label="kube-controller-manager {i + 1}"];')
-    for i in range(cp.schedulers):
-        lines.append(f'    sched{i} [label="kube-scheduler {i + 1}"];')
-    if cp.cloud_controller_manager:
-        lines.append('    ccm [label="cloud-controller-manager"];')
-    lines.append("  }")
-    cps = set(control_plane_nodes(sc))
-    for n in sc.nodes:
-        role = " (control plane)" if n.meta.name in cps else ""
-        name = _dq(n.meta.name)
-        zone = _dq(dict(n.meta.labels).get("topology.kubernetes.io/zone", ""))
-        lines.append(f'  subgraph "cluster_node_{name}" {{ label="node {name}{role}{", zone " + zone if zone else ""}"; '
-                     'style="rounded"; color="#888888";')
-        lines.append(f'    "kubelet_{name}" [label="kubelet"];')
-        lines.append(f'    "runtime_{name}" [label="container runtime", fillcolor="#f4f4f4"];')
-        if sc.kube_proxy and not sc.network_plugin_replaces_kube_proxy:
-            lines.append(f'    "proxy_{name}" [label="kube-proxy", fillcolor="#f4f4f4"];')
-        lines.append(f'    "kubelet_{name}" -> "runtime_{name}" [label="CRI", fontsize=9];')
-        lines.append("  }")
-        lines.append(f'  "kubelet_{name}" -> apiserver0 [style=dotted, arrowhead=none];')
-    lines.append('  apiserver0 -> "%s" [label="writes need a quorum", fontsize=9];' % _dq(etcd_members(sc)[0].name))
-    if sc.dns:
-        lines.append('  dns [label="DNS addon", fillcolor="#e8f5e9"];')
-    for kind in map(_dq, sc.operators):
-        lines.append(f'  "operator_{kind}" [label="{kind} operator\\n(the user\'s controller)", fillcolor="#fff8e1"];')
-        lines.append(f'  "operator_{kind}" -> apiserver0 [label="reconciles {kind}", fontsize=9];')
-    if cp.cloud_controller_manager:
-        lines.append('  cloud [label="cloud provider\\n(VMs, routes, load balancers)", shape=cylinder, fillcolor="#f3e5f5"];')
-        lines.append("  ccm -> cloud;")
-    if model.left_out:
-        text = "\\l".join(_text(x) for x in model.left_out) + "\\l"
-        lines.append(f'  leftout [shape=note, fillcolor="#ffffff", fontsize=9, label="not composed for this scenario:\\l{text}"];')
-    lines.append("}")
-    return "\n".join(lines)
-
-
-def render_architecture(sc: Scenario, out: str) -> None:
-    if shutil.which("dot") is None:
-        raise RenderError("Graphviz's `dot` is not installed, so the architecture cannot be laid out "
-                          "(Debian: apt-get install graphviz)")
-    import graphviz
-    src = graphviz.Source(architecture_dot(sc))
-    svg = src.pipe(format="svg").decode()
-    from .files import write_atomic
-    write_atomic(out, svg)
+# The architecture diagram is kubecheck/architecture.py's; its names (and the escaping helpers) stay importable here.
+from .architecture import RenderError, _dq, _text, architecture_dot, render_architecture  # noqa: F401
+from .traces import diff_states, view
 
 
 def _lane_of(action: str) -> str:
@@ -118,9 +30,10 @@ def _lane_of(action: str) -> str:
 
 def trace_svg(doc: Dict[str, Any]) -> str:
     """A trace (ITF document) as a sequence diagram in SVG."""
-    states = doc["states"]
-    meta = doc["#meta"]
-    actions = [st["#meta"]["action"] for st in states[1:]]
+    v = view(doc)     # plain values; a lasso closed by a copy of the state it returns to
+    states = v.states
+    meta = doc.get("#meta", {})
+    actions = [a if a is not None else "(unlabelled)" for a in v.actions[1:]]
     lanes: List[str] = []
     for a in actions:
         lane = _lane_of(a)
@@ -129,7 +42,7 @@ def trace_svg(doc: Dict[str, Any]) -> str:
     lane_w, box_h, top = 230, 64, 90
     width = max(1, len(lanes)) * lane_w + 40
     height = top + len(actions) * (box_h + 14) + 60
-    loop = doc.get("loop")
+    loop = v.loop
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="Helvetica" font-size="11">',
            f'<text x="20" y="24" font-size="15" font-weight="bold">{_text(str(meta.get("property")))} '
            f'{_text(str(meta.get("verdict")))} in {_text(str(meta.get("scenario")))}</text>',

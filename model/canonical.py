@@ -8,9 +8,13 @@ construction"):
   ReplicaSet's pod left terminating on a machine that is down for good (no
   fault budget left to recover it): no kubelet will finish its deletion, and
   nothing reads it but a foreground deletion, which then must not be pending.
+  A StatefulSet's pods are kept in both cases: its controller deletes a
+  Failed one itself, and a terminating one holds its identity.
 * uids are renumbered densely in their order (1, 2, ...), and the names the
-  apiserver generated from them with it; `next_uid` becomes one past the
-  largest.  Only equality and order of uids are observable.
+  apiserver generated from them with it (a StatefulSet's pods are named
+  `<set>-<ordinal>`, not from generateName: they keep their names); `next_uid`
+  becomes one past the largest.  Only equality and order of uids are
+  observable.
 * resourceVersions and the etcd revision, where tracked, are renumbered
   densely in their order, for the same reason.
 * etcd's history is kept only as far back as some watch cache or quorum

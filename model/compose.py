@@ -17,7 +17,7 @@ from .canonical import canonical, presentation, quotient, quotient_with_job_trac
 from .observation import recording_views
 from .components import (apiserver, cloudcontroller, daemonset, deployment, dns, endpointslice, environment,
                          garbagecollector, job, kubelet, kubeproxy, leaderelection, nodelifecycle, operator, podgc,
-                         replicaset, scheduler, serviceaccount, user)
+                         replicaset, scheduler, serviceaccount, statefulset, user)
 from .components.etcd import Store
 from .kinds import KINDS, controllers_for, makes_pods, pod_specs, reconciled_by
 from .scenario import Scenario
@@ -105,6 +105,7 @@ def _kind_controllers(sc: Scenario, faults):
         ("daemonset", "DaemonSet controller", lambda: daemonset.rules(expectations=sc.expectations)),
         ("job", "Job controller",
          lambda: job.rules(tracking=sc.job_tracking_with_finalizers, expectations=sc.expectations)),
+        ("statefulset", "StatefulSet controller", statefulset.rules),
     )
 
 
@@ -134,10 +135,12 @@ def build_model(sc: Scenario, record_views: bool = False, checked=None) -> Model
     if "deployment" in needed and not sc.reads_deployment_status:
         left_out.append("Deployment status writes (nothing reads Deployment status: no rolloutStatus change)")
     cloud_deletes_nodes = sc.control_plane.cloud_controller_manager and "vm-deleted" in faults
-    if "podgc" in needed or cloud_deletes_nodes:
-        rules += podgc.rules(terminated="podgc" in needed, orphaned=cloud_deletes_nodes)
+    out_of_service = any(podgc.out_of_service(n) for n in list(sc.nodes) + [
+        c.obj for c in sc.changes if c.obj is not None and c.kind == "Node"])
+    if "podgc" in needed or cloud_deletes_nodes or out_of_service:
+        rules += podgc.rules(terminated="podgc" in needed, orphaned=cloud_deletes_nodes, terminating=out_of_service)
     else:
-        left_out.append("PodGC (no Job, no Node the cloud deletes)")
+        left_out.append("PodGC (no Job, no Node the cloud deletes, no out-of-service taint)")
     cloud = sc.control_plane.cloud_controller_manager
     lb_services = any(o.kind == "Service" and o.type == "LoadBalancer"
                       for o in list(sc.objects) + [c.obj for c in sc.changes if c.obj is not None])
@@ -203,7 +206,7 @@ def build_model(sc: Scenario, record_views: bool = False, checked=None) -> Model
     rules += operator.rules(sc.operators)
     rules += user.rules(sc.changes, sc.rollout_status_checks_generation)
     if sc.nodes and {"node-crash", "zone-outage", "partition", "vm-deleted"} & faults:
-        rules += nodelifecycle.rules()
+        rules += nodelifecycle.rules(sc.control_plane.node_lifecycle)
     else:
         left_out.append("node lifecycle controller, taint eviction (no fault stops a kubelet's heartbeats)")
     rules += environment.rules(sc.fault_kinds, sc.fault_budget, placement(sc))

@@ -1,18 +1,18 @@
 """Who acts in each step, and what each actor reads and writes: the declarations partial-order reduction
 needs (explorer/por.py).
 
-Actors: each controller of kube-controller-manager (replicaset, job, daemonset, deployment, endpointslice,
-podgc, nodelifecycle, taint-eviction), each scheduler, each node's kubelet and kube-proxy, CoreDNS, the
-faults (`environment`), the user's changes (`user`).  An actor not declared here (the apiserver, leader
-election, the garbage collector, operators, the cloud controllers) may read and write anything, so it
-conflicts with every other: it is always in the persistent set where it may still act.
+Actors: each controller of kube-controller-manager (replicaset, job, daemonset, statefulset, deployment,
+endpointslice, podgc, nodelifecycle, taint-eviction), each scheduler, each node's kubelet and kube-proxy,
+CoreDNS, the faults (`environment`), the user's changes (`user`).  An actor not declared here (the
+apiserver, leader election, the garbage collector, operators, the cloud controllers) may read and write
+anything, so it conflicts with every other: it is always in the persistent set where it may still act.
 
 Tokens name parts of the state:
 * ("pods", group, aspect): one aspect of the pods of one workload, as stored.  A group is the root of the
-  pod's controller chain, (kind, namespace, name) of its Deployment, bare ReplicaSet, Job or DaemonSet, or
-  ("", namespace) for pods without a controller (listed only while a change may still make one); an
-  aspect is meta (metadata and spec but the binding), bind (spec.nodeName, the nominated node), phase
-  (and its reason), ready (and the pod IP), or new (a pod created: the group gains a member);
+  pod's controller chain, (kind, namespace, name) of its Deployment, bare ReplicaSet, Job, DaemonSet or
+  StatefulSet, or ("", namespace) for pods without a controller (listed only while a change may still
+  make one); an aspect is meta (metadata and spec but the binding), bind (spec.nodeName, the nominated
+  node), phase (and its reason), ready (and the pod IP), or new (a pod created: the group gains a member);
 * ("pods-on", node, aspect): the same of the pods bound to a node ("" for unbound pods);
 * ("pod", uid): the one pod a step wrote (two writes to different pods of a group commute; a writer of a
   pod reads one of its families, which catches two writers of one pod);
@@ -52,7 +52,8 @@ NONE: FrozenSet = frozenset()
 VIEW = frozenset({("field", "apiservers_up"), ("field", "etcd_up"), ("field", "etcd_current"),
                   ("field", "connections")})
 HOST_INVARIANTS = {"node-capacity", "pod-single-node", "pod-ip-unique"}
-WORKLOAD_KINDS = {"Deployment": "replicaset", "ReplicaSet": "replicaset", "Job": "job", "DaemonSet": "daemonset"}
+WORKLOAD_KINDS = {"Deployment": "replicaset", "ReplicaSet": "replicaset", "Job": "job", "DaemonSet": "daemonset",
+                  "StatefulSet": "statefulset"}
 _STATE_FIELDS = [a.name for a in attrs.fields(ClusterState)]
 
 
@@ -183,6 +184,7 @@ class Kubernetes(Independence):
         self.kube_system: FrozenSet = NONE
         self._actors: tuple = ()
         self.kubelet_restarts = True
+        self.podgc_terminating = False   # PodGC's gcTerminating is composed: it may delete any group's pod
         self.per_key = True
         self._memo: tuple = (None, None)
         self._fmemo: tuple = (None, {})
@@ -215,6 +217,7 @@ class Kubernetes(Independence):
         clone = copy.copy(self)
         clone._actors = tuple(out)
         clone.kubelet_restarts = "kubelet.restart" in rule_names
+        clone.podgc_terminating = "podgc.collect_terminating" in rule_names
         return clone
 
     def actors(self, s: ClusterState) -> Sequence[Hashable]:
@@ -334,6 +337,18 @@ class Kubernetes(Independence):
             mine = self._of(s, actor, ("meta", "phase", "new")) if actor == "daemonset" else own
             r = mine | {("uid",)} | ctrl | {("kind", k) for k in kind} | VIEW | (nodes if actor == "daemonset" else NONE)
             return frozenset(r), frozenset(w)
+        if actor == "statefulset":
+            # Its own pods (not their binding), and the pods that may hold the name of one of its pods: a pod
+            # without a controller, or a pod another workload of the set's name generated (`web-<uid>`); its
+            # creates fail on a name that is taken (AlreadyExists), and it deletes by name.
+            names = {(o.meta.namespace, o.meta.name) for o in s.store.statefulsets}
+            clash = frozenset(("pods", g, a) for g in self._groups(s)
+                              if (g[0] == "" and any(ns == g[1] for ns, _ in names))
+                              or (g[0] not in ("", "StatefulSet") and (g[1], g[2]) in names) for a in ASPECTS)
+            w = self._of(s, actor) | clash | self._pods_on_all() | {("uid",)} | ctrl
+            r = (self._of(s, actor, ("meta", "phase", "ready", "new")) | clash | {("uid",), ("kind", "StatefulSet")}
+                 | ctrl | VIEW)
+            return frozenset(r), frozenset(w)
         if actor == "deployment":
             from .components.deployment import new_replicaset_of
             w = frozenset({("kind", "ReplicaSet"), ("kind", "Deployment")}) | ctrl
@@ -372,7 +387,9 @@ class Kubernetes(Independence):
             # Terminated pods (a pod just created is Pending), and with gcOrphaned their Nodes.  A
             # ReplicaSet's terminated pod is collected by the canonical form at once (model/canonical.py):
             # PodGC never sees one.
-            groups = {g for g in self._groups(s) if g[0] != "Deployment" and g[0] != "ReplicaSet"}
+            # With gcTerminating (an out-of-service taint), any group's terminating pod.
+            groups = {g for g in self._groups(s)
+                      if self.podgc_terminating or (g[0] != "Deployment" and g[0] != "ReplicaSet")}
             w = frozenset(("pods", g, a) for g in groups for a in ASPECTS) | self._pods_on_all()
             return self._groups_all(s, ("meta", "bind", "phase")) | VIEW | nodes | ctrl, w
         if actor == "scheduling":

@@ -271,6 +271,21 @@ class DaemonSet:
     kind = "DaemonSet"
 
 
+@frozen(cache_hash=True)
+class StatefulSet:
+    """apps/v1 StatefulSet: spec.replicas pods of its template, each with a stable identity, the name
+    `<set>-<ordinal>` (model/components/statefulset.py).  `service_name` is spec.serviceName (the pods'
+    subdomain); `pod_management` is spec.podManagementPolicy, OrderedReady (the default) or Parallel."""
+
+    meta: ObjectMeta
+    replicas: int
+    selector: Labels
+    template: PodTemplate
+    service_name: str = ""
+    pod_management: str = "OrderedReady"
+    kind = "StatefulSet"
+
+
 @frozen
 class DeploymentStatus:
     """apps/v1 DeploymentStatus, as the Deployment controller writes it through the status subresource.

@@ -28,7 +28,7 @@ from .objects import Namespace, Node, ObjectMeta, Service
 
 FAULT_KINDS = ("node-crash", "node-recover", "zone-outage", "zone-recover", "etcd-member-crash",
                "etcd-member-restart", "apiserver-restart", "controller-crash", "kubelet-restart",
-               "partition", "partition-heal", "pause", "vm-deleted", "request-timeout")
+               "partition", "partition-heal", "pause", "vm-deleted", "request-timeout", "expectations-timeout")
 PLACEMENTS = ("traditional", "static-pods", "self-hosted", "managed")
 ZONE_LABEL = "topology.kubernetes.io/zone"
 CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane"
@@ -45,6 +45,16 @@ class LeaderElection:
 
 
 @dataclass(frozen=True)
+class NodeLifecycle:
+    """kube-controller-manager's node lifecycle flags that decide, per zone, whether unreachable Nodes are
+    tainted for eviction (pkg/controller/nodelifecycle: handleDisruption, ReducedQPSFunc)."""
+
+    unhealthy_zone_threshold: float = 0.55      # --unhealthy-zone-threshold
+    large_cluster_size_threshold: int = 50      # --large-cluster-size-threshold
+    secondary_node_eviction_rate: float = 0.01  # --secondary-node-eviction-rate (per second)
+
+
+@dataclass(frozen=True)
 class ControlPlane:
     placement: str = "traditional"
     etcd_topology: str = "stacked"
@@ -56,6 +66,7 @@ class ControlPlane:
     cloud_controller_manager: bool = False
     leader_election: LeaderElection = LeaderElection()
     static_apiservers: int = 0      # self-hosted: the first N apiservers are static pods beside the others
+    node_lifecycle: NodeLifecycle = NodeLifecycle()
 
 
 @dataclass(frozen=True)
@@ -166,7 +177,8 @@ def _cluster(doc: _Doc, warnings) -> Dict[str, Any]:
                              "kubernetesVersion", "manifests", "expect"))
     cp = doc.get(spec, "controlPlane", "spec", dict, {})
     doc.known(cp, "spec.controlPlane", ("placement", "etcd", "apiservers", "controllerManagers", "schedulers",
-                                        "cloudControllerManager", "leaderElection", "staticApiservers"))
+                                        "cloudControllerManager", "leaderElection", "staticApiservers",
+                                        "nodeLifecycle"))
     placement = doc.get(cp, "placement", "spec.controlPlane", str, "traditional")
     if placement not in PLACEMENTS:
         raise doc.error("spec.controlPlane.placement",
@@ -224,9 +236,23 @@ def _cluster(doc: _Doc, warnings) -> Dict[str, Any]:
     if not 0 <= static <= counts["apiservers"]:
         raise doc.error("spec.controlPlane.staticApiservers", f"must be between 0 and apiservers "
                         f"({counts['apiservers']}), got {static}")
+    nlp = "spec.controlPlane.nodeLifecycle"
+    nl = doc.get(cp, "nodeLifecycle", "spec.controlPlane", dict, {})
+    doc.known(nl, nlp, ("unhealthyZoneThreshold", "largeClusterSizeThreshold", "secondaryNodeEvictionRate"))
+    lifecycle = NodeLifecycle(float(doc.get(nl, "unhealthyZoneThreshold", nlp, float, 0.55)),
+                              doc.get(nl, "largeClusterSizeThreshold", nlp, int, 50),
+                              float(doc.get(nl, "secondaryNodeEvictionRate", nlp, float, 0.01)))
+    if not 0 < lifecycle.unhealthy_zone_threshold <= 1:
+        raise doc.error(f"{nlp}.unhealthyZoneThreshold", f"must be a fraction of a zone's Nodes above 0 and at most 1, "
+                                                        f"got {lifecycle.unhealthy_zone_threshold:g}")
+    if lifecycle.large_cluster_size_threshold < 0:
+        raise doc.error(f"{nlp}.largeClusterSizeThreshold", f"must be 0 or more, got {lifecycle.large_cluster_size_threshold}")
+    if not 0 <= lifecycle.secondary_node_eviction_rate < float("inf"):
+        raise doc.error(f"{nlp}.secondaryNodeEvictionRate", f"must be 0 or more Nodes per second, got "
+                                                           f"{lifecycle.secondary_node_eviction_rate:g}")
     control = ControlPlane(placement, topology, members, zones, counts["apiservers"], counts["controllerManagers"],
                            counts["schedulers"], doc.get(cp, "cloudControllerManager", "spec.controlPlane", bool, False),
-                           lease, static)
+                           lease, static, lifecycle)
     addons = doc.get(spec, "addons", "spec", dict, {})
     npl = doc.get(addons, "networkPlugin", "spec.addons", dict, {})
     doc.known(npl, "spec.addons.networkPlugin", ("replacesKubeProxy",))
@@ -268,6 +294,9 @@ def _cluster(doc: _Doc, warnings) -> Dict[str, Any]:
     max_depth = doc.get(check, "maxDepth", "spec.check", int, None)
     max_states = doc.get(check, "maxStates", "spec.check", int, 2_000_000)
     staleness = doc.get(check, "maxStaleness", "spec.check", int, 0)
+    if "expectations-timeout" in kinds and staleness == 0:
+        doc.warn("spec.faults.kinds", "expectations-timeout is allowed but spec.check.maxStaleness is 0: every "
+                 "informer sees each write at once, so no expectation can outlast its timeout unfulfilled")
     for key, val in (("maxDepth", max_depth), ("maxStates", max_states), ("maxStaleness", staleness)):
         if val is not None and val < 0:
             raise doc.error(f"spec.check.{key}", f"must be 0 or more, got {val}")
@@ -817,6 +846,7 @@ def parse_scenario(text: str, path: str = "<scenario>", lenient: bool = False, s
     objects.sort(key=lambda o: (registry.kind(o.kind).install_order, o.meta.namespace, o.meta.name))
     nodes.sort(key=lambda n: n.meta.name)
     _scalar_warnings(cdoc, nodes, objects, changes)
+    _rollout_warnings(cdoc, objects, changes)
     if strict and warnings:
         more = f" (and {len(warnings) - 1} more)" if len(warnings) > 1 else ""
         raise ScenarioError(f"{warnings[0]}{more}: an error under --strict")
@@ -830,8 +860,9 @@ def _changes_name_objects(cdoc: _Doc, changes, objects) -> None:
     """A scale, delete or rollout wait must name an object a manifest or an earlier apply creates (kubectl
     would answer NotFound, and the change would do nothing).  Pods too: the pods a controller makes have
     generated names (`web-7d4b9c8f6-x2x9k`: a random suffix upstream, a uid in the model) that no change
-    can know in advance, and no controller modelled names its pods predictably (StatefulSets are not
-    modelled), so a Pod a change names must be one of the manifests' or an earlier apply's."""
+    can know in advance, so a Pod a change names must be one of the manifests' or an earlier apply's, or a
+    StatefulSet's, whose pods are named `<set>-<ordinal>` (model/components/statefulset.py)."""
+    from .components.statefulset import parent_and_ordinal
     exists = {(o.kind, o.meta.namespace, o.meta.name) for o in objects}
     makers = [o for o in objects if registry.pod_specs([o])]
     for i, ch in enumerate(changes):
@@ -843,6 +874,10 @@ def _changes_name_objects(cdoc: _Doc, changes, objects) -> None:
             continue
         if ch.kind == "CustomObject" or key in exists:
             continue
+        parent, ordinal = parent_and_ordinal(ch.name)
+        if ch.kind == "Pod" and ordinal >= 0 and any(o.kind == "StatefulSet" and o.meta.namespace == ch.namespace
+                                                     and o.meta.name == parent for o in makers):
+            continue     # a StatefulSet's pod: its name is known in advance
         ns = f"{ch.namespace}/" if registry.kind(ch.kind).namespaced else ""
         known = sorted(f"{o[2]}" for o in exists if o[0] == ch.kind and o[1] == ch.namespace)
         why = ""
@@ -874,6 +909,22 @@ def _registration_note(docs) -> List[str]:
     parts = [f"{label} ({', '.join(names) if len(names) <= 4 else f'{len(names)} Nodes'})"
              for label, names in added.items()]
     return ["Nodes get the labels their kubelets register where the manifest has none: " + "; ".join(parts)]
+
+
+def _rollout_warnings(cdoc: _Doc, objects, changes) -> None:
+    """A change that applies a new pod template to a StatefulSet: its rolling update (ControllerRevisions,
+    updateStrategy) is not modelled, so the pods keep the template they were made with."""
+    current = {(o.kind, o.meta.namespace, o.meta.name): o for o in objects if o.kind == "StatefulSet"}
+    for i, ch in enumerate(changes):
+        if ch.op != "apply" or ch.kind != "StatefulSet":
+            continue
+        key = (ch.kind, ch.namespace, ch.name)
+        old = current.get(key)
+        if old is not None and old.template != ch.obj.template:
+            cdoc.warn(f"spec.changes[{i}].apply.spec.template", "not modelled (the rolling update of a StatefulSet's "
+                      "new template: its pods keep the template they were made with): statefulset-converges and "
+                      "stable-reconciliation may differ from a real cluster")
+        current[key] = ch.obj
 
 
 def _scalar_warnings(cdoc: _Doc, nodes, objects, changes) -> None:

@@ -17,7 +17,7 @@ from model.kinds import KINDS, controllers_for
 from model.scenario import Scenario
 
 # The controllers whose objects stable-reconciliation follows.
-RECONCILERS = {"deployment", "replicaset", "job", "daemonset"}
+RECONCILERS = {"deployment", "replicaset", "job", "daemonset", "statefulset"}
 from model.state import ClusterState
 
 from .catalog import register
@@ -90,9 +90,10 @@ def node_failures(sc: Scenario) -> Optional[str]:
     return None
 
 
-def stranded_problems(s: ClusterState) -> List[str]:
-    """ReplicaSets with pods still counted on failed machines, or too few pods on healthy ones."""
-    from model.components.nodelifecycle import eviction_seconds, full_disruption
+def stranded_problems(s: ClusterState, policy=None) -> List[str]:
+    """ReplicaSets with pods still counted on failed machines, or too few pods on healthy ones (`policy`: the
+    scenario's node lifecycle flags, which say why a Node is not tainted)."""
+    from model.components.nodelifecycle import eviction_seconds, full_disruption, tainting_zones, zone_key
     healthy = {h.name for h in s.hosts if h.up and h.reachable}
     hosts = {h.name: h for h in s.hosts}
     out = []
@@ -110,8 +111,17 @@ def stranded_problems(s: ClusterState) -> List[str]:
                 why = " (its Node is still Ready: the grace period has not passed)"
             elif node is not None and full_disruption(s.store.nodes):
                 why = " (full-disruption mode: not evicted)"
+            elif (node is not None and policy is not None and not any(t.effect == "NoExecute" for t in node.taints)
+                    and zone_key(node) not in tainting_zones(s.store.nodes, policy)):
+                zone = [n for n in s.store.nodes if zone_key(n) == zone_key(node)]
+                unready = sum(1 for n in zone if n.ready != "True")
+                why = (f" (its Node is not tainted NoExecute: its zone{' ' + zone_key(node)[1] if zone_key(node)[1] else ''}"
+                       f" is partially disrupted, {unready} of its {len(zone)} Nodes not Ready, and in a zone of "
+                       f"{policy.large_cluster_size_threshold} Nodes or fewer the node lifecycle controller stops "
+                       "evicting)")
             elif node is not None and eviction_seconds(p, node) is None:
-                why = " (it tolerates the Node's NoExecute taints for ever)"
+                why = (" (it tolerates the Node's NoExecute taints for ever)" if any(
+                    t.effect == "NoExecute" for t in node.taints) else " (its Node is not tainted NoExecute yet)")
             out.append(f"pod {p.meta.key} of ReplicaSet {rs.meta.key} is still counted on failed node "
                        f"{p.spec.node_name}{why}")
         if len(good) < rs.replicas:
@@ -134,11 +144,14 @@ def pods_rescheduled_after_node_failure(sc: Scenario):
     reachable.  It holds through the node lifecycle controller's
     Ready=Unknown, its NoExecute taint and the taint-eviction controller's
     deletion once the tolerations run out; it fails where every Node is
-    unready (full-disruption mode: nothing is evicted), where pods tolerate
-    the taint for ever, or where the machines left have no room.
+    unready (full-disruption mode: nothing is evicted), where a small zone is
+    partially disrupted (3 or more of its Nodes, and 55% of them, not Ready:
+    eviction stops there), where pods tolerate the taint for ever, or where
+    the machines left have no room.
     """
 
-    return from_problems("pods-rescheduled-after-node-failure", stranded_problems,
+    policy = sc.control_plane.node_lifecycle
+    return from_problems("pods-rescheduled-after-node-failure", lambda s: stranded_problems(s, policy),
                          pods_rescheduled_after_node_failure.__doc__, placement_diagnosis)
 
 
@@ -293,7 +306,8 @@ def has_controllers(sc: Scenario) -> Optional[str]:
     kinds = {o.kind for o in sc.objects} | {c.kind for c in sc.changes}
     if controllers_for(kinds) & RECONCILERS or sc.operators:
         return None
-    return "no object that a controller reconciles (Deployment, ReplicaSet, Job, DaemonSet, or an operator's kind)"
+    return ("no object that a controller reconciles (Deployment, ReplicaSet, Job, DaemonSet, StatefulSet, or an "
+            "operator's kind)")
 
 
 def operator_problems(s: ClusterState, kinds) -> List[str]:
@@ -316,7 +330,8 @@ def stable_reconciliation(sc: Scenario):
     respond to cluster events".  Eventually stable reconciliation (Anvil,
     OSDI 2024), under the fairness of DESIGN section 2.1: after the last
     change and the last fault, every Deployment, every ReplicaSet of its
-    own, every Job and every deletion reach what was declared, and stay
+    own, every Job, every StatefulSet (as `statefulset-converges` says) and
+    every deletion reach what was declared, and stay
     there (a fair cycle through a state that does not match is a violation).
     An operator's objects (`spec.operators`) match when their
     status.observedGeneration reports their metadata.generation.
@@ -324,12 +339,108 @@ def stable_reconciliation(sc: Scenario):
 
     def problems(s: ClusterState) -> List[str]:
         out = list(deployment_problems(s)) + replicaset_problems(s) + dangling_references(s) + daemonset_problems(s)
+        out += statefulset_problems(s)
         out += [f"Job {j.meta.key} is not finished" for j in s.store.jobs if not j.condition]
         if sc.operators:
             out += operator_problems(s, sc.operators)
         return out
 
     return from_problems("stable-reconciliation", problems, stable_reconciliation.__doc__)
+
+
+def has_statefulsets(sc: Scenario) -> Optional[str]:
+    if any(o.kind == "StatefulSet" for o in sc.objects) or any(c.kind == "StatefulSet" for c in sc.changes):
+        return None
+    return "no StatefulSet"
+
+
+def _unreachable(s: ClusterState, node: str) -> str:
+    """Why the machine of `node` is out of the control plane's reach, or "" when it is up and reachable."""
+    h = s.host(node)
+    if h is None:
+        return "it has no machine"
+    if not h.up:
+        return "its machine is down"
+    if not h.reachable:
+        return "it is cut off from the control plane"
+    return ""
+
+
+def statefulset_problems(s: ClusterState) -> List[str]:
+    """Why each StatefulSet not being deleted is short of its pods <set>-0..replicas-1, each Running and Ready on
+    a machine that is up and reachable, or has a pod beyond them (empty when all are converged)."""
+    from model.components.statefulset import healthy, ordinal_of, pod_name, running_and_ready, set_pods
+    out = []
+    for sts in s.store.statefulsets:
+        if sts.meta.deleting:
+            continue
+        ns = sts.meta.namespace
+        mine = {p.meta.name: p for p in set_pods(s.store, sts)}
+        problems = []
+        for o in range(sts.replicas):
+            name = pod_name(sts, o)
+            p = mine.get(name)
+            if p is None:
+                other = s.store.get("Pod", ns, name)
+                if other is not None:
+                    problems.append(f"{name} is missing: its name is taken by a Pod the StatefulSet does not own")
+                    continue
+                below = [pod_name(sts, i) for i in range(o)
+                         if mine.get(pod_name(sts, i)) is None or not healthy(mine[pod_name(sts, i)])]
+                if below and sts.pod_management != "Parallel":
+                    problems.append(f"{name} does not exist (OrderedReady: it is created once {below[0]} is Running "
+                                    "and Ready)")
+                else:
+                    problems.append(f"{name} does not exist")
+                continue
+            node = p.spec.node_name
+            where = _unreachable(s, node) if node else ""
+            if p.meta.deleting:
+                if where:
+                    problems.append(f"{name} is Terminating on unreachable node {node} ({where}): a "
+                                    "StatefulSet never replaces a pod whose deletion is not confirmed (no kubelet can "
+                                    "confirm it; a force deletion, or PodGC once the Node is tainted out-of-service, "
+                                    "removes it)")
+                else:
+                    problems.append(f"{name} is Terminating" + (f" on {node}" if node else ""))
+            elif not node:
+                problems.append(f"{name} is unscheduled")    # the placement diagnosis quotes kube-scheduler
+            elif p.phase in ("Failed", "Succeeded"):
+                problems.append(f"{name} is {p.phase}" + (f" ({p.reason})" if p.reason else "") + f" on {node}")
+            elif where:
+                problems.append(f"{name} is on unreachable node {node} ({where})")
+            elif not running_and_ready(p) or s.host(node).running(p.meta.uid) is None:
+                problems.append(f"{name} is {p.phase}{'' if p.ready else ', not Ready,'} on {node}")
+        for p in sorted(mine.values(), key=ordinal_of):
+            if ordinal_of(p) >= sts.replicas:
+                problems.append(f"{p.meta.name} is beyond spec.replicas {sts.replicas}"
+                                + (" (Terminating)" if p.meta.deleting else ""))
+        if problems:
+            out.append(f"StatefulSet {sts.meta.key} ({sts.pod_management}, {sts.replicas} replicas): "
+                       + "; ".join(problems))
+    return out
+
+
+@register("statefulset-converges", "convergence", has_statefulsets)
+def statefulset_converges(sc: Scenario):
+    """Every StatefulSet eventually has exactly its pods <set>-0..replicas-1, each Running and Ready on a machine that is up and reachable, and no others.
+
+    Seed document: kube-controller-manager's control loops; a StatefulSet
+    gives each pod a stable identity (its name, its ordinal), and the
+    controller keeps at most one pod per identity: it creates ordinal i
+    (with OrderedReady, once every lower ordinal is Running and Ready) only
+    when etcd holds no pod of that name.  Goal: for every StatefulSet not
+    being deleted, each pod <set>-i for i below spec.replicas exists, is not
+    terminating, and is Running and Ready with its containers running on a
+    machine that is up and reachable from the control plane; no pod of a
+    higher ordinal is left.  It fails where a pod of the set is stuck
+    Terminating on a Node that can no longer confirm its deletion (crashed,
+    cut off): the set does not replace it, unlike a ReplicaSet, until a force
+    deletion or PodGC (the out-of-service taint) removes it.
+    """
+
+    return from_problems("statefulset-converges", statefulset_problems, statefulset_converges.__doc__,
+                         placement_diagnosis)
 
 
 def placement_diagnosis(s: ClusterState) -> str:

@@ -230,7 +230,8 @@ def test_render_a_trace_and_an_architecture(tmp_path):
         assert p.returncode == 0, p.stderr
         import html
         text = html.unescape(arch.read_text())
-        assert "etcd, zone a" in text and "kube-apiserver 3" in text and "node w-1" in text
+        assert "zone a" in text and "kube-apiserver 3" in text and "node w-1" in text
+        assert "etcd member etcd-1" in text and "load balancer" in text and "stacked etcd, HA" in text
 
 
 def test_render_without_graphviz_says_so(tmp_path):

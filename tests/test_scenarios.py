@@ -112,6 +112,13 @@ PINNED = {
                                   "taints-respected": "holds", "pod-single-node": "holds", "replicas-bounded": "holds",
                                   "pods-rescheduled-after-node-failure": "violated", "control-plane-available": "holds",
                                   "workloads-survive-control-plane-outage": "holds"}),
+    "zone-partial-disruption": (1715, 4440, {"deployment-converges": "violated", "node-capacity": "holds",
+                                             "taints-respected": "holds", "pod-single-node": "holds",
+                                             "replicas-bounded": "holds",
+                                             "pods-rescheduled-after-node-failure": "violated"}),
+    "zone-partial-threshold": (1451, 4296, {"deployment-converges": "holds", "node-capacity": "holds",
+                                            "taints-respected": "holds", "pod-single-node": "holds",
+                                            "replicas-bounded": "holds", "pods-rescheduled-after-node-failure": "holds"}),
     "logging-daemonset": (1582, 4017, {"node-capacity": "holds", "taints-respected": "holds",
                                        "pod-single-node": "holds", "daemonset-converges": "holds"}),
     "daemonset-no-room": (22, 35, {"node-capacity": "holds", "taints-respected": "holds",
@@ -152,6 +159,9 @@ PINNED = {
     "rs-create-timeout": (10390, 22073, dict(RS, **{"taints-respected": "holds", "replicas-bounded": "violated",
                                                     "scheduler-binds-fit": "holds",
                                                     "no-time-travel": "holds"})),
+    "rs-expectations-expire": (10368, 22047, dict(RS, **{"taints-respected": "holds", "replicas-bounded": "violated",
+                                                         "scheduler-binds-fit": "holds",
+                                                         "no-time-travel": "holds"})),
     "rs-workqueue-per-key": (4, 3, dict(RS, **{"taints-respected": "holds", "replicas-bounded": "holds"})),
     "rs-workqueue-shared-key": (24, 43, dict(RS, **{"taints-respected": "holds", "replicas-bounded": "violated"})),
     "rs-adopts-orphan": (15, 22, dict(RS, **{"taints-respected": "holds", "replicas-bounded": "holds"})),
@@ -177,6 +187,23 @@ PINNED = {
     "tainted-only-room": (17, 22, {"deployment-converges": "violated", "node-capacity": "holds",
                                    "taints-respected": "holds", "pod-single-node": "holds",
                                    "replicas-bounded": "holds"}),
+    # StatefulSets (model/components/statefulset.py): at most one pod per identity.
+    "statefulset-ordered": (96, 154, {"statefulset-converges": "holds", "node-capacity": "holds",
+                                      "taints-respected": "holds", "pod-single-node": "holds"}),
+    "statefulset-node-crash": (98, 141, {"statefulset-converges": "violated", "node-capacity": "holds",
+                                         "taints-respected": "holds", "pod-single-node": "holds",
+                                         "node-status-converges": "holds"}),
+    "statefulset-out-of-service": (285, 542, {"statefulset-converges": "holds", "node-capacity": "holds",
+                                              "taints-respected": "holds", "pod-single-node": "holds",
+                                              "node-status-converges": "holds", "control-plane-available": "holds",
+                                              "workloads-survive-control-plane-outage": "holds"}),
+    "statefulset-force-delete-partition": (348, 676, {"statefulset-converges": "violated", "node-capacity": "holds",
+                                                      "taints-respected": "holds", "pod-single-node": "violated",
+                                                      "node-status-converges": "holds"}),
+    "statefulset-out-of-service-partition": (554, 1025, {"statefulset-converges": "violated",
+                                                         "node-capacity": "holds", "taints-respected": "holds",
+                                                         "pod-single-node": "violated",
+                                                         "node-status-converges": "holds"}),
 }
 
 
@@ -191,7 +218,8 @@ def run(name):
 
 
 # pods-rescheduled-after-node-failure, where a fault stops a node under a Deployment or ReplicaSet.
-RESCHEDULED = {'dns-service': 'holds', 'anti-affinity-spread': 'violated', 'etcd-quorum-lost': 'violated', 'large-cluster': 'unknown', 'topology-spread-honor-taints': 'holds', 'topology-spread-zone-down': 'violated', 'web-three-nodes': 'holds', 'web-two-nodes-crash': 'violated', 'zone-outage-stacked': 'violated', 'rolling-update-node-crash': 'holds'}
+RESCHEDULED = {'dns-service': 'holds', 'anti-affinity-spread': 'violated', 'etcd-quorum-lost': 'violated', 'large-cluster': 'unknown', 'topology-spread-honor-taints': 'holds', 'topology-spread-zone-down': 'violated', 'web-three-nodes': 'holds', 'web-two-nodes-crash': 'violated', 'zone-outage-stacked': 'violated', 'rolling-update-node-crash': 'holds',
+               'zone-partial-disruption': 'violated', 'zone-partial-threshold': 'holds'}
 
 
 # node-status-converges, where a fault stops a kubelet's heartbeats (and the scenario checks all properties).
@@ -202,7 +230,8 @@ NODE_STATUS = {'job-node-crash': 'holds', 'cluster-addons': 'holds', 'anti-affin
                'static-pods-single-control-plane': 'violated', 'static-pods-three-control-planes': 'holds',
                'topology-spread-honor-taints': 'holds', 'topology-spread-zone-down': 'holds',
                'vm-deleted-cloud': 'holds', 'vm-deleted-on-prem': 'holds', 'web-three-nodes': 'holds',
-               'web-two-nodes-crash': 'holds', 'zone-outage-stacked': 'violated'}
+               'web-two-nodes-crash': 'holds', 'zone-outage-stacked': 'violated',
+               'zone-partial-disruption': 'holds', 'zone-partial-threshold': 'holds'}
 
 
 # stable-reconciliation (Anvil's ESR), where a controller has objects to reconcile.
@@ -213,6 +242,7 @@ STABLE = {
     "greedy-scheduling": "violated", "large-cluster": "unknown",
     "scheduler-assume": "holds", "scheduler-no-assume": "holds", "scheduler-failover": "holds",
     "node-partition-eviction": "holds", "full-disruption": "violated",
+    "zone-partial-disruption": "violated", "zone-partial-threshold": "holds",
     "logging-daemonset": "holds", "daemonset-no-room": "violated",
     "vm-deleted-cloud": "holds", "vm-deleted-on-prem": "holds", "nodename-noexecute-loop": "violated",
     "job-restart-lagging": "unknown",
@@ -220,7 +250,7 @@ STABLE = {
     "delete-deployment-background": "holds", "delete-deployment-foreground": "holds", "delete-deployment-orphan": "holds",
     "etcd-quorum-lost": "violated", "job-legacy-tracking": "violated", "job-tracking-finalizers": "holds",
     "leader-crash": "holds", "leader-paused": "holds", "rolling-update": "holds", "rolling-update-node-crash": "holds",
-    "rs-adopts-orphan": "holds", "rs-create-timeout": "holds", "rs-stale-cache-expectations": "holds", "tainted-only-room": "violated",
+    "rs-adopts-orphan": "holds", "rs-create-timeout": "holds", "rs-expectations-expire": "holds", "rs-stale-cache-expectations": "holds", "tainted-only-room": "violated",
     "two-schedulers": "holds", "web-three-nodes": "holds", "web-two-nodes-crash": "violated",
     "zone-outage-stacked": "violated",
     "service-no-proxy": "holds", "service-proxy-replaced": "holds", "dns-service": "holds",
@@ -230,6 +260,8 @@ STABLE = {
     "rollout-status-observed-generation": "holds", "rollout-status-ignores-generation": "holds",
     "operator-status-subresource": "holds", "operator-no-status-subresource": "violated",
     "rs-workqueue-per-key": "holds", "rs-workqueue-shared-key": "holds",
+    "statefulset-ordered": "holds", "statefulset-node-crash": "violated", "statefulset-out-of-service": "holds",
+    "statefulset-force-delete-partition": "violated", "statefulset-out-of-service-partition": "violated",
 }
 
 
@@ -686,6 +718,65 @@ def test_an_ambiguous_create_defeats_expectations():
     assert next(v for v in res0.verdicts if v.prop == "replicas-bounded").verdict == "holds"
 
 
+def test_an_expired_expectation_lets_a_lagging_controller_create_again():
+    """rs-expectations-expire (kubernetes 129795): the controller's expectation for its last create expires
+    while its view has not seen that pod; its next create, from that view, is the one replicas-bounded
+    catches.  The same cluster without the expiry (rs-stale-cache-expectations) holds."""
+    sc, comp, res = run("rs-expectations-expire")
+    v = next(v for v in res.verdicts if v.prop == "replicas-bounded")
+    labels = [render_label(l) for l in v.trace.labels[1:]]
+    expiry = "environment.expectations_timeout(process=kube-controller-manager, replicaset=default/web)"
+    assert expiry in labels and labels[-1] == "replicaset.create_pod(rs=default/web)"
+    k = labels.index(expiry)
+    # the expired expectation was for a create its view had not seen yet
+    assert v.trace.states[k].expectations and not v.trace.states[k + 1].expectations
+    assert labels.count("replicaset.create_pod(rs=default/web)") == 3
+    sc0, comp0, res0 = run("rs-stale-cache-expectations")
+    assert next(v for v in res0.verdicts if v.prop == "replicas-bounded").verdict == "holds"
+
+
+def test_an_expectations_timeout_without_a_lagging_view_is_warned(tmp_path):
+    from model.scenario import load_scenario
+    text = open(os.path.join(SCENARIOS, "rs-expectations-expire.yaml")).read().replace("maxStaleness: 2", "maxStaleness: 0")
+    (tmp_path / "s.yaml").write_text(text)
+    sc = load_scenario(str(tmp_path / "s.yaml"))
+    assert any("expectations-timeout is allowed but spec.check.maxStaleness is 0" in w for w in sc.warnings)
+
+
+def test_a_partially_disrupted_small_zone_stops_eviction():
+    """zone-partial-disruption: with 3 of the zone's 4 Nodes unreachable the zone is PartialDisruption and its
+    Nodes are not tainted NoExecute, so the pod on a crashed Node is never evicted (the diagnosis says why, in
+    the trace's names); at a threshold of 80% (zone-partial-threshold) the same crashes leave the zone Normal,
+    the Nodes are tainted, and the pod is replaced."""
+    from model.components.nodelifecycle import NO_EXECUTE
+    sc, comp, res = run("zone-partial-disruption")
+    v = next(v for v in res.verdicts if v.prop == "pods-rescheduled-after-node-failure")
+    last = v.trace.states[-1]
+    down = sorted(h.name for h in last.hosts if not h.up)
+    assert len(down) == 3 and all(NO_EXECUTE not in n.taints for n in last.store.nodes)
+    assert all(n.ready == "Unknown" for n in last.store.nodes if n.meta.name in down)
+    pod = next(p for p in last.store.pods if not p.meta.deleting)
+    assert pod.spec.node_name in down and f"failed node {pod.spec.node_name} (its Node is not tainted NoExecute: " \
+        "its zone a is partially disrupted, 3 of its 4 Nodes not Ready" in v.diagnosis
+    sc, comp, res = run("zone-partial-threshold")
+    assert next(v for v in res.verdicts if v.prop == "pods-rescheduled-after-node-failure").verdict == "holds"
+    tainted = any(NO_EXECUTE in n.taints and sum(1 for h in s.hosts if not h.up) == 3
+                  for s in res.search.graph.states for n in s.store.nodes)
+    assert tainted, "with three Nodes down and the zone Normal, some Node is tainted for eviction"
+
+
+def test_node_lifecycle_flags_are_checked(tmp_path):
+    from model.scenario import ScenarioError, load_scenario
+    text = open(os.path.join(SCENARIOS, "zone-partial-threshold.yaml")).read()
+    for bad, msg in (("unhealthyZoneThreshold: 0.8", "unhealthyZoneThreshold: must be a fraction"),):
+        (tmp_path / "s.yaml").write_text(text.replace("unhealthyZoneThreshold: 0.8", "unhealthyZoneThreshold: 1.5"))
+        with pytest.raises(ScenarioError, match=msg):
+            load_scenario(str(tmp_path / "s.yaml"))
+    (tmp_path / "s.yaml").write_text(text.replace("unhealthyZoneThreshold: 0.8", "largeClusterSizeThreshold: -1"))
+    with pytest.raises(ScenarioError, match="largeClusterSizeThreshold: must be 0 or more"):
+        load_scenario(str(tmp_path / "s.yaml"))
+
+
 def fair_instances(res):
     return {(i[0], i[1]) for i in res.search.graph.instances}
 
@@ -825,3 +916,226 @@ def test_a_finished_job_deletes_its_active_pods():
                 assert j.condition or len(active) > min(j.parallelism, j.completions - j.succeeded), lab
                 deleted_after_finish += bool(j.condition)
     assert deleted_after_finish > 0
+
+
+# ---- StatefulSets (model/components/statefulset.py) ---------------------------------------------------------
+
+def _steps(comp, s, rule_name):
+    """(label, next state) of each step of rule `rule_name` enabled in `s`."""
+    for rule in comp.system.rules:
+        if rule.name == rule_name:
+            yield from rule.fn(s)
+
+
+def _ordinal(key: str) -> int:
+    return int(key.rsplit("-", 1)[1])
+
+
+def _web(s, i):
+    return s.store.get("Pod", "default", f"web-{i}")
+
+
+def test_statefulset_ordered_ready_creates_an_ordinal_only_after_the_lower_ones_are_running_and_ready():
+    """statefulset-ordered: on every reachable state, a create of web-k is enabled only while web-0..k-1 are
+    Running, Ready and not terminating; the pods carry their identity; scale-down deletes the highest ordinal,
+    one at a time."""
+    from model.components.statefulset import POD_INDEX_LABEL, POD_NAME_LABEL
+    sc, comp, res = run("statefulset-ordered")
+    created = set()
+    deleted = []
+    for s in res.search.graph.states:
+        for lab, nxt in _steps(comp, s, "statefulset.create_pod"):
+            name = dict(lab[2])["pod"].split("/", 1)[1]
+            k = _ordinal(name)
+            for i in range(k):
+                p = _web(s, i)
+                assert p is not None and p.phase == "Running" and p.ready and not p.meta.deleting, (lab, i)
+            pod = nxt.store.get("Pod", "default", name)
+            assert (POD_NAME_LABEL, name) in pod.meta.labels and (POD_INDEX_LABEL, str(k)) in pod.meta.labels
+            assert [(r.kind, r.name, r.controller) for r in pod.meta.owner_references] == [("StatefulSet", "web", True)]
+            assert not pod.meta.generate_name
+            created.add(k)
+        for lab, nxt in _steps(comp, s, "statefulset.delete_pod"):
+            k = _ordinal(dict(lab[2])["pod"])
+            mine = [p for p in s.store.pods if p.meta.owner_references]
+            assert all(_ordinal(p.meta.name) <= k for p in mine), lab          # the highest ordinal first
+            assert not any(p.meta.deleting for p in mine), lab                 # one at a time
+            deleted.append(k)
+    assert created == {0, 1, 2} and {1, 2} <= set(deleted)
+
+
+PARALLEL = open(os.path.join(SCENARIOS, "statefulset-ordered.yaml")).read().replace(
+    "  serviceName: web\n", "  serviceName: web\n  podManagementPolicy: Parallel\n")
+
+
+def test_statefulset_parallel_creates_without_waiting():
+    """The same set with podManagementPolicy Parallel: web-2 may be created before web-0 runs (so the check of
+    the test above can fail), and still converges."""
+    from model.scenario import parse_scenario
+    comp = compose(parse_scenario(PARALLEL, os.path.join(SCENARIOS, "parallel.yaml")))
+    res = check(comp.system, reduction="none", symmetry=False)
+    assert {v.prop: v.verdict for v in res.verdicts}["statefulset-converges"] == "holds"
+    early = [s for s in res.search.graph.states for lab, _ in _steps(comp, s, "statefulset.create_pod")
+             if dict(lab[2])["pod"] == "default/web-2" and (_web(s, 0) is None or _web(s, 0).phase != "Running")]
+    assert early
+
+
+def test_statefulset_failed_pod_is_deleted_then_created_again_under_its_name():
+    """processReplica: a Failed replica is deleted, nothing is created while etcd holds it (Terminating), and
+    once it is gone the same name comes back with a new uid."""
+    import attrs
+    sc, comp, res = run("statefulset-ordered")
+    s = next(s for s in res.search.graph.states
+             if _web(s, 0) is not None and _web(s, 0).phase == "Running" and s.next_change == 0 and _web(s, 1) is None)
+    old = _web(s, 0)
+    s = s.with_store(s.store.put(attrs.evolve(old, phase="Failed", ready=False)))
+    assert not list(_steps(comp, s, "statefulset.create_pod"))
+    (lab, s), = _steps(comp, s, "statefulset.delete_pod")
+    assert dict(lab[3])["why"] == "Failed" and _web(s, 0).meta.deleting
+    assert not list(_steps(comp, s, "statefulset.create_pod"))          # its name is still taken
+    (_, s), = _steps(comp, s, "kubelet.finish_deletion")
+    (lab, s), = _steps(comp, s, "statefulset.create_pod")
+    assert _web(s, 0) is not None and _web(s, 0).meta.uid != old.meta.uid and _web(s, 0).phase == "Pending"
+
+
+def test_a_crashed_nodes_statefulset_pod_stays_terminating_and_is_never_replaced():
+    """statefulset-node-crash: stuck with the evicted pod Terminating on the dead machine; no pod of its name
+    is created again, and no machine ever runs two pods of one name."""
+    sc, comp, res = run("statefulset-node-crash")
+    v = {x.prop: x for x in res.verdicts}["statefulset-converges"]
+    labels = [render_label(l) for l in v.trace.labels[1:]]
+    assert any(l.startswith("environment.node_crash(") for l in labels)
+    assert any(l.startswith("taint-eviction.evict(") for l in labels)
+    assert "stuck" in v.diagnosis and "Terminating on unreachable node" in v.diagnosis
+    assert "never replaces a pod whose deletion is not confirmed" in v.diagnosis
+    last = v.trace.states[-1]
+    down = next(h.name for h in last.hosts if not h.up)
+    stuck = [p for p in last.store.pods if p.meta.deleting]
+    assert stuck and all(p.spec.node_name == down for p in stuck)
+    assert not list(_steps(comp, last, "statefulset.create_pod"))
+    creates = [l for l in labels if l.startswith("statefulset.create_pod(")]
+    assert len(creates) == len(set(creates))                            # no identity is made twice
+
+
+def test_statefulset_out_of_service_taint_lets_podgc_free_the_identity():
+    """statefulset-out-of-service: PodGC force-deletes the pods Terminating on the tainted, unready Node, and
+    the set settles on n1 in every final state; without the user's taint, the same outage leaves it stuck."""
+    sc, comp, res = run("statefulset-out-of-service")
+    g = res.search.graph
+    freed = [s for s in g.states for _ in _steps(comp, s, "podgc.collect_terminating")]
+    assert freed
+    final = [s for s in g.states if not any(True for r in comp.system.rules if r.fair for _ in r.fn(s))]
+    assert final
+    for s in final:
+        assert [(_web(s, i).spec.node_name, _web(s, i).phase) for i in range(2)] == [("n1", "Running")] * 2
+    from model.scenario import parse_scenario
+    text = sc.text.split("  changes:\n")[0] + "---" + sc.text.split("\n---", 1)[1]
+    without = compose(parse_scenario(text, sc.path))
+    verdicts = {v.prop: v for v in check(without.system).verdicts}
+    assert verdicts["statefulset-converges"].verdict == "violated"
+    assert "Terminating on unreachable node n2" in verdicts["statefulset-converges"].diagnosis
+
+
+def _closure(comp, start):
+    """Every state reachable from `start` by the scenario's rules (the canonical forms)."""
+    canon = comp.system.canonical
+    seen = {canon(start)}
+    todo = [canon(start)]
+    while todo:
+        s = todo.pop()
+        for rule in comp.system.rules:
+            for _, nxt in rule.fn(s):
+                nxt = canon(nxt)
+                if nxt not in seen:
+                    seen.add(nxt)
+                    todo.append(nxt)
+    return seen
+
+
+def test_force_deleting_a_statefulset_pod_on_a_partitioned_node_runs_it_twice_for_as_long_as_the_partition():
+    """statefulset-force-delete-partition: the force deletion lets the controller re-create web-1 at once, and
+    its new copy runs beside the old one; with the old copy's node cut off, nothing can stop it again (while
+    with the node reachable, its kubelet's kill_orphan ends the double run)."""
+    sc, comp, res = run("statefulset-force-delete-partition")
+    v = {x.prop: x for x in res.verdicts}["pod-single-node"]
+    labels = [render_label(l) for l in v.trace.labels[1:]]
+    force = next(i for i, l in enumerate(labels)
+                 if l.startswith("user.change(") and "force-delete Pod default/web-1" in l)
+    assert any(l.startswith("statefulset.create_pod(sts=default/web, pod=default/web-1") for l in labels[force:])
+    inv = next(i for i in comp.system.invariants if i.name == "pod-single-node")
+    twice = [s for s in res.search.graph.states if inv.check(s)]
+    cut_off = []
+    for s in twice:
+        old = next(h for h in s.hosts for rp in h.pods
+                   if rp.name == "web-1" and (_web(s, 1) is None or rp.uid != _web(s, 1).meta.uid))
+        if old.reachable:
+            assert any(dict(lab[2])["node"] == old.name for lab, _ in _steps(comp, s, "kubelet.kill_orphan"))
+        else:
+            cut_off.append(s)
+    assert cut_off
+    assert all(inv.check(t) for t in _closure(comp, cut_off[0]))       # no way back while the partition lasts
+
+
+def test_statefulset_out_of_service_taint_on_a_partitioned_node_runs_pods_twice():
+    """statefulset-out-of-service-partition: the violation needs the partition (PodGC acts only on a Node that
+    is not Ready): the counterexample cuts n2 off, PodGC force-deletes its pod, and the set re-creates it."""
+    sc, comp, res = run("statefulset-out-of-service-partition")
+    v = {x.prop: x for x in res.verdicts}["pod-single-node"]
+    labels = [render_label(l) for l in v.trace.labels[1:]]
+    cut = next(i for i, l in enumerate(labels) if l.startswith("environment.partition(node=n2"))
+    gc = next(i for i, l in enumerate(labels) if l.startswith("podgc.collect_terminating("))
+    pod = dict(v.trace.labels[gc + 1][2])["pod"]
+    assert cut < gc < next(i for i, l in enumerate(labels)
+                           if l.startswith(f"statefulset.create_pod(sts=default/web, pod={pod}") and i > gc)
+
+
+def test_statefulset_pod_names_do_not_follow_uids():
+    """The canonical form renumbers uids, and renames only generated names: a StatefulSet pod keeps
+    `<set>-<ordinal>` whatever its uid (web-1 is re-created with a new one in this scenario)."""
+    sc, comp, res = run("statefulset-force-delete-partition")
+    names = {p.meta.name for s in res.search.graph.states for p in s.store.pods}
+    names |= {rp.name for s in res.search.graph.states for h in s.hosts for rp in h.pods}
+    assert names == {"web-0", "web-1"}
+    uids = {p.meta.uid for s in res.search.graph.states for p in s.store.pods if p.meta.name == "web-1"}
+    assert len(uids) > 1
+
+
+def test_a_change_may_name_a_statefulset_pod_and_the_fields_not_modelled_are_warned():
+    from model.scenario import ScenarioError, parse_scenario
+    text = open(os.path.join(SCENARIOS, "statefulset-force-delete-partition.yaml")).read()
+    parse_scenario(text, "x.yaml")
+    with pytest.raises(ScenarioError, match="no manifest or earlier change creates Pod default/db-1"):
+        parse_scenario(text.replace("name: web-1, gracePeriodSeconds", "name: db-1, gracePeriodSeconds"), "x.yaml")
+    extra = ("  updateStrategy: {type: RollingUpdate, rollingUpdate: {partition: 1}}\n  minReadySeconds: 5\n"
+             "  ordinals: {start: 3}\n  revisionHistoryLimit: 3\n  serviceName: web\n")
+    sc = parse_scenario(text.replace("  serviceName: web\n", extra), "x.yaml")
+    fields = sorted(w.split("(StatefulSet default/web): ", 1)[1].split(":", 1)[0] for w in sc.warnings)
+    assert fields == ["spec.minReadySeconds", "spec.ordinals", "spec.updateStrategy"]
+    assert all("statefulset-converges" in w for w in sc.warnings)
+    with pytest.raises(ScenarioError, match="spec.podManagementPolicy: expected OrderedReady or Parallel"):
+        parse_scenario(text.replace("  serviceName: web\n", "  serviceName: web\n  podManagementPolicy: Burst\n"),
+                       "x.yaml")
+
+
+def test_statefulset_pods_count_in_n_plus_one_capacity():
+    """The registry's pod groups: a StatefulSet's pods must find room after a node failure."""
+    from model.scenario import parse_scenario
+    from properties import get
+    text = open(os.path.join(SCENARIOS, "statefulset-node-crash.yaml")).read().replace("cpu: 500m", "cpu: 1500m")
+    sc = parse_scenario(text, "x.yaml")
+    r = get("n-plus-one-capacity").build(sc).decide()
+    assert not r.holds and "2 x StatefulSet default/web" in r.diagnosis
+
+
+def test_statefulset_template_change_is_warned_not_rolled_out():
+    """Rolling updates of a StatefulSet are not modelled: a change applying a new template says so."""
+    from model.scenario import parse_scenario
+    text = open(os.path.join(SCENARIOS, "statefulset-ordered.yaml")).read()
+    head, manifests = text.split("\n---", 1)
+    sts = "---" + manifests.split("\n---")[-1]
+    body = "\n".join("        " + line for line in sts.replace("nginx:1.27", "nginx:1.28").splitlines()[1:])
+    changed = head + "\n    - apply:\n" + body + "\n---" + manifests
+    sc = parse_scenario(changed, "x.yaml")
+    fields = [w.split("): ", 1)[1].split(": ", 1)[0] for w in sc.warnings if "rolling update" in w]
+    assert fields == ["spec.changes[1].apply.spec.template"]
+    assert not [w for w in parse_scenario(text, "x.yaml").warnings if "rolling update" in w]

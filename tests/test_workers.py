@@ -96,3 +96,14 @@ def _cmdline(pid: str) -> str:
             return f.read().decode(errors="replace")
     except OSError:
         return ""
+
+
+def test_a_max_memory_below_the_process_size_is_warned(tmp_path):
+    """--max-memory smaller than what the interpreter holds before any search: each search stops at its first
+    state, and the run says why before it starts (and not when the bound is within reach)."""
+    scenario = os.path.join(SCENARIOS, "web-three-nodes.yaml")
+    p = kc("verify", "--quiet", "--max-memory", "2Mi", "--traces", str(tmp_path), scenario)
+    assert p.returncode == 3 and "cut short: max-memory" in p.stdout
+    assert "--max-memory 2.0 MiB is below what this process already holds" in p.stderr
+    p = kc("verify", "--quiet", "--max-memory", "4Gi", "--traces", str(tmp_path), scenario)
+    assert p.returncode == 0 and "--max-memory" not in p.stderr

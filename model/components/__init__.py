@@ -17,9 +17,10 @@ from __future__ import annotations
 
 def _kube_controller_manager():
     from . import (daemonset, deployment, endpointslice, garbagecollector, job, nodelifecycle, podgc, replicaset,
-                   serviceaccount)
+                   serviceaccount, statefulset)
     out = {m.__name__.rsplit(".", 1)[1]: m.CLIENT for m in (daemonset, deployment, endpointslice, garbagecollector,
-                                                             job, nodelifecycle, podgc, replicaset, serviceaccount)}
+                                                             job, nodelifecycle, podgc, replicaset, serviceaccount,
+                                                             statefulset)}
     out["taint-eviction"] = nodelifecycle.CLIENT     # a controller of its own in kube-controller-manager
     return out
 

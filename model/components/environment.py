@@ -22,6 +22,16 @@ Modelled so far:
 * `controller-crash`, `pause`: a leader-elected replica crashes (restarted
   by its supervisor) or freezes (resumed, weakly fair): see
   model/components/leaderelection.py.
+* `expectations-timeout`: a kube-controller-manager replica's expectations
+  for a ReplicaSet, DaemonSet or Job expire while its informer lags behind its
+  own write (pkg/controller/controller_utils.go: SatisfiedExpectations returns
+  true once an expectation is older than ExpectationsTimeout, 5 minutes,
+  fulfilled or not), so it syncs from a view that misses what it created or
+  deleted: kubernetes issue 129795 (open).  Time is abstract in the model:
+  the fault stands for an informer that lagged five minutes, and is enabled
+  only where a view lags (`check.maxStaleness` > 0).  The scheduler's assumed
+  pods (their expiry was removed in 1.23) and the EndpointSlice tracker have
+  no such timeout.
 * `etcd-member-crash` / `etcd-member-restart`: one etcd member stops, or a
   stopped one restarts and catches up (Raft's log replay is abstracted: the
   store is one logical keyspace, and a majority of members up is what lets
@@ -219,9 +229,28 @@ def pause(s: ClusterState) -> Iterator:
                    _spend(s).with_process(evolve(p, paused=True)))
 
 
+def expectations_timeout(s: ClusterState) -> Iterator:
+    """A controller's expectations for a ReplicaSet, DaemonSet or Job expire (ExpectationsTimeout, 5 minutes)
+    while its informer still has not seen its own write: it syncs again from its lagging view."""
+    if s.faults_left <= 0 or not s.expectations:
+        return
+    store = s.store
+    owners = {o.meta.uid: o for o in store.replicasets + store.daemonsets + store.jobs}
+    for e in s.expectations:
+        c, uid, rev = e
+        owner = owners.get(uid)
+        if owner is None:
+            continue   # the scheduler's assumed pods (keyed by pod) and the EndpointSlice tracker never expire
+        v = apiserver.view(s, c)
+        if v is not None and v.revision >= rev:
+            continue   # already satisfied
+        yield (label("environment", "expectations_timeout", (("process", c), (owner.kind.lower(), owner.meta.key))),
+               evolve(_spend(s), expectations=tuple(x for x in s.expectations if x != e)))
+
+
 PROCESS_FAULTS = {"apiserver-restart": apiserver_crash, "controller-crash": controller_crash, "pause": pause,
                   "kubelet-restart": kubelet_crash, "etcd-member-crash": etcd_member_crash,
-                  "etcd-member-restart": etcd_member_restart}
+                  "etcd-member-restart": etcd_member_restart, "expectations-timeout": expectations_timeout}
 MODELLED = tuple(PROCESS_FAULTS) + ("node-crash", "node-recover", "zone-outage", "zone-recover", "partition",
                                     "partition-heal", "vm-deleted",
                                     "request-timeout")   # a rule of the client it strikes: replicaset.py

@@ -18,11 +18,24 @@ pkg/controller/tainteviction/taint_eviction.go.
   weakly fair step, `mark_unreachable`: it is enabled as soon as the
   heartbeats stop and stands for "the grace period has passed", so every
   order of it against the other components' steps is explored.
-* Full disruption: when every Node of every zone is not Ready, the
-  controller assumes its own connectivity is at fault: it taints no Node
-  NoExecute and removes the NoExecute taints it set, so nothing is evicted;
-  when a Node is Ready again, normal mode resumes and the unreachable Nodes
-  are tainted again.  The node's writes of one pass are one step here.
+* Zone states (handleDisruption, ComputeZoneState): the Nodes are grouped
+  by zone (the region and zone labels, as utilnode.GetZoneKey); a zone with
+  no Ready Node is in FullDisruption, one with more than 2 Nodes not Ready
+  that are at least `unhealthyZoneThreshold` (0.55) of it in
+  PartialDisruption, else Normal.  A zone's NoExecute tainting goes at the
+  normal rate in Normal and FullDisruption, and in PartialDisruption at the
+  secondary rate (`secondaryNodeEvictionRate`, 0.01 Nodes/s) where the zone
+  has more than `largeClusterSizeThreshold` (50) Nodes, else at rate 0: no
+  Node of a partially disrupted small zone is tainted, so its pods are not
+  evicted (the taints set before stay).  Rates are abstracted: a rate above
+  0 is "eventually" (`spec.controlPlane.nodeLifecycle` sets the three).
+* Full disruption: when every zone is in FullDisruption (every Node not
+  Ready), the controller assumes its own connectivity is at fault: it
+  taints no Node NoExecute and removes the NoExecute taints it set, so
+  nothing is evicted.  Whenever the zone states change (a Node becomes
+  unreachable or Ready again), the unreachable Nodes of the zones whose
+  tainting goes on are tainted NoExecute in the same pass.  The Node writes
+  of one pass are one step here.
   The same pass marks the Node's pods not Ready (MarkPodsNotReady), so that
   their Services and Deployments stop counting them available.
 * Heartbeats resume (`mark_ready`): the kubelet posts Ready=True and the
@@ -38,10 +51,9 @@ pkg/controller/tainteviction/taint_eviction.go.
   the eviction rate limit that would spread them out is not modelled.  A pod
   already Succeeded or Failed, or terminating, is left alone.
 
-Not modelled: the eviction rate limits (--node-eviction-rate, and the rate 0
-of a partially disrupted zone, 55 % of its Nodes unready, in a cluster of 50
-Nodes or fewer), the not-ready (as opposed to unreachable) condition, the
-out-of-service taint.
+Not modelled: the timing of the eviction rate limits (--node-eviction-rate:
+a rate above 0 only spreads the taints out in time), the not-ready (as
+opposed to unreachable) condition, the out-of-service taint.
 """
 
 from __future__ import annotations
@@ -74,6 +86,47 @@ def full_disruption(nodes) -> bool:
     return bool(nodes) and all(n.ready != "True" for n in nodes)
 
 
+ZONE = "topology.kubernetes.io/zone"
+REGION = "topology.kubernetes.io/region"
+BETA_ZONE = "failure-domain.beta.kubernetes.io/zone"
+BETA_REGION = "failure-domain.beta.kubernetes.io/region"
+NORMAL, PARTIAL, FULL = "Normal", "PartialDisruption", "FullDisruption"
+
+
+def zone_key(node: Node) -> tuple:
+    """utilnode.GetZoneKey: the Node's region and zone (the GA labels, else the beta ones)."""
+    labels = dict(node.meta.labels)
+    return (labels.get(REGION) or labels.get(BETA_REGION, ""), labels.get(ZONE) or labels.get(BETA_ZONE, ""))
+
+
+def zone_state(nodes, threshold: float) -> str:
+    """ComputeZoneState over one zone's Nodes."""
+    not_ready = sum(1 for n in nodes if n.ready != "True")
+    if not_ready and not_ready == len(nodes):
+        return FULL
+    if not_ready > 2 and not_ready / len(nodes) >= threshold:
+        return PARTIAL
+    return NORMAL
+
+
+def tainting_zones(nodes, policy) -> set:
+    """The zones whose NoExecute tainting goes on (at a rate above 0), given the Nodes' Ready conditions: none
+    when every zone is fully disrupted (handleDisruption stops everything), else every zone but the partially
+    disrupted ones of at most largeClusterSizeThreshold Nodes (ReducedQPSFunc: rate 0), or all partially
+    disrupted ones too when the secondary rate is 0."""
+    if full_disruption(nodes):
+        return set()
+    zones: dict = {}
+    for n in nodes:
+        zones.setdefault(zone_key(n), []).append(n)
+    out = set()
+    for key, members in zones.items():
+        if zone_state(members, policy.unhealthy_zone_threshold) != PARTIAL or (
+                len(members) > policy.large_cluster_size_threshold and policy.secondary_node_eviction_rate > 0):
+            out.add(key)
+    return out
+
+
 def _with_taints(node: Node, add=(), drop=()) -> Node:
     taints = tuple(t for t in node.taints if t not in drop)
     return evolve(node, taints=taints + tuple(t for t in add if t not in taints))
@@ -99,45 +152,67 @@ def mark_pods_not_ready(s: ClusterState, node_name: str):
     return s
 
 
-def mark_unreachable(s: ClusterState) -> Iterator:
-    """A monitor pass finds Nodes whose heartbeats have stopped for the grace period: Ready=Unknown, tainted
-    unreachable NoSchedule and NoExecute (no NoExecute taint anywhere if every Node is now unready:
-    full-disruption mode), their pods marked not Ready."""
-    for actor, by, view in leaderelection.acting_views(s, CLIENT):
-        due = [n for n in view.nodes if n.ready == "True" and not heartbeats(s, n.meta.name)]
-        if not due:
-            continue
-        names = {n.meta.name for n in due}
-        after = [evolve(n, ready="Unknown") if n.meta.name in names else n for n in view.nodes]
-        full = full_disruption(after)
-        changed = [(n, _with_taints(evolve(n, ready="Unknown"), add=(NO_SCHEDULE,) if full else (NO_SCHEDULE, NO_EXECUTE),
-                                    drop=(NO_EXECUTE,) if full else ())) for n in due]
-        if full:
-            changed += [(n, _with_taints(n, drop=(NO_EXECUTE,))) for n in view.nodes
-                        if n.meta.name not in names and NO_EXECUTE in n.taints]
-        nxt = _write_nodes(s, changed)
-        for name in sorted(names):
-            if nxt is not None:
-                nxt = mark_pods_not_ready(nxt, name)
-        if nxt is not None:
-            yield (label("nodelifecycle", "mark_unreachable", (("nodes", ",".join(sorted(names))),) + by,
-                         (("mode", "full-disruption"),) if full else ()), nxt)
+def _pass(view_nodes, conditions: dict, policy) -> list:
+    """One monitor pass's Node writes, as (old, new) pairs: each Node in `conditions` gets that Ready status
+    (Unknown: tainted unreachable NoSchedule; True: its unreachable taints removed), then the NoExecute taints
+    follow the zone states: added to the unreachable Nodes of the zones whose tainting goes on, removed from
+    every Node when all zones are fully disrupted."""
+    after = [evolve(n, ready=conditions[n.meta.name]) if n.meta.name in conditions else n for n in view_nodes]
+    full = full_disruption(after)
+    tainting = tainting_zones(after, policy)
+    changed = []
+    for old, new in zip(view_nodes, after):
+        if new.ready == "True":
+            new = _with_taints(new, drop=UNREACHABLE_TAINTS) if old.meta.name in conditions else new
+        else:
+            add = (NO_SCHEDULE,) if old.meta.name in conditions else ()
+            if full:
+                new = _with_taints(new, add=add, drop=(NO_EXECUTE,))
+            elif zone_key(new) in tainting:
+                new = _with_taints(new, add=add + (NO_EXECUTE,))
+            else:
+                new = _with_taints(new, add=add)
+        if new != old:
+            changed.append((old, new))
+    return changed
 
 
-def mark_ready(s: ClusterState) -> Iterator:
-    """A Node's heartbeats are back: Ready=True, its unreachable taints removed (and, leaving full-disruption
-    mode, the Nodes still unreachable tainted NoExecute again)."""
-    for actor, by, view in leaderelection.acting_views(s, CLIENT):
-        for node in view.nodes:
-            if node.ready == "True" or not heartbeats(s, node.meta.name):
+def mark_unreachable(policy):
+    def mark_unreachable(s: ClusterState) -> Iterator:
+        """A monitor pass finds Nodes whose heartbeats have stopped for the grace period: Ready=Unknown, tainted
+        unreachable NoSchedule, and NoExecute where their zone's tainting goes on (none anywhere if every Node
+        is now unready: full-disruption mode; none in a partially disrupted small zone), their pods marked not
+        Ready."""
+        for actor, by, view in leaderelection.acting_views(s, CLIENT):
+            due = [n for n in view.nodes if n.ready == "True" and not heartbeats(s, n.meta.name)]
+            if not due:
                 continue
-            changed = [(node, _with_taints(evolve(node, ready="True"), drop=(NO_SCHEDULE, NO_EXECUTE)))]
-            if full_disruption(view.nodes):
-                changed += [(n, _with_taints(n, add=(NO_EXECUTE,))) for n in view.nodes
-                            if n.meta.name != node.meta.name and n.ready != "True" and NO_EXECUTE not in n.taints]
+            names = {n.meta.name for n in due}
+            changed = _pass(view.nodes, {name: "Unknown" for name in names}, policy)
+            full = full_disruption([evolve(n, ready="Unknown") if n.meta.name in names else n for n in view.nodes])
             nxt = _write_nodes(s, changed)
+            for name in sorted(names):
+                if nxt is not None:
+                    nxt = mark_pods_not_ready(nxt, name)
             if nxt is not None:
-                yield label("nodelifecycle", "mark_ready", (("node", node.meta.name),) + by), nxt
+                yield (label("nodelifecycle", "mark_unreachable", (("nodes", ",".join(sorted(names))),) + by,
+                             (("mode", "full-disruption"),) if full else ()), nxt)
+    return mark_unreachable
+
+
+def mark_ready(policy):
+    def mark_ready(s: ClusterState) -> Iterator:
+        """A Node's heartbeats are back: Ready=True, its unreachable taints removed (and the Nodes still
+        unreachable tainted NoExecute where their zone's tainting resumes: leaving full-disruption mode, or a
+        zone no longer partially disrupted)."""
+        for actor, by, view in leaderelection.acting_views(s, CLIENT):
+            for node in view.nodes:
+                if node.ready == "True" or not heartbeats(s, node.meta.name):
+                    continue
+                nxt = _write_nodes(s, _pass(view.nodes, {node.meta.name: "True"}, policy))
+                if nxt is not None:
+                    yield label("nodelifecycle", "mark_ready", (("node", node.meta.name),) + by), nxt
+    return mark_ready
 
 
 def eviction_seconds(pod: Pod, node: Node):
@@ -181,7 +256,12 @@ def evict(s: ClusterState) -> Iterator:
                              (("after", f"{first}s"),)), nxt)
 
 
-def rules() -> List[Rule]:
-    return [Rule("nodelifecycle.mark_unreachable", mark_unreachable, doc=mark_unreachable.__doc__),
-            Rule("nodelifecycle.mark_ready", mark_ready, doc=mark_ready.__doc__),
+def rules(policy=None) -> List[Rule]:
+    """`policy`: the scenario's NodeLifecycle flags (model/scenario.py; the defaults where None)."""
+    if policy is None:
+        from ..scenario import NodeLifecycle
+        policy = NodeLifecycle()
+    unreachable, ready = mark_unreachable(policy), mark_ready(policy)
+    return [Rule("nodelifecycle.mark_unreachable", unreachable, doc=unreachable.__doc__),
+            Rule("nodelifecycle.mark_ready", ready, doc=ready.__doc__),
             Rule("taint-eviction.evict", evict, doc=evict.__doc__)]

@@ -85,7 +85,8 @@ def encode_crd(o, rec) -> None:
 
 
 def encode(o, rec) -> None:
-    rec.update(apiVersion=o.api_version, kind=o.custom_kind, spec={k: v for k, v in o.spec})
+    from ..itf import itf_map
+    rec.update(apiVersion=o.api_version, kind=o.custom_kind, spec=itf_map(o.spec))   # keyed by field path
     rec["generation"] = o.meta.generation
     if o.status.observed_generation:
         rec["status"] = {"observedGeneration": o.status.observed_generation}

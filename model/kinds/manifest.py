@@ -353,7 +353,7 @@ def describe_properties(props: Sequence[str]) -> str:
 # The properties that follow where pods run; a field of a pod spec that can change placement names those of
 # them that the kind making the pods feeds (a Deployment's pods do not change daemonset-converges).
 PLACEMENT = frozenset({"deployment-converges", "daemonset-converges", "job-completes", "n-plus-one-capacity",
-                       "pods-rescheduled-after-node-failure"})
+                       "pods-rescheduled-after-node-failure", "statefulset-converges"})
 
 
 def check_fields(doc: Doc, obj: Any, policy: Dict[str, Field], fpath: str = "",

@@ -31,7 +31,7 @@ from ..objects import (AntiAffinityTerm, Container, NodeSelectorRequirement, Pod
 from .manifest import (Doc, MODELLED, expression, inert, label_selector, modelled, quantities, unmodelled, short)
 
 PLACEMENT = ("deployment-converges", "daemonset-converges", "job-completes", "n-plus-one-capacity",
-             "pods-rescheduled-after-node-failure")
+             "pods-rescheduled-after-node-failure", "statefulset-converges")
 PROBES = inert("probes are taken to pass once the container runs: kubecheck checks the cluster, not the application")
 NO_PROPERTY = "no property kubecheck checks reads it"
 

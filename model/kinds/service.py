@@ -53,7 +53,8 @@ def parse(doc) -> Service:
 
 
 def encode(o, rec) -> None:
-    rec.update(clusterIP=o.cluster_ip, type=o.type, selector={k: v for k, v in o.selector})
+    from ..itf import itf_map
+    rec.update(clusterIP=o.cluster_ip, type=o.type, selector=itf_map(o.selector))
 
 
 KIND = Kind("Service", ("v1",), "services", parse=parse, policy=_POLICY, install_order=3,

@@ -9,12 +9,11 @@ out with a warning that any verdict may differ.
 
 from __future__ import annotations
 
-PLACEMENT = ("deployment-converges", "daemonset-converges", "job-completes", "n-plus-one-capacity")
+PLACEMENT = ("deployment-converges", "daemonset-converges", "job-completes", "n-plus-one-capacity",
+             "statefulset-converges")
 
 # kind -> (the properties whose verdicts it may change, what it does)
 MAY_CHANGE = {
-    "StatefulSet": (("n-plus-one-capacity", "pod-single-node", "stable-reconciliation"),
-                    "its pods are not made: they neither use capacity nor converge"),
     "CronJob": (("n-plus-one-capacity", "job-completes"), "its Jobs are never created"),
     "ReplicationController": (("n-plus-one-capacity", "stable-reconciliation"), "its pods are not made"),
     "HorizontalPodAutoscaler": (("deployment-converges", "n-plus-one-capacity", "rollout-within-surge"),
