@@ -68,6 +68,37 @@ class _Found:
     rules: list           # the index of the rule behind each step (None for the initial state)
 
 
+def stable_names(system: System, f: _Found):
+    """A found behaviour as its trace shows it, and its diagnosis: in the system's presentation form, where
+    it has one (the runs keep canonical states, in which the uids, and the names the apiserver generated
+    from them, are renumbered at each step: a label would name report-27 and the next diff remove report-28),
+    the same steps re-derived from the initial state one by one, and the diagnosis asked of them, so that
+    it names what the trace names."""
+    if system.presentation is None:
+        return Trace(f.states, f.labels), f.diagnosis
+    from .search import find_step
+    shown = system.presentation
+    cur = shown(system.init_states[0])
+    states, labels = [cur], [None]
+    for target in f.states[1:]:
+        step = find_step(system, cur, target, False, present=True)
+        if step is None:   # (the rules are deterministic: not expected) keep the canonical states
+            return Trace(f.states, f.labels), f.diagnosis
+        lab, cur = step
+        states.append(cur)
+        labels.append(lab)
+    again = None
+    if f.kind == "invariant":
+        again = next((inv.check(cur) for inv in system.invariants if inv.name == f.prop), None)
+    elif f.kind == "action":
+        again = next((ap.check(states[-2], labels[-1], cur) for ap in system.actions if ap.name == f.prop), None)
+    elif f.kind == "stuck":
+        conv = next((c for c in system.convergences if c.name == f.prop), None)
+        if conv is not None and not conv.goal(cur):
+            again = f"stuck outside the goal, no component can act: {conv.diagnose(cur)}"
+    return Trace(states, labels, presented=True), again or f.diagnosis
+
+
 def enabled(system: System, s, fair_only: bool):
     """The rules enabled in `s`, each with its groups of steps: for each group its first step and the rest,
     not yet computed."""
@@ -199,7 +230,8 @@ def random_check(system: System, *, seed: int = 0, max_examples: int = 200, max_
     for name in sorted(found):
         f = shrink(system, found[name], cov)
         kind = "convergence" if name in conv_names else "safety"
-        violations[name] = Verdict(name, kind, "violated", False, f.diagnosis, Trace(f.states, f.labels))
+        trace, diagnosis = stable_names(system, f)
+        violations[name] = Verdict(name, kind, "violated", False, diagnosis, trace)
 
     cov.distinct_states = len(seen)
     cov.rules_never_fired = sorted(r.name for r in system.rules if r.name not in fired)

@@ -449,7 +449,7 @@ def _write_outputs(args, reports, final: bool) -> None:
         _write_json(args.json, reports[0].as_dict() if len(args.scenarios) == 1 else [r.as_dict() for r in reports])
     if args.report:
         from .htmlreport import html_report
-        write_atomic(args.report, html_report(reports))
+        write_atomic(args.report, html_report(reports, run=args))
     if args.junit:
         from .junit import junit_xml, run_properties
         write_atomic(args.junit, junit_xml(reports, run_properties(args)))

@@ -455,9 +455,14 @@ def show(doc: Dict[str, Any]) -> str:
     loop = v.loop
     for i, st in enumerate(states):
         action = v.actions[i]
+        # A lasso's loop start (states[loop]) and the step that closes it are marked as the sequence diagram
+        # and the HTML report's table mark them.
         mark = "  <- loop starts here" if loop == i else ""
-        if action is None and loop is not None and i == len(states) - 1:
-            action = f"(back to step {loop})"
+        if loop is not None and i == len(states) - 1 and i > 0:
+            if action is None:
+                action = f"(back to step {loop})"
+            else:
+                mark += f"  <- closes the loop: back to step {loop}"
         lines.append(f"step {i}: {action}{mark}" if action is not None else f"step {i}{mark}")
         if i == 0:
             if v.kind == "foreign":      # the initial values

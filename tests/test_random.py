@@ -177,3 +177,22 @@ def test_random_runs_report_the_rules_they_never_fired():
     assert sum(n for _, n, _ in st.rule_coverage) == cov.steps
     assert sorted(st.never_fired) == sorted(cov.rules_never_fired) and "kubelet.kill_orphan" in st.never_fired
     assert all(f is None for _, _, f in st.rule_coverage)   # distinct states per rule are not counted there
+
+
+def test_random_traces_keep_each_object_s_name_from_step_to_step(tmp_path):
+    """The runs keep canonical states, whose uids (and the pod names generated from them) are renumbered when a
+    pod goes; the trace shows the same steps with stable names: a pod that is gone never comes back under its
+    name, the pod PodGC collects is the one the step names, and the diagnosis names the trace's pods."""
+    sc, res, _ = run("job-legacy-tracking", seed=0, max_examples=100, max_steps=40)
+    v = next(v for v in res.verdicts if v.trace is not None)
+    assert v.trace.presented
+    gone = set()
+    for before, lab, after in zip(v.trace.states, v.trace.labels[1:], v.trace.states[1:]):
+        a = {p.meta.name for p in before.store.pods}
+        b = {p.meta.name for p in after.store.pods}
+        assert not (b - a) & gone, f"{render_label(lab)}: a collected pod's name came back"
+        gone |= a - b
+        if lab[:2] == ("podgc", "collect_terminated"):
+            assert a - b == {dict(lab[2])["pod"].split("/", 1)[1]}, render_label(lab)
+    assert len(gone) >= 2
+    assert_replays(tmp_path, sc, v)

@@ -1139,3 +1139,31 @@ def test_statefulset_template_change_is_warned_not_rolled_out():
     fields = [w.split("): ", 1)[1].split(": ", 1)[0] for w in sc.warnings if "rolling update" in w]
     assert fields == ["spec.changes[1].apply.spec.template"]
     assert not [w for w in parse_scenario(text, "x.yaml").warnings if "rolling update" in w]
+
+
+def test_every_pod_gets_the_default_toleration_seconds():
+    """DefaultTolerationSeconds admission: a pod created without a toleration of the not-ready/unreachable
+    NoExecute taints gets both with 300 s, so taint eviction says `after=300s`; a pod that tolerates them
+    already (a DaemonSet's, or a wildcard toleration) is left as it is."""
+    from model.components.apiserver import UNREACHABLE_TOLERATION, default_toleration_seconds
+    from model.objects import Toleration
+    sc, comp, res = run("node-partition-eviction")
+    pods = [p for s in res.search.graph.states for p in s.store.pods]
+    assert pods and all(UNREACHABLE_TOLERATION in p.spec.tolerations for p in pods)
+    evictions = {render_label(l) for l in _labels_of(comp, res) if l[0] == "taint-eviction"}
+    assert evictions and all("after=300s" in e for e in evictions)
+    import attrs
+    p = pods[0]
+    tolerant = attrs.evolve(p, spec=attrs.evolve(p.spec, tolerations=(Toleration("", "Exists"),)))
+    assert default_toleration_seconds(tolerant) is tolerant   # a wildcard toleration covers both taints
+    bare = attrs.evolve(p, spec=attrs.evolve(p.spec, tolerations=()))
+    assert [t.seconds for t in default_toleration_seconds(bare).spec.tolerations] == [300, 300]
+
+
+def _labels_of(comp, res):
+    """Every label of every step explored."""
+    out = []
+    for s in res.search.graph.states:
+        for rule in comp.system.rules:
+            out.extend(lab for lab, _ in rule.fn(s))
+    return out

@@ -51,7 +51,9 @@ create of such an object before then is a 404.  Their spec is kept as
 written (no schema validation or conversion).
 
 Admission: the ServiceAccount plugin, where composed (model/components/
-serviceaccount.py); no other admission plugin.
+serviceaccount.py), and DefaultTolerationSeconds on every pod created (the
+not-ready and unreachable NoExecute tolerations of 300 s, where the pod has
+none: `default_toleration_seconds`); no other admission plugin.
 
 Abstracted: 410 Gone (a cache is never further behind
 than maxStaleness, so compaction never strands a watch).
@@ -67,7 +69,7 @@ from explorer import Rule, label
 from ..kinds import REGISTRY
 from ..components.etcd import Store
 from ..state import ClusterState
-from ..objects import evolve
+from ..objects import Toleration, evolve
 
 
 def view(s: ClusterState, client: str = "") -> Optional[Store]:
@@ -146,9 +148,27 @@ def create(s: ClusterState, obj) -> Optional[ClusterState]:
         if not admits(store, obj):
             return None   # 403 from the ServiceAccount admission plugin: the creator retries
     meta = evolve(meta, name=name, uid=uid, generation=1, deleting=False)
+    if obj.kind == "Pod":
+        obj = default_toleration_seconds(obj)
     if obj.kind == "Service" and not obj.cluster_ip:
         obj = evolve(obj, cluster_ip=allocate_cluster_ip(store))
     return s.with_store(store.put(evolve(obj, meta=meta)))
+
+
+NOT_READY_TOLERATION = Toleration("node.kubernetes.io/not-ready", "Exists", "", "NoExecute", 300)
+UNREACHABLE_TOLERATION = Toleration("node.kubernetes.io/unreachable", "Exists", "", "NoExecute", 300)
+
+
+def default_toleration_seconds(pod):
+    """The DefaultTolerationSeconds admission plugin (plugin/pkg/admission/defaulttolerationseconds, on by
+    default): a pod without a toleration of the not-ready or unreachable NoExecute taint (one whose key is that
+    taint's or empty and whose effect is NoExecute or empty) gets one, tolerationSeconds 300
+    (--default-not-ready-toleration-seconds, --default-unreachable-toleration-seconds), so that it is evicted
+    five minutes after its Node becomes unreachable, not at once."""
+    tols = pod.spec.tolerations
+    add = tuple(d for d in (NOT_READY_TOLERATION, UNREACHABLE_TOLERATION)
+                if not any((t.key == d.key or not t.key) and (t.effect == "NoExecute" or not t.effect) for t in tols))
+    return evolve(pod, spec=evolve(pod.spec, tolerations=tols + add)) if add else pod
 
 
 def serving_crd(store, api_version: str, kind: str):

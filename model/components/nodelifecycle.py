@@ -43,8 +43,9 @@ pkg/controller/tainteviction/taint_eviction.go.
 * Taint eviction (`evict`): a pod bound to a Node with a NoExecute taint is
   deleted (gracefully: its kubelet, if it ever comes back, finishes the
   deletion) unless a toleration without tolerationSeconds keeps it for ever.
-  A toleration with tolerationSeconds (DefaultTolerationSeconds admission gives
-  every pod 300 s for not-ready and unreachable) delays the deletion: the
+  A toleration with tolerationSeconds (the DefaultTolerationSeconds admission,
+  model/components/apiserver.py, gives every pod without one 300 s for
+  not-ready and unreachable) delays the deletion: the
   same weakly fair step, "the toleration has run out".  The pods of one Node
   whose time runs out together (the same tolerationSeconds, as with the
   default 300 s) are deleted in one step, the shortest toleration first;
@@ -53,7 +54,8 @@ pkg/controller/tainteviction/taint_eviction.go.
 
 Not modelled: the timing of the eviction rate limits (--node-eviction-rate:
 a rate above 0 only spreads the taints out in time), the not-ready (as
-opposed to unreachable) condition, the out-of-service taint.
+opposed to unreachable) condition.  The out-of-service taint a user applies
+(non-graceful node shutdown) is PodGC's to act on (model/components/podgc.py).
 """
 
 from __future__ import annotations
