@@ -21,7 +21,6 @@ import io
 import logging
 import pickle
 import sys
-import time
 from copy import copy
 from typing import Iterator, List, Optional
 
@@ -104,23 +103,15 @@ def check_with_ray(args, loaded: List, load_seconds: dict, trace_files_now) -> I
     task = ray.remote(num_cpus=1, max_retries=0)(_check_remote)
     refs = [task.remote(__version__, quiet, args.scenarios[k], sc, load_seconds.get(sc.name, 0.0))
             for k, sc in enumerate(loaded)]
-    tty = not args.quiet and sys.stderr.isatty()
-    start = time.perf_counter()
+    from .workers import Waiting
+    waiting = Waiting(args, len(loaded), "on Ray")
     k = 0
     try:
         for k, (ref, sc) in enumerate(zip(refs, loaded)):
-            while True:
-                done, _ = ray.wait([ref], timeout=1.0)
-                if done:
-                    break
-                if tty:
-                    sys.stderr.write(f"\r\x1b[Kkubecheck: {k} of {len(loaded)} scenarios checked on Ray, "
-                                     f"{time.perf_counter() - start:.0f} s")
-                    sys.stderr.flush()
-            if tty:
-                sys.stderr.write("\r\x1b[K")
+            while not ray.wait([ref], timeout=1.0)[0]:
+                waiting.still(k)
             rep, err, files, exc = ray.get(ref)
-            sys.stderr.write(err)
+            waiting.done(err)
             write = trace_files_now(args, sc)
             paths = {}
             for prop, doc, svg in files:   # written here, as the check would have written them

@@ -53,6 +53,27 @@ def _check(k: int):
         sys.stderr = stderr
 
 
+class Waiting:
+    """The command's line on a terminal while other processes check scenarios: how many are done, where."""
+
+    def __init__(self, args, total: int, where: str):
+        self.tty = not args.quiet and sys.stderr.isatty()
+        self.total, self.where, self.start = total, where, time.perf_counter()
+
+    def still(self, done: int) -> None:
+        if self.tty:
+            sys.stderr.write(f"\r\x1b[Kkubecheck: {done} of {self.total} scenarios checked, {self.where}, "
+                             f"{time.perf_counter() - self.start:.0f} s")
+            sys.stderr.flush()
+
+    def done(self, printed: str) -> None:
+        """A scenario's check came back: the line cleared, what the check printed on standard error shown."""
+        if self.tty:
+            sys.stderr.write("\r\x1b[K")
+        sys.stderr.write(printed)
+        sys.stderr.flush()
+
+
 def check_in_workers(verify_one: Callable, args, loaded: List, load_seconds: dict) -> Iterator[Optional[object]]:
     """The reports of `loaded`'s scenarios in order, checked by `args.workers` processes; None after the last
     one finished when the run was interrupted."""
@@ -63,8 +84,7 @@ def check_in_workers(verify_one: Callable, args, loaded: List, load_seconds: dic
     _JOBS = (verify_one, quiet, loaded, load_seconds)
     n = min(args.workers, len(loaded))
     pool = mp.get_context("fork").Pool(n, initializer=_worker_start, maxtasksperchild=1)
-    tty = not args.quiet and sys.stderr.isatty()
-    start = time.perf_counter()
+    waiting = Waiting(args, len(loaded), f"{n} workers")
     try:
         results = pool.imap(_check, range(len(loaded)))
         for k in range(len(loaded)):
@@ -73,14 +93,8 @@ def check_in_workers(verify_one: Callable, args, loaded: List, load_seconds: dic
                     rep, err, exc = results.next(timeout=1.0)
                     break
                 except mp.TimeoutError:
-                    if tty:
-                        sys.stderr.write(f"\r\x1b[Kkubecheck: {k} of {len(loaded)} scenarios checked, {n} workers, "
-                                         f"{time.perf_counter() - start:.0f} s")
-                        sys.stderr.flush()
-            if tty:
-                sys.stderr.write("\r\x1b[K")
-            sys.stderr.write(err)
-            sys.stderr.flush()
+                    waiting.still(k)
+            waiting.done(err)
             if exc is not None:
                 raise exc
             yield rep

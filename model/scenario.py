@@ -136,6 +136,7 @@ class Scenario:
     # spec.expect: (property, verdict, why) the scenario is meant to give; where it has any, a property not
     # listed must hold or be not-applicable (DESIGN section 3).
     expect: Tuple[Tuple[str, str, str], ...] = ()
+    preset: str = ""                    # spec.preset: the cluster tool whose layout filled in the defaults
 
     def zone_of(self, node_name: str) -> str:
         for n in self.nodes:
@@ -174,18 +175,22 @@ def _cluster(doc: _Doc, warnings) -> Dict[str, Any]:
                                          "it names the scenario's traces folder")
     spec = doc.get(raw, "spec", "", dict, {})
     doc.known(spec, "spec", ("controlPlane", "addons", "behaviour", "faults", "changes", "check", "operators",
-                             "kubernetesVersion", "manifests", "expect"))
+                             "kubernetesVersion", "manifests", "expect", "preset"))
     cp = doc.get(spec, "controlPlane", "spec", dict, {})
     doc.known(cp, "spec.controlPlane", ("placement", "etcd", "apiservers", "controllerManagers", "schedulers",
                                         "cloudControllerManager", "leaderElection", "staticApiservers",
                                         "nodeLifecycle"))
-    placement = doc.get(cp, "placement", "spec.controlPlane", str, "traditional")
+    # spec.preset (model/presets.py): a cluster tool's defaults; what the scenario writes wins, field by field.
+    preset = _preset(doc, spec)
+    pcp = preset.control_plane if preset else {}
+    placement = doc.get(cp, "placement", "spec.controlPlane", str, pcp.get("placement", "traditional"))
     if placement not in PLACEMENTS:
         raise doc.error("spec.controlPlane.placement",
                         f"expected one of {', '.join(PLACEMENTS)}, got {short(placement)}")
     etcd = doc.get(cp, "etcd", "spec.controlPlane", dict, {})
     doc.known(etcd, "spec.controlPlane.etcd", ("topology", "members", "zones"))
-    topology = doc.get(etcd, "topology", "spec.controlPlane.etcd", str, "stacked")
+    topology = doc.get(etcd, "topology", "spec.controlPlane.etcd", str,
+                       pcp.get("etcd", {}).get("topology", "stacked"))
     if topology not in ("stacked", "external"):
         raise doc.error("spec.controlPlane.etcd.topology", f"expected stacked or external, got {short(topology)}")
     members = doc.get(etcd, "members", "spec.controlPlane.etcd", int, 1 if topology == "stacked" else 3)
@@ -203,15 +208,19 @@ def _cluster(doc: _Doc, warnings) -> Dict[str, Any]:
         doc.warn("spec.controlPlane.etcd", "stacked etcd has one member per control-plane node; members and zones ignored")
     counts = {}
     for key in ("apiservers", "controllerManagers", "schedulers"):
-        counts[key] = doc.get(cp, key, "spec.controlPlane", int, 1)
+        # A preset runs one of each per control-plane node: its own machines' count here, the scenario's
+        # control-plane Nodes' once they are read (parse_scenario, _apply_preset).
+        counts[key] = doc.get(cp, key, "spec.controlPlane", int, preset.machines if preset else 1)
         if not 1 <= counts[key] <= MAX_INSTANCES:
             raise doc.error(f"spec.controlPlane.{key}", f"must be between 1 and {MAX_INSTANCES}, got {counts[key]}"
                             + _TOO_MANY * (counts[key] > MAX_INSTANCES))
     le = doc.get(cp, "leaderElection", "spec.controlPlane", dict, {})
     doc.known(le, "spec.controlPlane.leaderElection", ("leaseDuration", "renewDeadline", "retryPeriod",
                                                        "maxClockRateRatio", "maxPause"))
-    lease = LeaderElection(*(float(doc.get(le, k, "spec.controlPlane.leaderElection", float, d)) for k, d in (
-        ("leaseDuration", 15), ("renewDeadline", 10), ("retryPeriod", 2), ("maxClockRateRatio", 1.0), ("maxPause", 0))))
+    ple = pcp.get("leaderElection", {})
+    lease = LeaderElection(*(float(doc.get(le, k, "spec.controlPlane.leaderElection", float, ple.get(k, d)))
+                             for k, d in (("leaseDuration", 15), ("renewDeadline", 10), ("retryPeriod", 2),
+                                          ("maxClockRateRatio", 1.0), ("maxPause", 0))))
     # As client-go's NewLeaderElector validates them (tools/leaderelection/leaderelection.go).
     lep = "spec.controlPlane.leaderElection"
     for key, value in (("leaseDuration", lease.lease_duration), ("renewDeadline", lease.renew_deadline),
@@ -251,9 +260,11 @@ def _cluster(doc: _Doc, warnings) -> Dict[str, Any]:
         raise doc.error(f"{nlp}.secondaryNodeEvictionRate", f"must be 0 or more Nodes per second, got "
                                                            f"{lifecycle.secondary_node_eviction_rate:g}")
     control = ControlPlane(placement, topology, members, zones, counts["apiservers"], counts["controllerManagers"],
-                           counts["schedulers"], doc.get(cp, "cloudControllerManager", "spec.controlPlane", bool, False),
+                           counts["schedulers"], doc.get(cp, "cloudControllerManager", "spec.controlPlane", bool,
+                                                         pcp.get("cloudControllerManager", False)),
                            lease, static, lifecycle)
     addons = doc.get(spec, "addons", "spec", dict, {})
+    pad = preset.addons if preset else {}
     npl = doc.get(addons, "networkPlugin", "spec.addons", dict, {})
     doc.known(npl, "spec.addons.networkPlugin", ("replacesKubeProxy",))
     beh = doc.get(spec, "behaviour", "spec", dict, {})
@@ -300,7 +311,7 @@ def _cluster(doc: _Doc, warnings) -> Dict[str, Any]:
     for key, val in (("maxDepth", max_depth), ("maxStates", max_states), ("maxStaleness", staleness)):
         if val is not None and val < 0:
             raise doc.error(f"spec.check.{key}", f"must be 0 or more, got {val}")
-    dns = addons.get("dns", True)
+    dns = addons.get("dns") if addons.get("dns") is not None else pad.get("dns", True)
     if isinstance(dns, dict):
         doc.known(dns, "spec.addons.dns", ("replicas",))
         dns_replicas = doc.get(dns, "replicas", "spec.addons.dns", int, 2)
@@ -308,12 +319,16 @@ def _cluster(doc: _Doc, warnings) -> Dict[str, Any]:
             raise doc.error("spec.addons.dns.replicas", f"must be at least 1, got {dns_replicas}")
         dns = True
     else:
-        dns, dns_replicas = doc.get(addons, "dns", "spec.addons", bool, True), 2
+        dns, dns_replicas = doc.get(addons, "dns", "spec.addons", bool, dns), 2
     doc.known(addons, "spec.addons", ("dns", "kubeProxy", "networkPlugin", "dashboard", "monitoring", "logging"))
-    others = tuple(k for k in ("dashboard", "monitoring", "logging") if doc.get(addons, k, "spec.addons", bool, False))
+    others = tuple(k for k in ("dashboard", "monitoring", "logging")
+                   if doc.get(addons, k, "spec.addons", bool, pad.get(k, False)))
     return dict(name=name, control_plane=control, dns=dns, dns_replicas=dns_replicas, other_addons=others,
-                kube_proxy=doc.get(addons, "kubeProxy", "spec.addons", bool, True),
-                network_plugin_replaces_kube_proxy=doc.get(npl, "replacesKubeProxy", "spec.addons.networkPlugin", bool, False),
+                kube_proxy=doc.get(addons, "kubeProxy", "spec.addons", bool, pad.get("kubeProxy", True)),
+                network_plugin_replaces_kube_proxy=doc.get(
+                    npl, "replacesKubeProxy", "spec.addons.networkPlugin", bool,
+                    pad.get("networkPlugin", {}).get("replacesKubeProxy", False)),
+                preset=preset, preset_written=_written(cp, addons) if preset else (),
                 kubelet_relist=relist, informer_relist=informer, expectations=doc.get(beh, "expectations", "spec.behaviour", bool, True),
                 job_tracking_with_finalizers=doc.get(beh, "jobTrackingWithFinalizers", "spec.behaviour", bool, True),
                 scheduler_assume=doc.get(beh, "schedulerAssume", "spec.behaviour", bool, True),
@@ -325,6 +340,85 @@ def _cluster(doc: _Doc, warnings) -> Dict[str, Any]:
                 kubernetes_version=_kubernetes_version(doc, spec), expect=_expect(doc, spec),
                 raw_changes=doc.get(spec, "changes", "spec", list, []),
                 raw_operators=doc.get(spec, "operators", "spec", list, []))
+
+
+def _preset(doc: _Doc, spec: dict):
+    """spec.preset: the Preset it names (model/presets.py), None where absent; an unknown name is an error."""
+    from .presets import PRESETS, known
+    name = doc.get(spec, "preset", "spec", str, None)
+    if name is None:
+        return None
+    if name not in PRESETS:
+        raise doc.error("spec.preset", f"unknown preset {short(name)}; known: {known()}")
+    return PRESETS[name]
+
+
+def _written(cp: dict, addons: dict) -> Tuple[str, ...]:
+    """The fields a preset sets that the scenario writes itself (they win): named in the preset's note."""
+    out = []
+    for key in ("placement", "apiservers", "controllerManagers", "schedulers", "cloudControllerManager"):
+        if cp.get(key) is not None:
+            out.append(f"spec.controlPlane.{key}")
+    if isinstance(cp.get("etcd"), dict) and cp["etcd"].get("topology") is not None:
+        out.append("spec.controlPlane.etcd.topology")
+    le = cp.get("leaderElection")
+    for key in ("leaseDuration", "renewDeadline", "retryPeriod"):
+        if isinstance(le, dict) and le.get(key) is not None:
+            out.append(f"spec.controlPlane.leaderElection.{key}")
+    for key in ("dns", "kubeProxy", "dashboard", "monitoring", "logging"):
+        if addons.get(key) is not None:
+            out.append(f"spec.addons.{key}")
+    npl = addons.get("networkPlugin")
+    if isinstance(npl, dict) and npl.get("replacesKubeProxy") is not None:
+        out.append("spec.addons.networkPlugin.replacesKubeProxy")
+    return tuple(out)
+
+
+def _apply_preset(cdoc: _Doc, c: Dict[str, Any], preset, written: Tuple[str, ...], nodes: List[Node]):
+    """The control-plane Nodes of `preset` where the scenario labels none (model/presets.py), and one
+    apiserver, controller-manager and scheduler per control-plane node where the scenario writes no count.
+    Returns the Nodes and the report's note."""
+    import dataclasses
+    from . import presets
+    control = c["control_plane"]
+    own = [n for n in nodes if CONTROL_PLANE_LABEL in dict(n.meta.labels)]
+    made = not own and control.placement != "managed"
+    if made:
+        zones = sorted({dict(n.meta.labels).get(ZONE_LABEL, "") for n in nodes} - {""})
+        names = presets.node_names(preset.machines)
+        taken = {n.meta.name for n in nodes}
+        for name in names:
+            if name in taken:
+                raise cdoc.error("spec.preset", f"preset {preset.name} makes its control-plane Nodes "
+                                 f"{', '.join(names)}, but the scenario has a Node {name} without the label "
+                                 f"{CONTROL_PLANE_LABEL}: label the scenario's control-plane Nodes (the preset "
+                                 "then makes none), or rename that Node")
+        where = presets.machine_zones(preset, zones)
+        parse = registry.kind("Node").parse
+        own = [parse(_Doc(cdoc.path, f"{cdoc.index}, spec.preset", presets.node_manifest(preset, name, zone), [],
+                          False)) for name, zone in zip(names, where)]
+        nodes = nodes + own
+    else:
+        where = [dict(n.meta.labels).get(ZONE_LABEL, "") for n in own]
+    per_node = len(own) or preset.machines
+    counts = {}
+    for key, attr in zip(presets.COUNTS, ("apiservers", "controller_managers", "schedulers")):
+        if f"spec.controlPlane.{key}" in written:
+            continue
+        if per_node > MAX_INSTANCES:
+            raise cdoc.error("spec.preset", f"preset {preset.name} runs one {key[:-1]} per control-plane node: "
+                             f"{per_node} are more than {MAX_INSTANCES}" + _TOO_MANY)
+        counts[attr] = per_node
+    control = dataclasses.replace(control, **counts)
+    if control.static_apiservers > control.apiservers:
+        raise cdoc.error("spec.controlPlane.staticApiservers", f"must be between 0 and apiservers "
+                         f"({control.apiservers}, one per control-plane node under preset {preset.name}), "
+                         f"got {control.static_apiservers}")
+    c["control_plane"] = control
+    note = presets.describe(preset, control, c["dns"], c["dns_replicas"], c["kube_proxy"],
+                            c["network_plugin_replaces_kube_proxy"], [n.meta.name for n in own], where, made,
+                            list(written))
+    return nodes, note
 
 
 def _changes(doc: _Doc, raw_changes: list, crds=(), version: str = "") -> Tuple[Change, ...]:
@@ -728,6 +822,7 @@ def parse_scenario(text: str, path: str = "<scenario>", lenient: bool = False, s
         raise cdoc.error("apiVersion", f"expected kubecheck/v1alpha1, got {short(cdoc.raw.get('apiVersion'))}")
     c = _cluster(cdoc, warnings)
     version = c.pop("kubernetes_version")
+    preset, written = c.pop("preset"), c.pop("preset_written")
     # CustomResourceDefinitions first: the documents of the kinds they define are parsed against them.
     # PriorityClasses next: pods are admitted with their priority (model/kinds/priorityclass.py).
     classes = {}
@@ -796,6 +891,10 @@ def parse_scenario(text: str, path: str = "<scenario>", lenient: bool = False, s
                           f"defines it: {describe_properties(('*',))}; {which}")
     if not nodes:
         raise cdoc.error("(scenario)", "no Node manifests: a cluster needs at least one node")
+    if preset is not None:
+        nodes, note = _apply_preset(cdoc, c, preset, written, nodes)
+        notes.insert(0, note)
+        c["preset"] = preset.name
     notes += _registration_note(docs)
     if left_out and not objects and not c["raw_changes"]:
         def why(k: str) -> str:

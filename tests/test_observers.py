@@ -178,8 +178,19 @@ REDUCED = {
 }
 
 
+# Scenarios whose observers' declarations fail in some reached state, so that the check searches them as
+# composed (explorer/check.py, _check_without_observers): the verdicts are the same, the counts those of the
+# full search.
+FALLS_BACK = {
+    # A zone outage stops the apiserver the cloud-controller-manager talks to: in the states where it reaches
+    # none, it has no view of the Nodes for the route observer to fill the routes from (without the fault, the
+    # observer is searched around: 94 states).
+    "preset-kops-aws",
+}
+
+
 def test_the_suite_has_scenarios_with_observers():
-    assert sorted(WITH_OBSERVERS) == sorted(REDUCED)
+    assert sorted(WITH_OBSERVERS) == sorted(set(REDUCED) | FALLS_BACK)
 
 
 @pytest.mark.parametrize("name", WITH_OBSERVERS)
@@ -191,8 +202,13 @@ def test_scenario_verdicts_with_and_without_observer_elimination(name):
     # pinned are this reduction's.
     reduced = check(dataclasses.replace(comp.system, quotient=None), **opts)
     full = check(comp.system, reduction="none", **opts)
-    assert reduced.stats.observers_eliminated and reduced.stats.distinct_states < full.stats.distinct_states
-    assert (reduced.stats.distinct_states, reduced.stats.transitions) == REDUCED[name]
+    if name in FALLS_BACK:
+        assert not reduced.stats.observers_eliminated
+        assert (reduced.stats.distinct_states, reduced.stats.transitions) == (full.stats.distinct_states,
+                                                                              full.stats.transitions)
+    else:
+        assert reduced.stats.observers_eliminated and reduced.stats.distinct_states < full.stats.distinct_states
+        assert (reduced.stats.distinct_states, reduced.stats.transitions) == REDUCED[name]
     assert [(v.prop, v.verdict) for v in reduced.verdicts] == [(v.prop, v.verdict) for v in full.verdicts]
     for v in reduced.verdicts:
         if v.trace is not None:

@@ -89,6 +89,17 @@ PINNED = {
                                           "workloads-survive-control-plane-outage": "holds"}),
     "self-hosted-static-beside": (8, 8, {"control-plane-available": "holds",
                                          "workloads-survive-control-plane-outage": "holds"}),
+    # Cluster-tool presets (model/presets.py), one zone outage: kubeadm's single control-plane node loses it all;
+    # the HA layouts (three stacked members, one per zone) keep it, and agree with one another.
+    "preset-kubeadm": (54, 83, {"node-capacity": "holds", "pod-single-node": "holds", "taints-respected": "holds",
+                                "replicas-bounded": "holds", "control-plane-available": "violated",
+                                "workloads-survive-control-plane-outage": "holds", "deployment-converges": "violated"}),
+    **{name: (16807, 67152, dict({"node-capacity": "holds", "pod-single-node": "holds", "taints-respected": "holds",
+                                  "replicas-bounded": "holds", "single-leader": "holds", "etcd-no-lost-writes": "holds",
+                                  "control-plane-available": "holds", "workloads-survive-control-plane-outage": "holds",
+                                  "deployment-converges": "holds"}, **extra))
+       for name, extra in (("preset-kubeadm-ha", {}), ("preset-kops-aws", {"routes-converge": "holds"}),
+                           ("preset-kubespray-default", {}))},
     "anti-affinity-spread": (1295, 3850, {"deployment-converges": "violated", "node-capacity": "holds",
                                          "taints-respected": "holds", "pod-single-node": "holds",
                                          "replicas-bounded": "holds"}),
@@ -219,7 +230,9 @@ def run(name):
 
 # pods-rescheduled-after-node-failure, where a fault stops a node under a Deployment or ReplicaSet.
 RESCHEDULED = {'dns-service': 'holds', 'anti-affinity-spread': 'violated', 'etcd-quorum-lost': 'violated', 'large-cluster': 'unknown', 'topology-spread-honor-taints': 'holds', 'topology-spread-zone-down': 'violated', 'web-three-nodes': 'holds', 'web-two-nodes-crash': 'violated', 'zone-outage-stacked': 'violated', 'rolling-update-node-crash': 'holds',
-               'zone-partial-disruption': 'violated', 'zone-partial-threshold': 'holds'}
+               'zone-partial-disruption': 'violated', 'zone-partial-threshold': 'holds',
+               'preset-kubeadm': 'violated', 'preset-kubeadm-ha': 'holds', 'preset-kops-aws': 'holds',
+               'preset-kubespray-default': 'holds'}
 
 
 # node-status-converges, where a fault stops a kubelet's heartbeats (and the scenario checks all properties).
@@ -231,7 +244,9 @@ NODE_STATUS = {'job-node-crash': 'holds', 'cluster-addons': 'holds', 'anti-affin
                'topology-spread-honor-taints': 'holds', 'topology-spread-zone-down': 'holds',
                'vm-deleted-cloud': 'holds', 'vm-deleted-on-prem': 'holds', 'web-three-nodes': 'holds',
                'web-two-nodes-crash': 'holds', 'zone-outage-stacked': 'violated',
-               'zone-partial-disruption': 'holds', 'zone-partial-threshold': 'holds'}
+               'zone-partial-disruption': 'holds', 'zone-partial-threshold': 'holds',
+               'preset-kubeadm': 'violated', 'preset-kubeadm-ha': 'holds', 'preset-kops-aws': 'holds',
+               'preset-kubespray-default': 'holds'}
 
 
 # stable-reconciliation (Anvil's ESR), where a controller has objects to reconcile.
@@ -256,6 +271,8 @@ STABLE = {
     "service-no-proxy": "holds", "service-proxy-replaced": "holds", "dns-service": "holds",
     "dns-unschedulable": "violated",
     "static-pods-single-control-plane": "violated", "static-pods-three-control-planes": "holds",
+    "preset-kubeadm": "violated", "preset-kubeadm-ha": "holds", "preset-kops-aws": "holds",
+    "preset-kubespray-default": "holds",
     "cloud-load-balancer": "holds", "serviceaccount-new-namespace": "holds", "cluster-addons": "holds",
     "rollout-status-observed-generation": "holds", "rollout-status-ignores-generation": "holds",
     "operator-status-subresource": "holds", "operator-no-status-subresource": "violated",
