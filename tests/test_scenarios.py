@@ -1184,3 +1184,45 @@ def _labels_of(comp, res):
         for rule in comp.system.rules:
             out.extend(lab for lab, _ in rule.fn(s))
     return out
+
+
+def test_every_expected_verdict_has_its_own_why():
+    """Each verdict a built-in scenario expects (spec.expect) gives its own reason: an expected violation has a
+    non-empty `why`, and where a scenario expects more than one verdict no `why` is the first sentence of the
+    scenario's header comment, whole or cut short with "..." (the placeholder once generated for them all,
+    which said what the scenario is, not why that property fails)."""
+    import re
+    import yaml
+
+    def first_sentences(text):
+        lines = []
+        for line in text.splitlines():
+            if not line.startswith("#"):
+                break
+            lines.append(line[1:].strip())
+        header = re.sub(r"^\([a-z]\)\s+", "", " ".join(lines).strip())   # "(b) The same ..."
+        two_spaces = re.match(r"(.*?\.)(?=\s{2,}|\s*$)", header)
+        return {s for s in (re.split(r"(?<=\.)\s+(?=[A-Z])", header)[0],
+                            two_spaces.group(1) if two_spaces else header) if s}
+
+    def placeholder(why, sentences):
+        cut = why[:-3].rstrip() if why.endswith("...") else why[:-1].rstrip() if why.endswith("\u2026") else None
+        return any(why.strip() == s or (cut is not None and s.startswith(cut)) for s in sentences)
+
+    problems, checked = [], 0
+    for fname in sorted(f for f in os.listdir(SCENARIOS) if f.endswith(".yaml")):
+        text = open(os.path.join(SCENARIOS, fname)).read()
+        cluster = next((d for d in yaml.safe_load_all(text) if isinstance(d, dict) and d.get("kind") == "Cluster"),
+                       None)
+        expect = ((cluster or {}).get("spec") or {}).get("expect") or {}
+        sentences = first_sentences(text)
+        for prop, entry in expect.items():
+            verdict = entry.get("verdict") if isinstance(entry, dict) else entry
+            why = entry.get("why") if isinstance(entry, dict) else None
+            checked += 1
+            if verdict == "violated" and not (isinstance(why, str) and why.strip()):
+                problems.append(f"{fname}: {prop}: an expected violation without a why")
+            elif len(expect) > 1 and isinstance(why, str) and placeholder(why, sentences):
+                problems.append(f"{fname}: {prop}: the why is the header's first sentence, not this property's reason")
+    assert checked, "no scenario declares spec.expect"
+    assert not problems, f"{len(problems)} expected verdicts without their own why:\n" + "\n".join(problems)
