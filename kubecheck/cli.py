@@ -76,28 +76,27 @@ def _memory_size(value: str) -> int:
     return int(n)
 
 
+def _count(text: str, low: int, high: int, what: str, alternative: str = "") -> int:
+    """A whole number of `what` from `low` to `high` (an option's value), or one clear message."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of {what}{alternative}, got {text!r}") from None
+    if not low <= n <= high:
+        raise argparse.ArgumentTypeError(f"expected {low} to {high} {what}, got {n}")
+    return n
+
+
 def _workers(text: str) -> int:
     """--workers: a number of processes from 1 to 64, or auto (one per core this process may use)."""
     if text == "auto":
         return max(1, min(64, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else
                           (os.cpu_count() or 1)))
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of processes or auto, got {text!r}") from None
-    if not 1 <= n <= 64:
-        raise argparse.ArgumentTypeError(f"expected 1 to 64 processes, got {n}")
-    return n
+    return _count(text, 1, 64, "processes", " or auto")
 
 
 def _positive_nodes(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of workers, got {text!r}") from None
-    if not 1 <= n <= 26:
-        raise argparse.ArgumentTypeError(f"expected 1 to 26 workers, got {n}")
-    return n
+    return _count(text, 1, 26, "workers")
 
 
 def _loading_flags(p) -> None:
