@@ -30,7 +30,7 @@ from model.scenario import ScenarioError, default_cluster, has_cluster_document,
 from .compose import UsageError, compose
 from .files import OutputError, check_outputs, write_atomic
 from .render import RenderError, render_architecture, state_graph_dot, trace_svg
-from .report import Result, ScenarioReport, format_table
+from .report import Result, ScenarioReport, format_table, run_counts
 from .workers import check_in_workers
 from .traces import TraceFileError, read_trace, remove_stale_trace, replay, show, to_itf, write_trace
 
@@ -456,17 +456,13 @@ def _write_outputs(args, reports, final: bool) -> None:
 
 def _summary(reports) -> str:
     """The last line of a run of several scenarios."""
-    expected = [r for r in reports if r.expect]
-    parts = [f"{len(reports)} scenarios"]
-    if expected:
-        ok = sum(1 for r in expected if r.exit_code == 0)
-        unknown = sum(1 for r in expected if r.exit_code == 3)
-        parts.append(f"{ok} as expected, {len(expected) - ok - unknown} unexpected, {unknown} unknown")
-    plain = [r for r in reports if not r.expect]
-    if plain:
-        parts.append(f"without expect: {sum(1 for r in plain if r.exit_code == 1)} with a violation, "
-                     f"{sum(1 for r in plain if r.exit_code == 3)} with an unknown verdict, "
-                     f"{sum(1 for r in plain if r.exit_code == 0)} all holding")
+    c = run_counts(reports)
+    parts = [f"{c['scenarios']} scenarios"]
+    if c["expected"]:
+        parts.append("{} as expected, {} unexpected, {} unknown".format(*c["expected"]))
+    if c["plain"]:
+        parts.append("without expect: {} with a violation, {} with an unknown verdict, {} all holding"
+                     .format(*c["plain"]))
     return "summary: " + "; ".join(parts)
 
 

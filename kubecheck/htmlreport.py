@@ -41,7 +41,7 @@ from model.inputs import printable
 from model.scenario import load_scenario
 
 from .render import architecture_dot, trace_svg
-from .report import ScenarioReport
+from .report import ScenarioReport, run_counts
 from .traces import TraceFileError, diff_states, read_trace, view
 
 STYLE = """
@@ -359,22 +359,21 @@ def _status(rep: ScenarioReport) -> Tuple[int, str, str]:
 
 
 def _summary(reports: List[ScenarioReport]) -> str:
-    """The run's summary, as the terminal's last line says it."""
-    expected = [r for r in reports if r.expect]
-    parts = [f"<b>{len(reports)} scenario{'' if len(reports) == 1 else 's'}</b>"]
-    if expected:
-        ok = sum(1 for r in expected if r.exit_code == 0)
-        unknown = sum(1 for r in expected if r.exit_code == 3)
-        bad = len(expected) - ok - unknown
-        parts.append(f"{ok} as expected, <span class='{'violated' if bad else 'zero'}'>{bad} unexpected</span>, "
-                     f"<span class='{'unknown' if unknown else 'zero'}'>{unknown} unknown</span>")
-    plain = [r for r in reports if not r.expect]
-    if plain:
-        v = sum(1 for r in plain if r.exit_code == 1)
-        u = sum(1 for r in plain if r.exit_code == 3)
-        parts.append(f"without expect: <span class='{'violated' if v else 'zero'}'>{v} with a violation</span>, "
-                     f"<span class='{'unknown' if u else 'zero'}'>{u} with an unknown verdict</span>, "
-                     f"{sum(1 for r in plain if r.exit_code == 0)} all holding")
+    """The run's summary, as the terminal's last line says it (report.run_counts), with the counts that need a
+    look coloured."""
+    c = run_counts(reports)
+    n = c["scenarios"]
+
+    def hot(count: int, cls: str, text: str) -> str:
+        return f"<span class='{cls if count else 'zero'}'>{count} {text}</span>"
+    parts = [f"<b>{n} scenario{'' if n == 1 else 's'}</b>"]
+    if c["expected"]:
+        ok, bad, unknown = c["expected"]
+        parts.append(f"{ok} as expected, {hot(bad, 'violated', 'unexpected')}, {hot(unknown, 'unknown', 'unknown')}")
+    if c["plain"]:
+        v, u, held = c["plain"]
+        parts.append(f"without expect: {hot(v, 'violated', 'with a violation')}, "
+                     f"{hot(u, 'unknown', 'with an unknown verdict')}, {held} all holding")
     return "; ".join(parts)
 
 

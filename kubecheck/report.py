@@ -154,3 +154,20 @@ def format_table(rep: ScenarioReport) -> str:
         lines.append("  expect: every verdict as expected" if not bad else
                      "  UNEXPECTED: " + "; ".join(bad))
     return "\n".join(lines)
+
+
+def run_counts(reports) -> dict:
+    """What a run's summary says (the terminal's last line, the HTML report's head): how many scenarios, and
+    among those with spec.expect how many came out as expected, unexpected or unknown; among those without,
+    how many have a violation, an unknown verdict, or hold throughout (None where the run has none of them)."""
+    expected = [r for r in reports if r.expect]
+    plain = [r for r in reports if not r.expect]
+    out = {"scenarios": len(reports), "expected": None, "plain": None}
+    if expected:
+        ok = sum(1 for r in expected if r.exit_code == 0)
+        unknown = sum(1 for r in expected if r.exit_code == 3)
+        out["expected"] = (ok, len(expected) - ok - unknown, unknown)
+    if plain:
+        out["plain"] = tuple(sum(1 for r in plain if r.exit_code == code) for code in (1, 3, 0))
+    return out
+
