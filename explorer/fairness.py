@@ -175,7 +175,6 @@ def check_convergence(graph: Graph, goal: Optional[Callable[[object], bool]],
             best = ConvergenceViolation("stuck", i)
 
     # Fair lassos, per SCC of the explored (expanded) part.
-    edges = graph.fair_edges
     for comp in struct.cycles:
         bad = [v for v in comp if bad_at(v)]
         if not bad:

@@ -75,9 +75,9 @@ other components' interleavings are all kept).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple
 
-from .system import Convergence, Invariant, Label, Rule, State, System, instance_of
+from .system import Convergence, Invariant, Label, Rule, State, System
 
 
 @dataclass(frozen=True)

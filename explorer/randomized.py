@@ -344,27 +344,64 @@ def shrink(system: System, f: _Found, cov: Optional[Coverage] = None, budget: in
     return best
 
 
-def state_machine(system: System, max_steps: int = 60):
+def state_machine(system: System, max_steps: int = 60, on_failure: Optional[Callable] = None):
     """A Hypothesis `RuleBasedStateMachine` generated from `system`: one Hypothesis rule per System rule
     (enabled when the rule has a step; it draws a group and a step), the invariants as one `@invariant`,
     action properties checked on every step, faults only during the first `max_steps` steps, and a
-    teardown that fails when a convergence goal is missed in a state where no fair rule can act.
+    teardown that, as a `--strategy random` run does after its steps, lets the fair rules act (faults
+    stopped) for up to `max_steps` more steps and fails when a convergence goal is missed in a state where
+    no fair rule can act.
 
     For controller authors who want the model in their own pytest suite::
 
         TestCluster = state_machine(compose(load_scenario("my.yaml")).system).TestCase
 
-    A failure is an AssertionError naming the property; `kubecheck verify --strategy random` drives the
-    same rules with its own deterministic shrinker and writes traces.
+    (or `kubecheck.pytest_plugin.cluster_state_machine("my.yaml")`, which also writes each failure's trace).
+    A failure is an AssertionError that names the property, says why, and lists the behaviour's steps as a
+    trace shows them; `on_failure(prop, kind, trace, diagnosis)`, where given, is called with the failing
+    behaviour as a Trace (in the system's presentation form: it replays) and may return a line to add to the
+    message (where it wrote the trace).  Hypothesis shrinks the behaviour; the message is that of the last,
+    smallest one.
     """
     from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
+    from .system import render_label
+
     canon = system.canonical or (lambda s: s)
+    conv_names = {c.name for c in system.convergences}
 
     def init(self):
         RuleBasedStateMachine.__init__(self)
         self.state = canon(system.init_states[0])
+        self.states, self.labels = [self.state], [None]
         self.steps = 0
+
+    def fail(self, prop: str, kind: str, diagnosis: str, states, labels):
+        trace, diagnosis = stable_names(system, _Found(prop, kind, diagnosis, list(states), list(labels),
+                                                       [None] * len(states)))
+        lines = [f"{prop} violated: {diagnosis}", f"the behaviour, {len(trace.states) - 1} steps:"]
+        lines += [f"  {i}. {render_label(lab)}" for i, lab in enumerate(trace.labels) if lab is not None]
+        if on_failure is not None:
+            extra = on_failure(prop, "convergence" if prop in conv_names else "safety", trace, diagnosis)
+            if extra:
+                lines.append(extra)
+        raise AssertionError("\n".join(lines))
+
+    def take(self, lab, nxt) -> None:
+        """Step to `nxt` by `lab`, checking the action properties on the step and the invariants after it."""
+        nxt = canon(nxt)
+        for ap in system.actions:
+            if ap.watches is None or (lab[0], lab[1]) in ap.watches:
+                d = ap.check(self.state, lab, nxt)
+                if d is not None:
+                    fail(self, ap.name, "action", d, self.states + [nxt], self.labels + [lab])
+        self.state, self.steps = nxt, self.steps + 1
+        self.states.append(nxt)
+        self.labels.append(lab)
+        for inv in system.invariants:
+            d = inv.check(nxt)
+            if d is not None:
+                fail(self, inv.name, "invariant", d, self.states, self.labels)
 
     def make(ri: int, r):
         def enabled_here(self) -> bool:
@@ -377,12 +414,7 @@ def state_machine(system: System, max_steps: int = 60):
             groups = [g for g in (list(g()) for g in groups) if g]
             steps = groups[data.draw(st.integers(0, len(groups) - 1))]
             lab, nxt = steps[data.draw(st.integers(0, len(steps) - 1))]
-            nxt = canon(nxt)
-            for ap in system.actions:
-                if ap.watches is None or (lab[0], lab[1]) in ap.watches:
-                    d = ap.check(self.state, lab, nxt)
-                    assert d is None, f"{ap.name} violated: {d}"
-            self.state, self.steps = nxt, self.steps + 1
+            take(self, lab, nxt)
         step.__name__ = step.__qualname__ = r.name.replace(".", "_").replace("-", "_")
         return precondition(enabled_here)(rule(data=st.data())(step))
 
@@ -396,15 +428,46 @@ def state_machine(system: System, max_steps: int = 60):
     def invariants(self):
         for inv in system.invariants:
             d = inv.check(self.state)
-            assert d is None, f"{inv.name} violated: {d}"
+            if d is not None:
+                fail(self, inv.name, "invariant", d, self.states, self.labels)
 
     def teardown(self):
+        # Faults stop; the fair rules act, each in turn (the enabled ones taken round-robin: none is
+        # postponed for ever), until none can or `max_steps` steps have been taken.
+        if not system.convergences:
+            return
+        for turn in range(max_steps):
+            choices = enabled(system, self.state, fair_only=True)
+            if not choices:
+                break
+            _, groups = choices[turn % len(choices)]
+            (lab, nxt), _ = groups[0]
+            take(self, lab, nxt)
         if stuck(system, self.state):
             for c in system.convergences:
-                assert c.goal(self.state), f"{c.name} violated: stuck outside the goal: {c.diagnose(self.state)}"
+                if not c.goal(self.state):
+                    fail(self, c.name, "stuck", f"stuck outside the goal, no component can act: "
+                                                f"{c.diagnose(self.state)}", self.states, self.labels)
 
     namespace = {"__init__": init, "invariants": invariant()(invariants), "teardown": teardown,
                  "rest": precondition(quiescent)(rule()(rest))}
     for ri, r in enumerate(system.rules):
         namespace[f"r{ri}_{r.name.replace('.', '_').replace('-', '_')}"] = make(ri, r)
-    return type("ClusterStateMachine", (RuleBasedStateMachine,), namespace)
+    machine = type("ClusterStateMachine", (RuleBasedStateMachine,), namespace)
+    machine.TestCase.settings = STATE_MACHINE_SETTINGS
+    return machine
+
+
+def _state_machine_settings():
+    """The generated machine's own settings (a suite may give others): short behaviours, many of them (a fault
+    matters at the moment it strikes, and the teardown's fair steps carry each behaviour on), the same
+    behaviours on every run (derandomized, no example database: a CI run does not depend on the last one),
+    no deadline (a step of a large cluster is slow, not wrong), one failure reported (the first, shrunk)."""
+    from hypothesis import HealthCheck, settings
+    return settings(max_examples=200, stateful_step_count=15, derandomize=True, database=None, deadline=None,
+                    report_multiple_bugs=False,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
+                                           HealthCheck.data_too_large])
+
+
+STATE_MACHINE_SETTINGS = _state_machine_settings()

@@ -587,6 +587,7 @@ def architecture_dot(sc: Scenario) -> str:
     last = {i: r[-1][0][0] for i, r in rows.items()}
     bottoms: List[str] = []
     deepest: List[str] = []     # the bottoms of the band's longest columns
+    above_first = ""   # the first column of the band above (none above the first band)
     for b in range(0, len(zones), grid.zones_per_band):
         band = zones[b:b + grid.zones_per_band]
         hub = "lb" if lb and not b else f"hub{b}"

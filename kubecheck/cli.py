@@ -1,9 +1,11 @@
 """The command line (DESIGN section 4).
 
-    kubecheck verify SCENARIO... [--property NAME]... [--max-depth N] [--max-states N]
-                     [--timeout S] [--json PATH|-] [--traces DIR]
-    kubecheck trace show TRACE.itf.json
-    kubecheck trace replay TRACE.itf.json
+    kubecheck verify SCENARIO... [--property NAME]... [--strategy bfs|random] [--max-depth N]
+                     [--max-states N] [--timeout S] [--json PATH|-] [--junit PATH] [--report FILE.html]
+                     [--traces DIR] [--workers N|auto] ...   (`kubecheck verify --help` lists them all)
+    kubecheck trace show|replay TRACE.itf.json
+    kubecheck render SCENARIO|TRACE --out FILE.svg
+    kubecheck review SCENARIO_A SCENARIO_B
     kubecheck properties
 
 Exit status: 0 every checked property holds; 1 a property is violated; 2 the
@@ -133,7 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--property", action="append", default=[], metavar="NAME",
                    help="check only this property (repeatable); default: the scenario's list")
     v.add_argument("--strategy", choices=["bfs", "random"], default="bfs",
-                   help="bfs: exhaustive search; random: Hypothesis runs, for scenarios too large to exhaust")
+                   help="bfs: exhaustive search; random: seeded random behaviours, shrunk (explorer/randomized.py), "
+                        "for scenarios too large to exhaust")
     v.add_argument("--seed", type=_nonneg, default=0, metavar="N", help="random: the seed (same seed, same result)")
     v.add_argument("--max-examples", type=_nonneg, default=500, metavar="N", help="random: behaviours per search")
     v.add_argument("--max-steps", type=_nonneg, default=60, metavar="N",
@@ -466,6 +469,21 @@ def _summary(reports) -> str:
     return "summary: " + "; ".join(parts)
 
 
+def load_for_verify(path: str, args):
+    """The scenario at `path`, its property names checked (spec.expect, spec.check.properties) before any
+    warning is printed: one message for a misspelt name (kubecheck/pytest_plugin.py loads through it too)."""
+    from properties.catalog import get as property_named
+    sc = _load(path, args)
+    for prop, _, _ in sc.expect:
+        if property_named(prop) is None:
+            raise ScenarioError(f"{path}: spec.expect.{prop}: unknown property; `kubecheck properties` lists them")
+    for prop in () if args.property else sc.properties:
+        if prop != "all" and property_named(prop) is None:
+            raise ScenarioError(f"{path}: spec.check.properties: unknown property {prop!r}; "
+                                "`kubecheck properties` lists them")
+    return sc
+
+
 def cmd_verify(args) -> int:
     if args.address and args.backend != "ray":
         raise UsageError("--address names a Ray cluster: it needs --backend ray")
@@ -484,21 +502,13 @@ def cmd_verify(args) -> int:
     loaded, load_seconds = [], {}
     for path in args.scenarios:
         t0 = time.perf_counter()
-        sc = _load(path, args)
+        sc = load_for_verify(path, args)
         load_seconds[sc.name] = time.perf_counter() - t0   # counted in the scenario's --timeout
         loaded.append(sc)
         if sc.name in names:
             raise UsageError(f"{path} and {names[sc.name]} are both scenario {sc.name!r} (metadata.name): "
                              f"their traces would overwrite each other; give each its own name")
         names[sc.name] = path
-        from properties.catalog import get as property_named
-        for prop, _, _ in sc.expect:
-            if property_named(prop) is None:
-                raise ScenarioError(f"{path}: spec.expect.{prop}: unknown property; `kubecheck properties` lists them")
-        for prop in () if args.property else sc.properties:   # before any warning is printed: one message
-            if prop != "all" and property_named(prop) is None:
-                raise ScenarioError(f"{path}: spec.check.properties: unknown property {prop!r}; "
-                                    "`kubecheck properties` lists them")
     # The manifests the scenarios read (spec.manifests, a folder given with --nodes) are inputs too.
     check_outputs((("--json", args.json), ("--junit", args.junit), ("--report", args.report)),
                   [f for sc in loaded for f in sc.sources], args.traces)

@@ -55,6 +55,11 @@ class ScenarioReport:
     bounds: dict = field(default_factory=dict)
     finished: float = field(default_factory=time.time, compare=False, repr=False)   # when the report was made
 
+    @property
+    def verdicts(self) -> dict:
+        """Each property checked -> its verdict."""
+        return {r.prop: r.verdict for r in self.results}
+
     def judge(self, r) -> Tuple[Optional[str], str, bool]:
         """With spec.expect: (the verdict expected of result `r`, or None where it is not listed, its reason,
         whether `r` is as expected: a property not listed must hold or be not-applicable)."""

@@ -38,10 +38,10 @@ def addon_phase(sc):
                                max_staleness=0, addon_keys=())
 
 
-def settle(sc) -> ClusterState:
+def settle(sc, build_model) -> ClusterState:
     """The addons' phase run to quiescence: from its initial state, the first enabled fair step of the
-    first rule that has one, again and again (deterministic), until none is enabled."""
-    from .compose import build_model
+    first rule that has one, again and again (deterministic), until none is enabled.  `build_model` is
+    model/compose.py's, passed in (compose calls this module, not the other way round)."""
     model = build_model(addon_phase(sc))
     s = model.init
     rules = [r for r in model.rules if r.fair]

@@ -50,7 +50,7 @@ def initial_state(sc: Scenario, track_revisions: bool) -> ClusterState:
     dns_records = ()
     if sc.addon_keys:
         from .bootstrap import settle
-        booted = settle(sc)
+        booted = settle(sc, build_model)
         store = evolve(booted.store, track_revisions=track_revisions)
         hosts, dns_records = booted.hosts, booted.dns_records
         done = {(o.kind, o.meta.namespace, o.meta.name) for o in store.objects()}
@@ -210,8 +210,6 @@ def build_model(sc: Scenario, record_views: bool = False, checked=None) -> Model
     else:
         left_out.append("node lifecycle controller, taint eviction (no fault stops a kubelet's heartbeats)")
     rules += environment.rules(sc.fault_kinds, sc.fault_budget, placement(sc))
-    for k in environment.unsupported(sc.fault_kinds):
-        left_out.append(f"fault {k} (not modelled yet)")
     if record_views and sc.max_staleness > 0:
         rules = [recording_views(r) if r.fair else r for r in rules]
     why = uid_order_across_groups(sc)

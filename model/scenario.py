@@ -150,9 +150,6 @@ class Scenario:
         Deployment controller's status writes are left out, as nothing could observe them."""
         return any(c.op == "rolloutStatus" for c in self.changes)
 
-    def of_kind(self, kind: str) -> List[Any]:
-        return [o for o in self.objects if o.kind == kind]
-
 
 # Instances of one control-plane component (etcd members, apiservers, controller-managers, schedulers). Each is a
 # process of the model; a step's successors and the Z3 encodings grow with their square, and one step of 10,000

@@ -5,7 +5,12 @@ It holds what is really there: the API objects as stored in etcd (the
 (`Host`), the remaining fault budget, and how many of the user's changes have
 been made.  Nothing in it is mutated: a step builds a new state that shares
 the unchanged parts.  Static facts of the scenario (a machine's zone and
-allocatable, the list of changes) live in the `Scenario`, not here.
+allocatable, the list of changes) live in the `Scenario`, not here, but for
+three that the components' pure functions read and that never change during
+a search: `max_lag` (check.maxStaleness), `track_expectations` (whether
+controllers keep expectations that a lagging cache makes observable) and
+`sa_admission` (whether the ServiceAccount admission plugin is composed).
+They are the same in every state of one scenario, so they cost no states.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from typing import Optional, Tuple
 
 from attrs import frozen
 
-from .components.etcd import Store
+from .store import Store
 from .objects import Resources, evolve
 
 

@@ -78,6 +78,7 @@ def deployment_converges(sc: Scenario):
     terminating on dead machines do not count.
     """
 
+    deployment_problems.cache_clear()   # the memo holds one scenario's states at a time, never the last one's
     return from_problems("deployment-converges", deployment_problems, deployment_converges.__doc__,
                          placement_diagnosis)
 
@@ -336,6 +337,8 @@ def stable_reconciliation(sc: Scenario):
     An operator's objects (`spec.operators`) match when their
     status.observedGeneration reports their metadata.generation.
     """
+
+    deployment_problems.cache_clear()
 
     def problems(s: ClusterState) -> List[str]:
         out = list(deployment_problems(s)) + replicaset_problems(s) + dangling_references(s) + daemonset_problems(s)

@@ -193,7 +193,7 @@ def test_external_etcd_is_a_group_of_its_own():
         assert lay.inside(f"etcd{i}", group)
     for name in lay.clusters:
         if name.startswith("cluster_node_") or name.startswith("cluster_zone_"):
-            assert not lay.inside(f"etcd0", name)
+            assert not lay.inside("etcd0", name)
 
 
 def _reaches(lay, start, target):

@@ -2,7 +2,6 @@
 
 import random
 
-import pytest
 
 from explorer import check, render_label
 from model.canonical import apply_uid_map, canonical

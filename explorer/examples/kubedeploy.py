@@ -36,7 +36,6 @@ def kubedeploy(nodes: int = 3, replicas: int = 3, cap: int = 2) -> System:
 
     # The rules build each next state by slicing the tuples they change (one allocation per tuple), as TLC's
     # EXCEPT does; each is a direct transcription of its action in KubeDeploy.tla.
-    live_phases = (PENDING, BOUND, RUNNING)
 
     def create_pod(s) -> Iterator:
         phase, node, crashed, nxt = s

@@ -37,10 +37,11 @@ based on a stale read fails its compare-and-swap.  An instance can crash
 fair); it comes back with a cache freshly listed from etcd.  Its clients are
 unavailable until the load balancer sends them to another instance
 (`failover`, weakly fair), where their reflectors list again.  client-go's
-reflector relists with the resourceVersion it last saw (after a broken
-watch, and after the 410 Gone a watch resumed where the new cache's window
-does not reach back gets), which the cache serves only once it has caught
-up: the client's view never goes back (a pin holds what it had seen).
+reflector relists with the resourceVersion it last saw after a broken watch
+(as it does, in a real cluster, after the 410 Gone of a watch resumed where
+the new cache's window does not reach back: see "Abstracted" below), which
+the cache serves only once it has caught up: the client's view never goes
+back (a pin holds what it had seen).
 `behaviour.informerRelist: cache` lists with resourceVersion "0" instead,
 as a restarted process does, which a lagging cache answers with an older
 view.
@@ -55,8 +56,10 @@ serviceaccount.py), and DefaultTolerationSeconds on every pod created (the
 not-ready and unreachable NoExecute tolerations of 300 s, where the pod has
 none: `default_toleration_seconds`); no other admission plugin.
 
-Abstracted: 410 Gone (a cache is never further behind
-than maxStaleness, so compaction never strands a watch).
+Abstracted: 410 Gone itself (a cache is never further behind than
+maxStaleness, so compaction never strands a watch: a client's view moves
+through every intermediate state; skipped states, the "unobserved state"
+class, are not modelled yet).
 """
 
 from __future__ import annotations
@@ -87,13 +90,6 @@ def view(s: ClusterState, client: str = "") -> Optional[Store]:
     if pin is not None and pin < lag:
         lag = pin
     return s.store if lag == 0 else s.history[lag - 1]
-
-
-def quorum_view(s: ClusterState, client: str = "") -> Optional[Store]:
-    """A consistent read (resourceVersion ""): etcd's current keyspace, if a quorum and the instance are up."""
-    if not s.etcd_quorum() or not s.apiservers_up[s.instance_of(client)]:
-        return None
-    return s.store
 
 
 def reconnect(s: ClusterState, client: str, instance: int, quorum_read: bool) -> ClusterState:

@@ -264,5 +264,3 @@ def rules(kinds, budget: int, place: Placement) -> List[Rule]:
     return [Rule(f"environment.{k}", faults[k], fair=False, doc=faults[k].__doc__) for k in kinds if k in faults]
 
 
-def unsupported(kinds) -> List[str]:
-    return [k for k in kinds if k not in MODELLED]
