@@ -2,7 +2,7 @@
 needs (explorer/por.py).
 
 Actors: each controller of kube-controller-manager (replicaset, job, daemonset, statefulset, deployment,
-endpointslice, podgc, nodelifecycle, taint-eviction), each scheduler, each node's kubelet and kube-proxy,
+endpointslice, podgc, nodelifecycle, taint-eviction, replicationcontroller), each scheduler, each node's kubelet and kube-proxy,
 CoreDNS, the faults (`environment`), the user's changes (`user`).  An actor not declared here (the
 apiserver, leader election, the garbage collector, operators, the cloud controllers) may read and write
 anything, so it conflicts with every other: it is always in the persistent set where it may still act.
@@ -54,6 +54,7 @@ VIEW = frozenset({("field", "apiservers_up"), ("field", "etcd_up"), ("field", "e
 HOST_INVARIANTS = {"node-capacity", "pod-single-node", "pod-ip-unique"}
 WORKLOAD_KINDS = {"Deployment": "replicaset", "ReplicaSet": "replicaset", "Job": "job", "DaemonSet": "daemonset",
                   "StatefulSet": "statefulset"}
+WORKLOAD_KINDS["ReplicationController"] = "replicationcontroller"   # the ReplicaSet code, a controller of its own
 _STATE_FIELDS = [a.name for a in attrs.fields(ClusterState)]
 
 
@@ -326,10 +327,11 @@ class Kubernetes(Independence):
         # Controllers' memory: expectations are not tracked where this is declared (views are current);
         # the ReplicaSet workers' syncs are kept where the workqueue does not hold a key to one worker.
         ctrl = frozenset({("field", "syncs")}) if (actor == "replicaset" and not self.per_key) else NONE
-        if actor in ("replicaset", "job", "daemonset"):
-            kind = {"replicaset": ("ReplicaSet",), "job": ("Job",), "daemonset": ("DaemonSet",)}[actor]
+        if actor in ("replicaset", "job", "daemonset", "replicationcontroller"):
+            kind = {"replicaset": ("ReplicaSet",), "job": ("Job",), "daemonset": ("DaemonSet",),
+                    "replicationcontroller": ("ReplicationController",)}[actor]
             own = self._of(s, actor)
-            if actor == "replicaset":   # adoption and release: pods without a controller
+            if actor in ("replicaset", "replicationcontroller"):   # adoption and release: pods without a controller
                 own |= frozenset(("pods", g, a) for g in self._groups(s) if g[0] == "" for a in ASPECTS)
             w = own | self._pods_on_all() | {("uid",), ("faults",)} | ctrl | {("kind", k) for k in kind}
             # The DaemonSet controller reads its pods' metadata, target node and phase, not their binding
@@ -389,7 +391,7 @@ class Kubernetes(Independence):
             # PodGC never sees one.
             # With gcTerminating (an out-of-service taint), any group's terminating pod.
             groups = {g for g in self._groups(s)
-                      if self.podgc_terminating or (g[0] != "Deployment" and g[0] != "ReplicaSet")}
+                      if self.podgc_terminating or g[0] not in ("Deployment", "ReplicaSet", "ReplicationController")}
             w = frozenset(("pods", g, a) for g in groups for a in ASPECTS) | self._pods_on_all()
             return self._groups_all(s, ("meta", "bind", "phase")) | VIEW | nodes | ctrl, w
         if actor == "scheduling":
@@ -429,7 +431,8 @@ class Kubernetes(Independence):
                 return NONE, NONE
             if not self.faults_declared:
                 return ALL, ALL
-            w = hosts | machines | rules | {("faults",)} | self._of(s, "replicaset") | self._on(self.nodes)
+            w = (hosts | machines | rules | {("faults",)} | self._of(s, "replicaset") | self._on(self.nodes)
+                 | self._of(s, "replicationcontroller"))
             return machines | {("faults",)}, w
         if actor == "user":
             return (ALL, ALL) if s.next_change < self.changes else (NONE, NONE)

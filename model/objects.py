@@ -257,6 +257,19 @@ class ReplicaSet:
     kind = "ReplicaSet"
 
 
+@frozen(cache_hash=True)
+class ReplicationController:
+    """v1 ReplicationController, the guestbook-era ReplicaSet: the same fields, kept by the same controller code
+    (model/components/replicaset.py); its selector is a map of labels (equality-based), which is a matchLabels
+    tuple here, defaulted from the template's labels when absent."""
+
+    meta: ObjectMeta
+    replicas: int
+    selector: Labels
+    template: PodTemplate
+    kind = "ReplicationController"
+
+
 @frozen
 class RollingUpdate:
     max_surge: str = "25%"
