@@ -32,11 +32,12 @@ import bisect
 
 from .components.apiserver import generated_name
 from .components.daemonset import pinned_node
+from .components.replicaset import COMPONENT as REPLICA_CONTROLLERS
 from .components.etcd import KIND_FIELDS
 from .state import ClusterState
 from .objects import evolve
 
-REPLICA_KINDS = ("ReplicaSet", "ReplicationController")   # their terminated pods no controller counts
+REPLICA_KINDS = tuple(REPLICA_CONTROLLERS)   # the kinds the ReplicaSet code keeps: no controller counts their terminated pods
 
 
 def _terminated_and_uncounted(pod) -> bool:

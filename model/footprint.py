@@ -44,6 +44,7 @@ from explorer.por import UNIVERSAL, Independence
 
 from .canonical import presentation
 from .components.etcd import KIND_FIELDS
+from .kinds import reconciled_by
 from .objects import evolve
 from .state import ClusterState
 
@@ -55,6 +56,8 @@ HOST_INVARIANTS = {"node-capacity", "pod-single-node", "pod-ip-unique"}
 WORKLOAD_KINDS = {"Deployment": "replicaset", "ReplicaSet": "replicaset", "Job": "job", "DaemonSet": "daemonset",
                   "StatefulSet": "statefulset"}
 WORKLOAD_KINDS["ReplicationController"] = "replicationcontroller"   # the ReplicaSet code, a controller of its own
+# The groups whose terminated pods the canonical form collects: those the ReplicaSet code keeps (model/kinds/).
+COLLECTED_GROUPS = frozenset(k for c in ("replicaset", "replicationcontroller") for k in reconciled_by(c))
 _STATE_FIELDS = [a.name for a in attrs.fields(ClusterState)]
 
 
@@ -187,6 +190,7 @@ class Kubernetes(Independence):
         self.kubelet_restarts = True
         self.podgc_terminating = False   # PodGC's gcTerminating is composed: it may delete any group's pod
         self.per_key = True
+        self.dns_slices: FrozenSet = NONE    # CoreDNS reads EndpointSlices (headless Services, pod hostnames)
         self._memo: tuple = (None, None)
         self._fmemo: tuple = (None, {})
 
@@ -391,7 +395,7 @@ class Kubernetes(Independence):
             # PodGC never sees one.
             # With gcTerminating (an out-of-service taint), any group's terminating pod.
             groups = {g for g in self._groups(s)
-                      if self.podgc_terminating or g[0] not in ("Deployment", "ReplicaSet", "ReplicationController")}
+                      if self.podgc_terminating or g[0] not in COLLECTED_GROUPS}
             w = frozenset(("pods", g, a) for g in groups for a in ASPECTS) | self._pods_on_all()
             return self._groups_all(s, ("meta", "bind", "phase")) | VIEW | nodes | ctrl, w
         if actor == "scheduling":
@@ -425,7 +429,7 @@ class Kubernetes(Independence):
             return w | VIEW | {("machine", actor[1]), ("kind", "Service"), ("kind", "EndpointSlice")}, w
         if actor == "dns":   # the records, where a DNS pod runs
             w = frozenset({("field", "dns_records")})
-            return w | VIEW | hosts | machines | {("kind", "Service")} | self.kube_system, w
+            return w | VIEW | hosts | machines | {("kind", "Service")} | self.kube_system | self.dns_slices, w
         if actor == "environment":
             if s.faults_left <= 0:
                 return NONE, NONE
@@ -482,6 +486,8 @@ def independence(sc, model, invariant_names: Sequence[str]) -> Optional[Kubernet
                      preemption)
     out.kube_system = _kube_system(model)
     out.per_key = sc.workqueue_per_key
+    if dns_reads_slices(declared):
+        out.dns_slices = frozenset({("kind", "EndpointSlice")})
     # Action properties, as the invariant "no enabled step it checks would fail": what decides those steps
     # and their check.  Where views are etcd itself (the only case declared here), every scheduler's
     # TaintToleration filter reads the Node as stored, which is what taints-respected checks a bind
@@ -492,6 +498,15 @@ def independence(sc, model, invariant_names: Sequence[str]) -> Optional[Kubernet
     out.invariant_reads["replicas-bounded"] = (
         NONE if sc.workqueue_per_key else out._footprint(init, "replicaset", frozenset())[0])
     return out.for_rules([r.name for r in model.rules])
+
+
+def dns_reads_slices(declared) -> bool:
+    """Whether CoreDNS's records can depend on EndpointSlices: a headless Service, or a pod with a hostname
+    (a StatefulSet's, or a pod spec's spec.hostname) that an endpoint may carry."""
+    from .kinds import pod_specs
+    return (any(o.kind == "Service" and o.headless for o in declared)
+            or any(o.kind == "StatefulSet" and o.service_name for o in declared)
+            or any(spec.hostname for spec in pod_specs(declared)))
 
 
 def _kube_system(model) -> FrozenSet:
