@@ -266,3 +266,17 @@ def test_footprints_hold_and_reductions_keep_the_verdicts(name):
     if comp.system.independence is not None:
         search(comp.system, reduction="por", check_footprints=True, max_states=4000)
     assert verdicts(check(comp.system)) == verdicts(check(comp.system, reduction="none"))
+
+
+def test_kubectl_scale_of_a_replicationcontroller_deletes_down_to_its_replicas():
+    """`scale` applies to a ReplicationController: scaled from 2 to 1, its controller deletes a pod
+    (replicationcontroller.delete_pod) and settles with one Running pod."""
+    text = (HEAD.replace("spec: {}", "spec:\n  changes:\n    - scale: {kind: ReplicationController, name: frontend, "
+                         "replicas: 1}") + RC % "")
+    _, comp, res = run(text)
+    assert verdicts(res)["stable-reconciliation"] == "holds"
+    cov = {name: steps for name, steps, _ in res.stats.rule_coverage}
+    graph = res.search.graph
+    assert any(s.next_change == 1 and len([p for p in s.store.pods if p.active and p.phase == "Running"]) == 1
+               and not any(p.meta.deleting for p in s.store.pods) for s in graph.states)
+    assert cov["replicationcontroller.delete_pod"] > 0
