@@ -53,6 +53,7 @@ HOSTNAME_LABEL = "kubernetes.io/hostname"   # unique per node: not part of a nod
 # The controllers of kube-controller-manager and cloud-controller-manager, by the prefix of their rules' names.
 KCM_CONTROLLERS = (("deployment", "Deployment"), ("replicaset", "ReplicaSet"), ("daemonset", "DaemonSet"),
                    ("statefulset", "StatefulSet"), ("job", "Job"), ("endpointslice", "EndpointSlice"),
+                   ("replicationcontroller", "ReplicationController"),
                    ("serviceaccount", "ServiceAccount"),
                    ("nodelifecycle", "node lifecycle"), ("taint-eviction", "taint eviction"),
                    ("podgc", "PodGC"), ("garbagecollector", "garbage collector"))

@@ -32,15 +32,18 @@ import bisect
 
 from .components.apiserver import generated_name
 from .components.daemonset import pinned_node
+from .components.replicaset import COMPONENT as REPLICA_CONTROLLERS
 from .components.etcd import KIND_FIELDS
 from .state import ClusterState
 from .objects import evolve
+
+REPLICA_KINDS = tuple(REPLICA_CONTROLLERS)   # the kinds the ReplicaSet code keeps: no controller counts their terminated pods
 
 
 def _terminated_and_uncounted(pod) -> bool:
     if pod.phase not in ("Failed", "Succeeded") or pod.meta.finalizers:
         return False
-    return any(r.kind == "ReplicaSet" for r in pod.meta.owner_references)
+    return any(r.kind in REPLICA_KINDS for r in pod.meta.owner_references)
 
 
 def _terminating_for_good(s: ClusterState):
@@ -53,7 +56,7 @@ def _terminating_for_good(s: ClusterState):
     pods = s.store.pods
     out = [p.meta.uid for p in pods
            if p.meta.deleting and p.spec.node_name in down and not p.meta.finalizers
-           and any(r.kind == "ReplicaSet" for r in p.meta.owner_references)]
+           and any(r.kind in REPLICA_KINDS for r in p.meta.owner_references)]
     if out and any("foregroundDeletion" in o.meta.finalizers for o in s.store.objects()):
         return ()
     return out

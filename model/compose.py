@@ -106,6 +106,9 @@ def _kind_controllers(sc: Scenario, faults):
         ("job", "Job controller",
          lambda: job.rules(tracking=sc.job_tracking_with_finalizers, expectations=sc.expectations)),
         ("statefulset", "StatefulSet controller", statefulset.rules),
+        ("replicationcontroller", "ReplicationController controller",
+         lambda: replicaset.rules(expectations=sc.expectations, timeouts="request-timeout" in faults,
+                                  kind="ReplicationController")),
     )
 
 

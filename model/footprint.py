@@ -2,7 +2,7 @@
 needs (explorer/por.py).
 
 Actors: each controller of kube-controller-manager (replicaset, job, daemonset, statefulset, deployment,
-endpointslice, podgc, nodelifecycle, taint-eviction), each scheduler, each node's kubelet and kube-proxy,
+endpointslice, podgc, nodelifecycle, taint-eviction, replicationcontroller), each scheduler, each node's kubelet and kube-proxy,
 CoreDNS, the faults (`environment`), the user's changes (`user`).  An actor not declared here (the
 apiserver, leader election, the garbage collector, operators, the cloud controllers) may read and write
 anything, so it conflicts with every other: it is always in the persistent set where it may still act.
@@ -44,6 +44,7 @@ from explorer.por import UNIVERSAL, Independence
 
 from .canonical import presentation
 from .components.etcd import KIND_FIELDS
+from .kinds import reconciled_by
 from .objects import evolve
 from .state import ClusterState
 
@@ -54,6 +55,9 @@ VIEW = frozenset({("field", "apiservers_up"), ("field", "etcd_up"), ("field", "e
 HOST_INVARIANTS = {"node-capacity", "pod-single-node", "pod-ip-unique"}
 WORKLOAD_KINDS = {"Deployment": "replicaset", "ReplicaSet": "replicaset", "Job": "job", "DaemonSet": "daemonset",
                   "StatefulSet": "statefulset"}
+WORKLOAD_KINDS["ReplicationController"] = "replicationcontroller"   # the ReplicaSet code, a controller of its own
+# The groups whose terminated pods the canonical form collects: those the ReplicaSet code keeps (model/kinds/).
+COLLECTED_GROUPS = frozenset(k for c in ("replicaset", "replicationcontroller") for k in reconciled_by(c))
 _STATE_FIELDS = [a.name for a in attrs.fields(ClusterState)]
 
 
@@ -186,6 +190,7 @@ class Kubernetes(Independence):
         self.kubelet_restarts = True
         self.podgc_terminating = False   # PodGC's gcTerminating is composed: it may delete any group's pod
         self.per_key = True
+        self.dns_slices: FrozenSet = NONE    # CoreDNS reads EndpointSlices (headless Services, pod hostnames)
         self._memo: tuple = (None, None)
         self._fmemo: tuple = (None, {})
 
@@ -326,10 +331,11 @@ class Kubernetes(Independence):
         # Controllers' memory: expectations are not tracked where this is declared (views are current);
         # the ReplicaSet workers' syncs are kept where the workqueue does not hold a key to one worker.
         ctrl = frozenset({("field", "syncs")}) if (actor == "replicaset" and not self.per_key) else NONE
-        if actor in ("replicaset", "job", "daemonset"):
-            kind = {"replicaset": ("ReplicaSet",), "job": ("Job",), "daemonset": ("DaemonSet",)}[actor]
+        if actor in ("replicaset", "job", "daemonset", "replicationcontroller"):
+            kind = {"replicaset": ("ReplicaSet",), "job": ("Job",), "daemonset": ("DaemonSet",),
+                    "replicationcontroller": ("ReplicationController",)}[actor]
             own = self._of(s, actor)
-            if actor == "replicaset":   # adoption and release: pods without a controller
+            if actor in ("replicaset", "replicationcontroller"):   # adoption and release: pods without a controller
                 own |= frozenset(("pods", g, a) for g in self._groups(s) if g[0] == "" for a in ASPECTS)
             w = own | self._pods_on_all() | {("uid",), ("faults",)} | ctrl | {("kind", k) for k in kind}
             # The DaemonSet controller reads its pods' metadata, target node and phase, not their binding
@@ -389,7 +395,7 @@ class Kubernetes(Independence):
             # PodGC never sees one.
             # With gcTerminating (an out-of-service taint), any group's terminating pod.
             groups = {g for g in self._groups(s)
-                      if self.podgc_terminating or (g[0] != "Deployment" and g[0] != "ReplicaSet")}
+                      if self.podgc_terminating or g[0] not in COLLECTED_GROUPS}
             w = frozenset(("pods", g, a) for g in groups for a in ASPECTS) | self._pods_on_all()
             return self._groups_all(s, ("meta", "bind", "phase")) | VIEW | nodes | ctrl, w
         if actor == "scheduling":
@@ -423,13 +429,14 @@ class Kubernetes(Independence):
             return w | VIEW | {("machine", actor[1]), ("kind", "Service"), ("kind", "EndpointSlice")}, w
         if actor == "dns":   # the records, where a DNS pod runs
             w = frozenset({("field", "dns_records")})
-            return w | VIEW | hosts | machines | {("kind", "Service")} | self.kube_system, w
+            return w | VIEW | hosts | machines | {("kind", "Service")} | self.kube_system | self.dns_slices, w
         if actor == "environment":
             if s.faults_left <= 0:
                 return NONE, NONE
             if not self.faults_declared:
                 return ALL, ALL
-            w = hosts | machines | rules | {("faults",)} | self._of(s, "replicaset") | self._on(self.nodes)
+            w = (hosts | machines | rules | {("faults",)} | self._of(s, "replicaset") | self._on(self.nodes)
+                 | self._of(s, "replicationcontroller"))
             return machines | {("faults",)}, w
         if actor == "user":
             return (ALL, ALL) if s.next_change < self.changes else (NONE, NONE)
@@ -479,6 +486,8 @@ def independence(sc, model, invariant_names: Sequence[str]) -> Optional[Kubernet
                      preemption)
     out.kube_system = _kube_system(model)
     out.per_key = sc.workqueue_per_key
+    if dns_reads_slices(declared):
+        out.dns_slices = frozenset({("kind", "EndpointSlice")})
     # Action properties, as the invariant "no enabled step it checks would fail": what decides those steps
     # and their check.  Where views are etcd itself (the only case declared here), every scheduler's
     # TaintToleration filter reads the Node as stored, which is what taints-respected checks a bind
@@ -489,6 +498,15 @@ def independence(sc, model, invariant_names: Sequence[str]) -> Optional[Kubernet
     out.invariant_reads["replicas-bounded"] = (
         NONE if sc.workqueue_per_key else out._footprint(init, "replicaset", frozenset())[0])
     return out.for_rules([r.name for r in model.rules])
+
+
+def dns_reads_slices(declared) -> bool:
+    """Whether CoreDNS's records can depend on EndpointSlices: a headless Service, or a pod with a hostname
+    (a StatefulSet's, or a pod spec's spec.hostname) that an endpoint may carry."""
+    from .kinds import pod_specs
+    return (any(o.kind == "Service" and o.headless for o in declared)
+            or any(o.kind == "StatefulSet" and o.service_name for o in declared)
+            or any(spec.hostname for spec in pod_specs(declared)))
 
 
 def _kube_system(model) -> FrozenSet:

@@ -223,6 +223,8 @@ class PodSpec:
     host_ports: Tuple[Tuple[str, str, int], ...] = ()                         # (protocol, hostIP, hostPort)
     priority: int = 0                        # spec.priority, from priorityClassName at admission
     preempts: bool = True                    # preemptionPolicy PreemptLowerPriority (not Never)
+    hostname: str = ""                       # spec.hostname (a StatefulSet's pod: its name)
+    subdomain: str = ""                      # spec.subdomain (a StatefulSet's pod: its spec.serviceName)
 
 
 @frozen
@@ -255,6 +257,19 @@ class ReplicaSet:
     selector: Labels
     template: PodTemplate
     kind = "ReplicaSet"
+
+
+@frozen(cache_hash=True)
+class ReplicationController:
+    """v1 ReplicationController, the guestbook-era ReplicaSet: the same fields, kept by the same controller code
+    (model/components/replicaset.py); its selector is a map of labels (equality-based), which is a matchLabels
+    tuple here, defaulted from the template's labels when absent."""
+
+    meta: ObjectMeta
+    replicas: int
+    selector: Labels
+    template: PodTemplate
+    kind = "ReplicationController"
 
 
 @frozen
@@ -364,6 +379,11 @@ class Service:
     publish_not_ready: bool = False    # spec.publishNotReadyAddresses
     kind = "Service"
 
+    @property
+    def headless(self) -> bool:
+        """spec.clusterIP None: no virtual IP; DNS answers its name with its ready endpoints' addresses."""
+        return self.cluster_ip == "None"
+
 
 @frozen
 class Endpoint:
@@ -376,6 +396,7 @@ class Endpoint:
     ready: bool
     serving: bool
     terminating: bool
+    hostname: str = ""       # the pod's spec.hostname, where its spec.subdomain names this Service (ShouldSetHostname)
 
 
 @frozen(cache_hash=True)

@@ -170,7 +170,7 @@ def renamed(s: ClusterState, rename: Dict[str, str], read: Optional[set] = None)
     """`s` with node names mapped by `rename` (a permutation) in every place this module covers: the Nodes,
     the machines, pods' nodeName and nominated node, the node a DaemonSet pod's affinity pins, endpoints'
     nodes, and pod IPs (allocated from the pod CIDR of the machine's index, model/components/networkplugin.py)
-    with everything that holds them (pods, sandboxes, endpoints, kube-proxy's rules).  A Node keeps its
+    with everything that holds them (pods, sandboxes, endpoints, kube-proxy's rules, CoreDNS's records).  A Node keeps its
     name's uid and, where `read` names the label keys something reads, its name's other labels (a zone no
     one reads stays with the name)."""
     def node_name(n: str) -> str:
@@ -238,5 +238,7 @@ def renamed(s: ClusterState, rename: Dict[str, str], read: Optional[set] = None)
 
     hosts = {node_name(h.name): host_renamed(h) for h in s.hosts}
     order = [h.name for h in s.hosts]   # the machines keep the scenario's order of names
+    # CoreDNS's records of headless Services and pod hostnames hold pod IPs too.
+    dns = tuple(sorted((name, ip(a)) for name, a in s.dns_records)) if s.dns_records else s.dns_records
     return evolve(s, store=store_renamed(s.store), history=tuple(store_renamed(h) for h in s.history),
-                  hosts=tuple(hosts[n] for n in order))
+                  hosts=tuple(hosts[n] for n in order), dns_records=dns)

@@ -18,6 +18,7 @@ from model.scenario import Scenario
 
 # The controllers whose objects stable-reconciliation follows.
 RECONCILERS = {"deployment", "replicaset", "job", "daemonset", "statefulset"}
+RECONCILERS.add("replicationcontroller")
 from model.state import ClusterState
 
 from .catalog import register
@@ -86,8 +87,8 @@ def deployment_converges(sc: Scenario):
 def node_failures(sc: Scenario) -> Optional[str]:
     if not ({"node-crash", "zone-outage", "partition", "vm-deleted"} & set(sc.fault_kinds)) or sc.fault_budget == 0:
         return "no fault stops a node (node-crash, zone-outage, partition, vm-deleted)"
-    if "replicaset" not in controllers_for(o.kind for o in sc.objects):
-        return "no Deployment or ReplicaSet whose pods could be rescheduled"
+    if not {"replicaset", "replicationcontroller"} & controllers_for(o.kind for o in sc.objects):
+        return "no Deployment, ReplicaSet or ReplicationController whose pods could be rescheduled"
     return None
 
 
@@ -98,7 +99,7 @@ def stranded_problems(s: ClusterState, policy=None) -> List[str]:
     healthy = {h.name for h in s.hosts if h.up and h.reachable}
     hosts = {h.name: h for h in s.hosts}
     out = []
-    for rs in s.store.replicasets:
+    for rs in s.store.replicasets + s.store.replicationcontrollers:
         if rs.meta.deleting:
             continue
         pods = owned_active_pods(s.store, rs)
@@ -123,10 +124,10 @@ def stranded_problems(s: ClusterState, policy=None) -> List[str]:
             elif node is not None and eviction_seconds(p, node) is None:
                 why = (" (it tolerates the Node's NoExecute taints for ever)" if any(
                     t.effect == "NoExecute" for t in node.taints) else " (its Node is not tainted NoExecute yet)")
-            out.append(f"pod {p.meta.key} of ReplicaSet {rs.meta.key} is still counted on failed node "
+            out.append(f"pod {p.meta.key} of {rs.kind} {rs.meta.key} is still counted on failed node "
                        f"{p.spec.node_name}{why}")
         if len(good) < rs.replicas:
-            out.append(f"ReplicaSet {rs.meta.key} wants {rs.replicas} pods, {len(good)} Running and Ready on "
+            out.append(f"{rs.kind} {rs.meta.key} wants {rs.replicas} pods, {len(good)} Running and Ready on "
                        "machines that are up and reachable")
     if out and full_disruption(s.store.nodes):
         out.append("the node lifecycle controller is in full-disruption mode: every Node is unready, so it "
@@ -149,6 +150,7 @@ def pods_rescheduled_after_node_failure(sc: Scenario):
     partially disrupted (3 or more of its Nodes, and 55% of them, not Ready:
     eviction stops there), where pods tolerate the taint for ever, or where
     the machines left have no room.
+    A ReplicationController counts as a ReplicaSet (the same controller code).
     """
 
     policy = sc.control_plane.node_lifecycle
@@ -289,17 +291,18 @@ def job_completes(sc: Scenario):
 
 
 def replicaset_problems(s: ClusterState) -> List[str]:
-    """ReplicaSets not owned by a Deployment whose pods are not spec.replicas Running and Ready."""
+    """ReplicaSets not owned by a Deployment, and ReplicationControllers, whose pods are not spec.replicas Running
+    and Ready."""
     up = {h.name: h for h in s.hosts if h.up}
     out = []
-    for rs in s.store.replicasets:
+    for rs in s.store.replicasets + s.store.replicationcontrollers:
         if rs.meta.controller_uid() is not None or rs.meta.deleting:
             continue
         pods = owned_active_pods(s.store, rs)
         good = [p for p in pods if p.phase == "Running" and p.ready and p.spec.node_name in up
                 and up[p.spec.node_name].running(p.meta.uid) is not None]
         if len(pods) != rs.replicas or len(good) != rs.replicas:
-            out.append(f"ReplicaSet {rs.meta.key} wants {rs.replicas} pods, {len(good)} Running and Ready")
+            out.append(f"{rs.kind} {rs.meta.key} wants {rs.replicas} pods, {len(good)} Running and Ready")
     return out
 
 
@@ -336,6 +339,7 @@ def stable_reconciliation(sc: Scenario):
     there (a fair cycle through a state that does not match is a violation).
     An operator's objects (`spec.operators`) match when their
     status.observedGeneration reports their metadata.generation.
+    A ReplicationController counts as a ReplicaSet of its own.
     """
 
     deployment_problems.cache_clear()

@@ -99,7 +99,8 @@ def ready_backends(store, svc) -> Tuple[str, ...]:
 
 def routing_problems(s: ClusterState) -> List[str]:
     store = s.store
-    want = tuple(sorted((svc.meta.key, svc.cluster_ip, ready_backends(store, svc)) for svc in store.services))
+    want = tuple(sorted((svc.meta.key, svc.cluster_ip, ready_backends(store, svc)) for svc in store.services
+                        if not svc.headless))
     out = []
     for h in s.hosts:
         if not h.up or not h.reachable or store.get("Node", "", h.name) is None:
@@ -129,7 +130,8 @@ def service_routing_converges(sc: Scenario):
     terminating (the serving terminating ones where none is ready; a
     rejecting rule where there are none), and no rule of a removed Service.
     Without kube-proxy and without a network plugin that replaces it, no
-    rule is ever programmed.
+    rule is ever programmed.  A headless Service (clusterIP None) has no
+    rule: kube-proxy skips it (ShouldSkipService).
     """
 
     return from_problems("service-routing-converges", routing_problems, service_routing_converges.__doc__)
@@ -142,8 +144,63 @@ def has_dns(sc: Scenario) -> Optional[str]:
     return None if sc.dns else "the DNS addon is off (addons.dns: false)"
 
 
+def expected_records(store) -> set:
+    """The specification of the DNS zone, written apart from CoreDNS and the EndpointSlice controller, from
+    the Services and the pods themselves: (name, address) for each ClusterIP Service's name and ClusterIP; for a
+    headless Service, its name and the address of each pod it selects that is Ready and not terminating (any
+    of them, with publishNotReadyAddresses) and has an IP; and `<namespace>/<hostname>.<service>` with that
+    address for each such pod whose spec.hostname is set and whose spec.subdomain names the Service."""
+    out = {(svc.meta.key, svc.cluster_ip) for svc in store.services if not svc.headless}
+    for svc in store.services:
+        if not svc.selector:
+            continue
+        for p in _backing_pods(store, svc):
+            if not (svc.publish_not_ready or (p.ready and not p.meta.deleting)):
+                continue
+            if svc.headless:
+                out.add((svc.meta.key, p.ip))
+            if p.spec.hostname and p.spec.subdomain == svc.meta.name:
+                out.add((f"{svc.meta.namespace}/{p.spec.hostname}.{svc.meta.name}", p.ip))
+    return out
+
+
+def _by_name(records) -> Dict[str, Tuple[str, ...]]:
+    out: Dict[str, list] = {}
+    for name, ip in records:
+        out.setdefault(name, []).append(ip)
+    return {k: tuple(sorted(v)) for k, v in out.items()}
+
+
+def identity_problems(store, want: set) -> List[str]:
+    """StatefulSets whose Ready pods cannot be answered by their stable name `<pod>.<spec.serviceName>`: the
+    set's governing Service is missing or does not select them (Kubernetes accepts any serviceName)."""
+    from model.components.statefulset import set_pods
+    out = []
+    for sts in store.statefulsets:
+        if not sts.service_name or sts.meta.deleting:
+            continue
+        ns = sts.meta.namespace
+        for p in set_pods(store, sts):
+            if not p.ip or not p.ready or not p.active:
+                continue
+            name = f"{ns}/{p.meta.name}.{sts.service_name}"
+            if (name, p.ip) in want:
+                continue
+            svc = store.get("Service", ns, sts.service_name)
+            if svc is None:
+                why = f"no Service {sts.service_name} exists in namespace {ns}"
+            elif not svc.selector:
+                why = f"Service {svc.meta.key} has no selector: no endpoint carries the pod's hostname"
+            else:
+                why = (f"Service {svc.meta.key} does not select it (selector "
+                       f"{', '.join(f'{k}={v}' for k, v in svc.selector)})")
+            out.append(f"StatefulSet {sts.meta.key}'s pod {p.meta.name} has no DNS name {p.meta.name}."
+                       f"{sts.service_name} (its spec.serviceName): {why}")
+    return out
+
+
 def dns_problems(s: ClusterState) -> List[str]:
-    from model.components.dns import is_dns_pod, records_of
+    from model.components.dns import is_dns_pod
     out = []
     up = {h.name: h for h in s.hosts if h.up}
     serving = [p for p in s.store.pods if is_dns_pod(p.meta.namespace, p.meta.labels) and p.active
@@ -152,26 +209,46 @@ def dns_problems(s: ClusterState) -> List[str]:
     if not serving:
         out.append("no DNS pod (kube-system, k8s-app=kube-dns) is Running and Ready on a machine that is up: "
                    "no name is answered")
-    want = dict(records_of(s.store))
-    have = dict(s.dns_records)
-    for key, ip in sorted(want.items()):
-        if have.get(key) != ip:
-            out.append(f"DNS does not answer {key} with {ip}" + (f" (it answers {have[key]})" if key in have else ""))
-    for key in sorted(set(have) - set(want)):
-        out.append(f"DNS still answers removed Service {key}")
+    records = expected_records(s.store)
+    want, have = _by_name(records), _by_name(s.dns_records)
+    services = {svc.meta.key: svc for svc in s.store.services}
+    pods = {p.ip: p.meta.name for p in s.store.pods if p.ip}
+
+    def show(ips) -> str:
+        return ", ".join(f"{ip} ({pods[ip]})" if ip in pods else ip for ip in ips) or "nothing"
+    for key in sorted(set(want) | set(have)):
+        w, h = want.get(key, ()), have.get(key, ())
+        if w == h:
+            continue
+        svc = services.get(key)
+        if svc is not None and not svc.headless:
+            out.append(f"DNS does not answer {key} with {w[0]}" + (f" (it answers {', '.join(h)})" if h else ""))
+        elif not w and "." not in key.split("/", 1)[-1] and svc is None:
+            out.append(f"DNS still answers removed Service {key}")
+        elif not w:
+            out.append(f"DNS still answers {key} with {show(h)}, the address of no ready pod it names")
+        else:
+            out.append(f"DNS answers {key} with {show(h)}, not with its ready pods' {show(w)}")
+    out += identity_problems(s.store, records)
     return out
 
 
 @register("dns-converges", "convergence", has_dns)
 def dns_converges(sc: Scenario):
-    """The cluster DNS eventually answers each Service name with its ClusterIP, and no removed Service.
+    """The cluster DNS eventually answers each Service name with its ClusterIP (a headless Service's with exactly its ready pods' addresses), and no removed Service.
 
     Seed document: the DNS addon ("a DNS server, in addition to the other DNS
     servers in your environment, which serves DNS records for Kubernetes
     services"; "containers started by Kubernetes automatically include this
     DNS server in their DNS searches").  Goal: a DNS pod is Running and Ready
     on a machine that is up, and the records it serves are exactly the
-    Services' name -> ClusterIP.
+    Services' name -> ClusterIP; for a headless Service (clusterIP None),
+    its name -> the addresses of exactly the pods it selects that are Ready
+    and not terminating (all of them with publishNotReadyAddresses); and a
+    pod whose spec.hostname is set and whose spec.subdomain names the
+    Service, `<hostname>.<service>` -> its address.  Every Ready pod of a
+    StatefulSet is answered by its stable name `<pod>.<spec.serviceName>`:
+    it fails where the set's serviceName names no Service that selects it.
     """
 
     return from_problems("dns-converges", dns_problems, dns_converges.__doc__, placement_diagnosis)

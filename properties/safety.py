@@ -28,9 +28,9 @@ def has_pods(sc: Scenario) -> Optional[str]:
 
 
 def has_replicasets(sc: Scenario) -> Optional[str]:
-    if "replicaset" in controllers_for([o.kind for o in sc.objects] + [c.kind for c in sc.changes]):
+    if {"replicaset", "replicationcontroller"} & controllers_for([o.kind for o in sc.objects] + [c.kind for c in sc.changes]):
         return None
-    return "no ReplicaSet or Deployment"
+    return "no ReplicaSet, Deployment or ReplicationController"
 
 
 @register("node-capacity", "safety", has_pods)
@@ -123,22 +123,25 @@ def replicas_bounded(sc: Scenario):
     Seed document: kube-controller-manager (controllers acting on `replicas`).
     Checked on every create step against etcd's state, not the controller's
     view: it fails when a controller acts on a stale cache without
-    expectations.
+    expectations.  The ReplicationController controller, the same code
+    (model/components/replicaset.py), is checked the same way.
     """
 
     def check(s: ClusterState, lab, t: ClusterState) -> Optional[str]:
-        ns, name = dict(lab[2])["rs"].split("/", 1)
-        rs = s.store.get("ReplicaSet", ns, name)
+        args = dict(lab[2])
+        kind = "ReplicaSet" if "rs" in args else "ReplicationController"
+        ns, name = (args["rs"] if "rs" in args else args["rc"]).split("/", 1)
+        rs = s.store.get(kind, ns, name)
         if rs is None:
             return None
         active = len(owned_active_pods(s.store, rs))
         if active >= rs.replicas:
-            return (f"ReplicaSet {rs.meta.key} created a pod while it already owned {active} active pods "
+            return (f"{kind} {rs.meta.key} created a pod while it already owned {active} active pods "
                     f"in etcd, spec.replicas {rs.replicas}")
         return None
 
     return ActionProperty("replicas-bounded", check, replicas_bounded.__doc__,
-                          frozenset({("replicaset", "create_pod")}))
+                          frozenset({("replicaset", "create_pod"), ("replicationcontroller", "create_pod")}))
 
 
 def stale_scheduler_views(sc: Scenario) -> Optional[str]:

@@ -215,6 +215,19 @@ PINNED = {
                                                          "node-capacity": "holds", "taints-respected": "holds",
                                                          "pod-single-node": "violated",
                                                          "node-status-converges": "holds"}),
+    # ReplicationControllers (the ReplicaSet controller's code) and headless Services (issue 15 item 5).
+    "rc-node-crash-room": (155, 344, dict(RS, **{"taints-respected": "holds", "replicas-bounded": "holds",
+                                                 "pods-rescheduled-after-node-failure": "holds",
+                                                 "node-status-converges": "holds", "stable-reconciliation": "holds"})),
+    "rc-node-crash-no-room": (115, 248, dict(RS, **{"taints-respected": "holds", "replicas-bounded": "holds",
+                                                    "pods-rescheduled-after-node-failure": "violated",
+                                                    "node-status-converges": "holds",
+                                                    "stable-reconciliation": "violated"})),
+    "headless-statefulset-dns": (151, 222, dict(NET, **{"stable-reconciliation": "holds",
+                                                        "statefulset-converges": "holds"})),
+    "headless-servicename-mismatch": (151, 222, dict(NET, **{"stable-reconciliation": "holds",
+                                                             "statefulset-converges": "holds",
+                                                             "dns-converges": "violated"})),
 }
 
 

@@ -22,6 +22,7 @@ def _kube_controller_manager():
                                                              job, nodelifecycle, podgc, replicaset, serviceaccount,
                                                              statefulset)}
     out["taint-eviction"] = nodelifecycle.CLIENT     # a controller of its own in kube-controller-manager
+    out["replicationcontroller"] = replicaset.CLIENT  # the ReplicaSet code, kept as a controller of its own
     return out
 
 

@@ -1,4 +1,5 @@
-"""The cluster DNS addon: CoreDNS answering each Service name with its ClusterIP.
+"""The cluster DNS addon: CoreDNS answering each Service name with its ClusterIP, a headless Service's name
+with its ready pods' addresses, and a pod's `<hostname>.<service>`.
 
 Modelled (the addon as kubeadm installs it, and CoreDNS's `kubernetes`
 plugin): a Deployment `kube-system/coredns` (labels `k8s-app: kube-dns`,
@@ -16,11 +17,25 @@ sync would set them, and that where no replica runs the goal fails whatever
 they are (it asks for a serving DNS pod), except where CoreDNS's apiserver is
 down, which makes the search fall back to composing it.
 
+Headless Services (coredns/coredns plugin/kubernetes: findServices,
+endpointHostname; object/endpoint.go EndpointSliceToEndpoints): a Service
+with clusterIP None is answered, from its EndpointSlices (by their
+kubernetes.io/service-name label), with the address of each endpoint whose
+`ready` condition is true (a not-ready or terminating pod is left out,
+unless publishNotReadyAddresses marks it ready); an endpoint with a
+hostname (the EndpointSlice controller copies the pod's spec.hostname where
+its spec.subdomain names the Service, ShouldSetHostname: a StatefulSet's
+pods with its serviceName) is also answered as `<hostname>.<service>`
+(written `<namespace>/<hostname>.<service>` here), for any Service, as
+CoreDNS answers an endpoint query of a ClusterIP Service too.  Abstracted:
+the names CoreDNS makes from an address for an endpoint without a hostname
+(`10-244-1-5.<service>`: nobody relies on them), SRV records and ports.
+
 Abstracted: the replicas share one record set (`ClusterState.dns_records`):
 each really has its own informer, but they list the same Services, and only
 whether the answer is right once they have caught up is checked; a new
-replica serves what the set holds until its next sync.  Only A records of
-ClusterIP Services; pods use the DNS by the kube-dns Service, which the
+replica serves what the set holds until its next sync.  Only A records;
+pods use the DNS by the kube-dns Service, which the
 EndpointSlice controller and kube-proxy route like any other.  Composed only
 where the scenario has a Service of its own (nothing else resolves names).
 """
@@ -73,8 +88,32 @@ def serving_replicas(s: ClusterState) -> List[str]:
 
 
 def records_of(store) -> Tuple[Tuple[str, str], ...]:
-    """The zone CoreDNS serves for these Services: each Service's name -> its ClusterIP."""
-    return tuple(sorted((svc.meta.key, svc.cluster_ip) for svc in store.services))
+    """The zone CoreDNS serves for these Services: each Service's name -> its ClusterIP, or for a headless
+    Service -> each of its ready endpoints' addresses; and `<hostname>.<service>` -> the address of each ready
+    endpoint with a hostname (`endpoint_records`).  A name with several addresses has one record per address."""
+    out = {(svc.meta.key, svc.cluster_ip) for svc in store.services if not svc.headless}
+    if store.endpointslices:
+        for svc in store.services:
+            out.update(endpoint_records(store, svc))
+    return tuple(sorted(out))
+
+
+def endpoint_records(store, svc) -> Iterator[Tuple[str, str]]:
+    """The records CoreDNS's kubernetes plugin serves from a Service's EndpointSlices (findServices, with the
+    slices as EndpointSliceToEndpoints keeps them: only endpoints whose `ready` condition is true): a headless
+    Service's name -> each address; `<hostname>.<service>` (as `<namespace>/<hostname>.<service>`) -> the
+    address of an endpoint with a hostname (endpointHostname), for any Service."""
+    ns, name = svc.meta.namespace, svc.meta.name
+    for es in store.endpointslices:
+        if es.meta.namespace != ns or es.service != name:
+            continue     # CoreDNS indexes slices by their kubernetes.io/service-name label
+        for e in es.endpoints:
+            if not e.ready:
+                continue
+            if svc.headless:
+                yield svc.meta.key, e.ip
+            if e.hostname:
+                yield f"{ns}/{e.hostname}.{name}", e.ip
 
 
 def sync_records(s: ClusterState) -> Iterator:

@@ -29,6 +29,12 @@ collector, no cloud provider), the search runs around the controller
 everything else, and the goals are asked of the slices as it would leave
 them.
 
+Headless Services (spec.clusterIP None) get their slices the same way
+(the controller does not tell them apart); an endpoint carries the pod's
+hostname where the pod's subdomain names the Service (ShouldSetHostname, as
+a StatefulSet's pods do for its serviceName), for the DNS names
+`<hostname>.<service>`.
+
 Abstracted: ports (one per Service, the same on the pods); address types
 (IPv4 only); at most 100 endpoints per slice (one slice is enough for every
 modelled Service); topology hints; the mirroring controller and the legacy
@@ -54,12 +60,18 @@ def should_be_in_endpoints(pod) -> bool:
     return pod.phase not in ("Succeeded", "Failed") and pod.ip != ""
 
 
+def should_set_hostname(pod, svc: Service) -> bool:
+    """ShouldSetHostname: the pod has a hostname and its subdomain names this Service, in its namespace."""
+    return bool(pod.spec.hostname) and pod.spec.subdomain == svc.meta.name and pod.meta.namespace == svc.meta.namespace
+
+
 def endpoint_of(pod, svc: Service) -> Endpoint:
-    """podToEndpoint: serving is the pod's Ready condition; ready is serving and not terminating."""
+    """podToEndpoint: serving is the pod's Ready condition; ready is serving and not terminating; the hostname
+    is the pod's where ShouldSetHostname."""
     serving = pod.ready
     terminating = pod.meta.deleting
     return Endpoint(pod.meta.uid, pod.ip, pod.spec.node_name, svc.publish_not_ready or (serving and not terminating),
-                    serving, terminating)
+                    serving, terminating, pod.spec.hostname if should_set_hostname(pod, svc) else "")
 
 
 def desired_endpoints(store, svc: Service) -> Tuple[Endpoint, ...]:

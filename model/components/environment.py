@@ -236,6 +236,7 @@ def expectations_timeout(s: ClusterState) -> Iterator:
         return
     store = s.store
     owners = {o.meta.uid: o for o in store.replicasets + store.daemonsets + store.jobs}
+    owners.update((o.meta.uid, o) for o in store.replicationcontrollers)
     for e in s.expectations:
         c, uid, rev = e
         owner = owners.get(uid)

@@ -21,6 +21,9 @@ sync would set every node's rules, and that the goal does not read a node's
 rules where kube-proxy cannot run (the machine down or partitioned), except
 where its apiserver is down, which makes the search fall back to composing it.
 
+A headless Service (clusterIP None) has no rule at all (ShouldSkipService):
+clients reach its pods by the addresses the DNS answers.
+
 Abstracted: ports, session affinity, traffic policies (every endpoint of the
 cluster is used), NodePorts; kube-proxy runs as a node agent of the machine
 (its DaemonSet pod is not modelled).
@@ -41,10 +44,17 @@ def client(component: str, node: str) -> str:
     return f"{component}/{node}"
 
 
+def should_skip_service(svc) -> bool:
+    """pkg/proxy/util ShouldSkipService: a headless Service (no ClusterIP to program) gets no rules."""
+    return svc.headless
+
+
 def service_rules(store) -> Tuple[Tuple[str, str, Tuple[str, ...]], ...]:
     """The rules the proxy programs from the Services and EndpointSlices in `store`."""
     out = []
     for svc in store.services:
+        if should_skip_service(svc):
+            continue
         eps = [e for es in store.endpointslices if es.meta.namespace == svc.meta.namespace
                and es.service == svc.meta.name for e in es.endpoints]
         backends = sorted({e.ip for e in eps if e.ready})

@@ -41,6 +41,21 @@ template etcd holds when it creates (the same as the one it read, unless
 the ReplicaSet changed in between, which no built-in scenario does).  Only
 creates are split so; deletes stay one step.
 
+The ReplicationController (pkg/controller/replication): upstream's
+ReplicationManager is this same controller, built by
+replicaset.NewBaseController with the ReplicationController kind, its own
+workqueue ("replicationmanager") and expectations, and adapters that convert
+each ReplicationController to a ReplicaSet and back (conversion.go:
+informerAdapter, conversionLister, podControlAdapter), as if it were an
+older API version of ReplicaSet.  Here likewise: `rules(kind=...)` builds
+the same rules over the ReplicationControllers, labelled
+`replicationcontroller` (args `rc=`), owning their pods with a
+ReplicationController ownerReference; its equality-based selector is a
+matchLabels tuple (model/kinds/replicationcontroller.py).  Both controllers
+adopt matching orphans; the first adoption wins (a uid-guarded update).
+`behaviour.workqueuePerKey: false` is modelled for the ReplicaSet controller
+only.
+
 Not yet modelled: status (replicas, availableReplicas), burst limits and
 slow start, the expectations' 5-minute timeout.
 """
@@ -56,6 +71,9 @@ from ..state import ClusterState
 from . import apiserver, leaderelection
 
 CLIENT = "kube-controller-manager"
+# The kinds this code keeps, and the name of the controller (its rules' prefix) and of its label argument for each.
+COMPONENT = {"ReplicaSet": "replicaset", "ReplicationController": "replicationcontroller"}
+ARG = {"ReplicaSet": "rs", "ReplicationController": "rc"}
 
 
 def owned_active_pods(view, rs: ReplicaSet) -> List[Pod]:
@@ -70,7 +88,7 @@ def new_pod(rs: ReplicaSet) -> Pod:
     t = rs.template
     meta = ObjectMeta(namespace=rs.meta.namespace, name="", generate_name=f"{rs.meta.name}-",
                       labels=t.labels,
-                      owner_references=(OwnerReference("ReplicaSet", rs.meta.name, rs.meta.uid, True),))
+                      owner_references=(OwnerReference(rs.kind, rs.meta.name, rs.meta.uid, True),))
     return Pod(meta=meta, spec=t.spec)
 
 
@@ -96,10 +114,10 @@ def pods_to_release(view, rs: ReplicaSet) -> List[Pod]:
             and not labels_match(rs.selector, p.meta.labels)]
 
 
-def _syncable(s: ClusterState, actor: str, view, expectations: bool):
-    """The ReplicaSets `actor` may sync now: with expectations, only those whose own creates and deletes
-    its informer has already seen (SatisfiedExpectations)."""
-    for rs in view.replicasets:
+def _syncable(s: ClusterState, actor: str, view, expectations: bool, kind: str = "ReplicaSet"):
+    """The ReplicaSets (or objects of `kind`) `actor` may sync now: with expectations, only those whose own
+    creates and deletes its informer has already seen (SatisfiedExpectations)."""
+    for rs in view.of(kind):
         if expectations and view.revision < s.expectation(actor, rs.meta.uid):
             continue
         yield rs
@@ -110,41 +128,46 @@ def _needs_pod(view, rs: ReplicaSet) -> bool:
     return not rs.meta.deleting and not orphans_to_adopt(view, rs) and len(owned_active_pods(view, rs)) < rs.replicas
 
 
-def _creates(s: ClusterState, expectations: bool):
+def _creates(s: ClusterState, expectations: bool, kind: str = "ReplicaSet"):
     """(actor, ReplicaSet, label args, state after the create) for each create the controller would make."""
     for actor, by, view in leaderelection.acting_views(s, CLIENT):
-        for rs in _syncable(s, actor, view, expectations):
+        for rs in _syncable(s, actor, view, expectations, kind):
             if _needs_pod(view, rs):
                 nxt = apiserver.create(s, new_pod(rs))
                 if nxt is not None:
-                    yield actor, rs, (("rs", rs.meta.key),) + by, nxt
+                    yield actor, rs, ((ARG[kind], rs.meta.key),) + by, nxt
 
 
 WORKERS = 2   # concurrent workers per controller replica, where they may share a key
 
 
-def rules(expectations: bool = True, timeouts: bool = False, per_key: bool = True) -> List[Rule]:
+def rules(expectations: bool = True, timeouts: bool = False, per_key: bool = True,
+          kind: str = "ReplicaSet") -> List[Rule]:
+    """The controller of `kind`: ReplicaSet, or ReplicationController (the same code, its own rules)."""
+    name, arg = COMPONENT[kind], ARG[kind]
+    per_key = per_key or kind != "ReplicaSet"
+
     def expect(nxt: ClusterState, actor: str, rs: ReplicaSet) -> ClusterState:
         """ExpectCreations / ExpectDeletions: remember the revision of this write, if expectations are on."""
         return nxt.expect(actor, rs.meta.uid, nxt.store.revision) if expectations else nxt
 
     def create_pod(s: ClusterState) -> Iterator:
         """The controller creates a pod for a ReplicaSet that has fewer active pods than spec.replicas."""
-        for actor, rs, args, nxt in _creates(s, expectations):
-            yield label("replicaset", "create_pod", args), expect(nxt, actor, rs)
+        for actor, rs, args, nxt in _creates(s, expectations, kind):
+            yield label(name, "create_pod", args), expect(nxt, actor, rs)
 
     def create_pod_timeout(s: ClusterState) -> Iterator:
         """Fault: the controller's create commits, but its response times out; the controller counts it as
         not created and expects nothing from it."""
         if s.faults_left <= 0:
             return
-        for actor, rs, args, nxt in _creates(s, expectations):
-            yield label("replicaset", "create_pod", args, (("response", "timeout"),)), evolve(nxt, faults_left=nxt.faults_left - 1)
+        for actor, rs, args, nxt in _creates(s, expectations, kind):
+            yield label(name, "create_pod", args, (("response", "timeout"),)), evolve(nxt, faults_left=nxt.faults_left - 1)
 
     def delete_pod(s: ClusterState) -> Iterator:
         """The controller deletes one of the most deletable pods of a ReplicaSet that has too many."""
         for actor, by, view in leaderelection.acting_views(s, CLIENT):
-            for rs in _syncable(s, actor, view, expectations):
+            for rs in _syncable(s, actor, view, expectations, kind):
                 pods = owned_active_pods(view, rs)
                 if rs.meta.deleting or len(pods) <= rs.replicas:
                     continue
@@ -153,32 +176,32 @@ def rules(expectations: bool = True, timeouts: bool = False, per_key: bool = Tru
                     if deletion_rank(p) == lowest:
                         nxt = apiserver.delete(s, p)
                         if nxt is not None:
-                            yield (label("replicaset", "delete_pod", (("rs", rs.meta.key),) + by,
+                            yield (label(name, "delete_pod", ((arg, rs.meta.key),) + by,
                                          (("pod", p.meta.key),)),
                                    expect(nxt, actor, rs))
 
     def adopt_pod(s: ClusterState) -> Iterator:
         """The controller adopts an orphan pod that matches a ReplicaSet's selector (uid-guarded patch)."""
         for actor, by, view in leaderelection.acting_views(s, CLIENT):
-            for rs in view.replicasets:
+            for rs in view.of(kind):
                 for p in orphans_to_adopt(view, rs):
-                    ref = OwnerReference("ReplicaSet", rs.meta.name, rs.meta.uid, True)
+                    ref = OwnerReference(kind, rs.meta.name, rs.meta.uid, True)
                     adopted = evolve(p, meta=evolve(p.meta, owner_references=p.meta.owner_references + (ref,)))
                     nxt = apiserver.update(s, adopted, p.meta.resource_version, spec_changed=False)
                     if nxt is not None:
-                        yield (label("replicaset", "adopt_pod", (("rs", rs.meta.key),) + by,
+                        yield (label(name, "adopt_pod", ((arg, rs.meta.key),) + by,
                                      (("pod", p.meta.key),)), nxt)
 
     def release_pod(s: ClusterState) -> Iterator:
         """The controller releases an owned pod whose labels no longer match its selector."""
         for actor, by, view in leaderelection.acting_views(s, CLIENT):
-            for rs in view.replicasets:
+            for rs in view.of(kind):
                 for p in pods_to_release(view, rs):
                     refs = tuple(r for r in p.meta.owner_references if r.uid != rs.meta.uid)
                     nxt = apiserver.update(s, evolve(p, meta=evolve(p.meta, owner_references=refs)),
                                            p.meta.resource_version, spec_changed=False)
                     if nxt is not None:
-                        yield (label("replicaset", "release_pod", (("rs", rs.meta.key),) + by,
+                        yield (label(name, "release_pod", ((arg, rs.meta.key),) + by,
                                      (("pod", p.meta.key),)), nxt)
 
     def start_sync(s: ClusterState) -> Iterator:
@@ -209,7 +232,7 @@ def rules(expectations: bool = True, timeouts: bool = False, per_key: bool = Tru
                 yield (label("replicaset", "create_pod", (("rs", key),) + acting[actor]),
                        expect(evolve(nxt, syncs=rest), actor, rs))
 
-    timeout_rules = [Rule("replicaset.create_pod_timeout", create_pod_timeout, fair=False,
+    timeout_rules = [Rule(f"{name}.create_pod_timeout", create_pod_timeout, fair=False,
                           doc=create_pod_timeout.__doc__)] if timeouts else []
     if not per_key:
         return [Rule("replicaset.start_sync", start_sync, doc=start_sync.__doc__),
@@ -217,7 +240,7 @@ def rules(expectations: bool = True, timeouts: bool = False, per_key: bool = Tru
                 Rule("replicaset.delete_pod", delete_pod, doc=delete_pod.__doc__),
                 Rule("replicaset.adopt_pod", adopt_pod, doc=adopt_pod.__doc__),
                 Rule("replicaset.release_pod", release_pod, doc=release_pod.__doc__)] + timeout_rules
-    return [Rule("replicaset.create_pod", create_pod, doc=create_pod.__doc__),
-            Rule("replicaset.delete_pod", delete_pod, doc=delete_pod.__doc__),
-            Rule("replicaset.adopt_pod", adopt_pod, doc=adopt_pod.__doc__),
-            Rule("replicaset.release_pod", release_pod, doc=release_pod.__doc__)] + timeout_rules
+    return [Rule(f"{name}.create_pod", create_pod, doc=create_pod.__doc__),
+            Rule(f"{name}.delete_pod", delete_pod, doc=delete_pod.__doc__),
+            Rule(f"{name}.adopt_pod", adopt_pod, doc=adopt_pod.__doc__),
+            Rule(f"{name}.release_pod", release_pod, doc=release_pod.__doc__)] + timeout_rules

@@ -8,7 +8,10 @@ Follows pkg/controller/statefulset (kubernetes/kubernetes):
   `apps.kubernetes.io/pod-index` (updateIdentity, initIdentity), and a
   controller ownerReference to the set (newStatefulSetPod).  A pod's
   ordinal and parent are parsed back from its name (getParentNameAndOrdinal,
-  `(.*)-([0-9]+)$`); the set's pods are those it owns whose name's parent is
+  `(.*)-([0-9]+)$`); its spec.hostname is its name and its spec.subdomain the
+  set's spec.serviceName (updateIdentity), which give it the DNS name
+  `<pod>.<serviceName>` through a Service of that name (model/components/
+  dns.py); the set's pods are those it owns whose name's parent is
   the set (isMemberOf) and whose labels match its selector
   (getPodsForStatefulSet's ClaimPods with the isMemberOf filter).
 * One sync (stateful_set_control.go, updateStatefulSet): the pods with an
@@ -63,7 +66,7 @@ from typing import Iterator, List, Optional, Tuple
 
 from explorer import Rule, label
 
-from ..objects import ObjectMeta, OwnerReference, Pod, StatefulSet, labels_match
+from ..objects import ObjectMeta, OwnerReference, Pod, StatefulSet, evolve, labels_match
 from ..state import ClusterState
 from . import apiserver, leaderelection
 
@@ -126,7 +129,8 @@ def new_pod(sts: StatefulSet, ordinal: int) -> Pod:
     labels[POD_INDEX_LABEL] = str(ordinal)
     meta = ObjectMeta(namespace=sts.meta.namespace, name=name, labels=tuple(sorted(labels.items())),
                       owner_references=(OwnerReference("StatefulSet", sts.meta.name, sts.meta.uid, True),))
-    return Pod(meta=meta, spec=sts.template.spec)
+    # updateIdentity: the pod's hostname is its name, its subdomain the set's governing Service (serviceName).
+    return Pod(meta=meta, spec=evolve(sts.template.spec, hostname=name, subdomain=sts.service_name))
 
 
 Write = Tuple[str, int, Optional[Pod]]   # ("create", ordinal, None) | ("delete", ordinal, the pod as seen)

@@ -9,7 +9,8 @@ from . import Kind
 def encode(o, rec) -> None:
     rec["service"] = o.service
     rec["endpoints"] = [{"ip": e.ip, "podUid": e.pod_uid, "nodeName": e.node, "ready": e.ready,
-                         "serving": e.serving, "terminating": e.terminating} for e in o.endpoints]
+                         "serving": e.serving, "terminating": e.terminating,
+                         **({"hostname": e.hostname} if e.hostname else {})} for e in o.endpoints]
 
 
 KIND = Kind("EndpointSlice", ("discovery.k8s.io/v1",), "endpointslices", deletable=False, dependent=True,

@@ -95,6 +95,8 @@ POD_SPEC = {
         "automountServiceAccountToken", "dnsConfig", "dnsPolicy", "enableServiceLinks", "hostAliases", "hostIPC",
         "hostPID", "hostUsers", "hostname", "hostnameOverride", "imagePullSecrets", "securityContext",
         "setHostnameAsFQDN", "shareProcessNamespace", "subdomain")},
+    # The pod's DNS name <hostname>.<subdomain> under a Service named subdomain (EndpointSlice hostnames, DNS).
+    "hostname": MODELLED, "subdomain": MODELLED,
 }
 
 
@@ -191,7 +193,20 @@ def pod_spec(doc: Doc, spec: dict, fpath: str) -> PodSpec:
                    service_account=sa or "default",
                    node_selector=doc.labels(spec, "nodeSelector", fpath),
                    tolerations=tuple(tols), host_ports=tuple(sorted(set(ports))), priority=priority,
-                   preempts=preempt)
+                   preempts=preempt, **_dns_identity(doc, spec, fpath))
+
+
+def _dns_identity(doc: Doc, spec: dict, fpath: str) -> dict:
+    """spec.hostname and spec.subdomain (each an RFC 1123 label, as ValidatePodSpec checks them): with a
+    Service named `subdomain` in its namespace, the pod is answered as `<hostname>.<subdomain>`."""
+    from .manifest import check_name
+    out = {}
+    for key in ("hostname", "subdomain"):
+        value = doc.get(spec, key, fpath, str, "")
+        if value:
+            check_name(doc, value, f"{fpath}.{key}", "label")
+            out[key] = value
+    return out
 
 
 def _admitted_priority(doc: Doc, spec: dict, fpath: str) -> Tuple[int, bool]:

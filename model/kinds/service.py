@@ -1,7 +1,9 @@
 """Service (v1) with a selector: a stable virtual IP in front of the pods it selects (the EndpointSlice
 controller, kube-proxy, DNS).  Ports are abstracted (one port, the same on pod and Service); NodePort is
-folded into LoadBalancer's node backends.  Not modelled: headless and ExternalName Services (left out with a
-warning), traffic policies (warned)."""
+folded into LoadBalancer's node backends.  A headless Service (spec.clusterIP None, type ClusterIP only, as
+ValidateService requires) gets EndpointSlices like any other, no kube-proxy rule (ShouldSkipService), and
+DNS records of its ready pods' addresses and `<hostname>.<service>` names (model/components/dns.py).  Not
+modelled: ExternalName Services (left out with a warning), traffic policies (warned)."""
 
 from __future__ import annotations
 
@@ -44,9 +46,11 @@ def parse(doc) -> Service:
     if "selector" not in spec:
         doc.warn("spec.selector", "a Service without a selector has no managed endpoints; modelled with none")
     ip = doc.get(spec, "clusterIP", "spec", str, "")
-    if ip == "None":
-        raise LeftOut("a headless Service (clusterIP: None): its per-pod DNS records are not modelled",
-                      ("dns-converges", "endpoints-converge"), field="spec.clusterIP")
+    if not ip and doc.get(spec, "clusterIPs", "spec", list, []) == ["None"]:
+        ip = "None"      # clusterIPs[0] is clusterIP
+    if ip == "None" and stype != "ClusterIP":
+        # ValidateService: a headless Service has no virtual IP for node ports or a load balancer to send to.
+        raise doc.error("spec.clusterIP", f"may not be set to 'None' for {stype} services")
     return Service(meta=m, selector=doc.labels(spec, "selector", "spec"), cluster_ip=ip,
                    type="LoadBalancer" if stype == "LoadBalancer" else "ClusterIP",
                    publish_not_ready=doc.get(spec, "publishNotReadyAddresses", "spec", bool, False))
