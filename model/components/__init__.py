@@ -22,6 +22,7 @@ def _kube_controller_manager():
                                                              job, nodelifecycle, podgc, replicaset, serviceaccount,
                                                              statefulset)}
     out["taint-eviction"] = nodelifecycle.CLIENT     # a controller of its own in kube-controller-manager
+    out["disruption"] = "kube-controller-manager"    # model/components/disruption.py
     return out
 
 
