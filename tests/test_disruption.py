@@ -408,3 +408,34 @@ def test_the_committed_trace_replays():
     from kubecheck.traces import read_trace, replay
     r = replay(read_trace(os.path.join(ROOT, "traces", "drain-blocked-by-budget", "drain-completes.itf.json")))
     assert r.ok, r.message
+
+
+def test_a_drain_leaves_the_daemonset_pod_and_evicts_a_bare_pod_for_good():
+    """kubectl drain --ignore-daemonsets --force: the DaemonSet's pod on n1 stays, a bare pod is evicted (nothing
+    re-creates it), and the drain returns in every behaviour."""
+    ds = """---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agent, namespace: default}
+spec:
+  selector: {matchLabels: {app: agent}}
+  template:
+    metadata: {labels: {app: agent}}
+    spec: {containers: [{name: a, image: x, resources: {requests: {cpu: 100m}}}]}
+"""
+    bare = """---
+apiVersion: v1
+kind: Pod
+metadata: {name: lone, namespace: default}
+spec: {nodeName: n1, containers: [{name: c, image: x}]}
+"""
+    sc = _scenario(NODES.replace("n1", "n2") + NODES, ds, bare, changes="    - drain: {node: n1}\n")
+    comp, res = _search(sc)
+    assert _verdicts(res)["drain-completes"].verdict == "holds"
+    done = [s for s in res.search.graph.states if s.next_change == 1]
+    assert done
+    for s in done:
+        assert s.store.get("Pod", "default", "lone") is None
+        on_n1 = [p for p in s.store.pods if p.spec.node_name == "n1"]
+        assert all(p.meta.owner_references[0].kind == "DaemonSet" for p in on_n1)
+    assert any(any(p.spec.node_name == "n1" for p in s.store.pods) for s in done)   # the agent stays on n1
