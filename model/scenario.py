@@ -510,7 +510,7 @@ def _node_change(doc: _Doc, op: str, ch: dict, cp: str) -> Change:
     """drain / cordon / uncordon: {node}; taint: {node, key, value, effect}; untaint: {node, key, effect?}
     (model/components/user.py)."""
     from .objects import Taint
-    b = doc.get(ch, op, cp, dict)
+    b = doc.get(ch, op, cp, dict, required=True)
     bp = f"{cp}.{op}"
     fields = {"taint": ("node", "key", "value", "effect"), "untaint": ("node", "key", "effect")}.get(op, ("node",))
     doc.known(b, bp, fields)
