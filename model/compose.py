@@ -19,6 +19,7 @@ from .components import (apiserver, cloudcontroller, daemonset, deployment, dns,
                          garbagecollector, job, kubelet, kubeproxy, leaderelection, nodelifecycle, operator, podgc,
                          replicaset, scheduler, serviceaccount, statefulset, user)
 from .components.etcd import Store
+from .components import disruption
 from .kinds import KINDS, controllers_for, makes_pods, pod_specs, reconciled_by
 from .scenario import Scenario
 from .state import ClusterState, Host, Process
@@ -109,6 +110,7 @@ def _kind_controllers(sc: Scenario, faults):
         ("replicationcontroller", "ReplicationController controller",
          lambda: replicaset.rules(expectations=sc.expectations, timeouts="request-timeout" in faults,
                                   kind="ReplicationController")),
+        ("disruption", "disruption controller", disruption.rules),
     )
 
 
@@ -210,6 +212,9 @@ def build_model(sc: Scenario, record_views: bool = False, checked=None) -> Model
     rules += user.rules(sc.changes, sc.rollout_status_checks_generation)
     if sc.nodes and {"node-crash", "zone-outage", "partition", "vm-deleted"} & faults:
         rules += nodelifecycle.rules(sc.control_plane.node_lifecycle)
+    elif any(c.op == "taint" and c.taint.effect == "NoExecute" for c in sc.changes):
+        rules += nodelifecycle.taint_eviction_rules()
+        left_out.append("node lifecycle controller (no fault stops a kubelet's heartbeats)")
     else:
         left_out.append("node lifecycle controller, taint eviction (no fault stops a kubelet's heartbeats)")
     rules += environment.rules(sc.fault_kinds, sc.fault_budget, placement(sc))

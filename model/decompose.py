@@ -77,6 +77,7 @@ What would break that, and what is done about it:
   controller or orphaning deletions (adoption), an operator's kinds, a
   change to a Node or another shared object, to the DNS addon or to an
   object the manifests do not hold (a pod by its generated name), a
+  PodDisruptionBudget (its status counts the pods of every group it selects), a
   selector on the `pod-template-hash` label the Deployment controller adds.
 """
 
@@ -178,6 +179,9 @@ def not_split(sc: Scenario) -> Optional[str]:
     why = uid_order_across_groups(sc)
     if why:
         return why
+    pdb = next((o for o in sc.objects if o.kind == "PodDisruptionBudget"), None)
+    if pdb is not None:
+        return f"PodDisruptionBudget {pdb.meta.key} counts the pods it selects of every workload"
     for c in sc.changes:
         if KINDS.get(c.kind) is None or not (KINDS[c.kind].makes_pods or c.kind == "Service"):
             return f"a change ({c.describe()}) acts on what every workload shares"

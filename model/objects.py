@@ -365,6 +365,34 @@ class Lease:
     kind = "Lease"
 
 
+@frozen
+class DisruptionBudgetStatus:
+    """policy/v1 PodDisruptionBudgetStatus, as the disruption controller computes it (updatePdbStatus) and the
+    Eviction subresource decrements it (checkAndDecrement).  DisruptedPods is abstracted (model/components/
+    disruption.py)."""
+
+    observed_generation: int = 0
+    current_healthy: int = 0
+    desired_healthy: int = 0
+    expected_pods: int = 0
+    disruptions_allowed: int = 0
+
+
+@frozen(cache_hash=True)
+class PodDisruptionBudget:
+    """policy/v1 PodDisruptionBudget: how many of the pods `selector` picks in its namespace must stay healthy
+    through voluntary disruptions (evictions).  `min_available` / `max_unavailable` hold an IntOrString as
+    written ("2" or "50%"; "" when unset); `selector` is None when the manifest has none (it selects nothing)."""
+
+    meta: ObjectMeta
+    selector: object = None
+    min_available: str = ""
+    max_unavailable: str = ""
+    unhealthy_pod_eviction_policy: str = "IfHealthyBudget"    # IfHealthyBudget | AlwaysAllow
+    status: DisruptionBudgetStatus = DisruptionBudgetStatus()
+    kind = "PodDisruptionBudget"
+
+
 @frozen(cache_hash=True)
 class Service:
     """v1 Service with a selector: a stable virtual IP (spec.clusterIP) in front of the pods it selects.

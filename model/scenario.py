@@ -81,6 +81,7 @@ class Change:
     obj: Any = None                      # apply: the parsed object
     propagation: str = "Background"
     grace_seconds: Optional[int] = None
+    taint: Any = None                    # taint: the Taint to add; untaint: the key and effect ("": any) to remove
 
     def describe(self) -> str:
         key = f"{self.namespace}/{self.name}" if self.namespace else self.name   # cluster-scoped: no namespace
@@ -90,6 +91,10 @@ class Change:
             return f"scale {self.kind} {key} to {self.replicas}"
         if self.op == "rolloutStatus":
             return f"rollout status {self.kind} {key}"
+        if self.op == "taint":
+            return f"taint Node {self.name} {self.taint}"
+        if self.op == "untaint":
+            return f"untaint Node {self.name} {self.taint.key}{':' + self.taint.effect if self.taint.effect else ''}-"
         if self.op == "delete" and self.grace_seconds == 0:
             return f"force-delete {self.kind} {key}"
         return f"{self.op} {self.kind} {key}"
@@ -423,7 +428,8 @@ def _changes(doc: _Doc, raw_changes: list, crds=(), version: str = "") -> Tuple[
     for i, ch in enumerate(raw_changes):
         cp = f"spec.changes[{i}]"
         if not isinstance(ch, dict) or len(ch) != 1:
-            raise doc.error(cp, "expected exactly one of scale, apply, delete, rolloutStatus")
+            raise doc.error(cp, "expected exactly one of scale, apply, delete, rolloutStatus, drain, cordon, uncordon, "
+                            "taint, untaint")
         (op, body), = ch.items()
         if op == "scale":
             b = doc.get(ch, "scale", cp, dict)
@@ -485,9 +491,41 @@ def _changes(doc: _Doc, raw_changes: list, crds=(), version: str = "") -> Tuple[
             out.append(Change("rolloutStatus", kind,
                               doc.get(b, "namespace", f"{cp}.rolloutStatus", str, "default") or "default",
                               doc.get(b, "name", f"{cp}.rolloutStatus", str, required=True)))
+        elif op in NODE_CHANGES:
+            out.append(_node_change(doc, op, ch, cp))
         else:
-            raise doc.error(cp, f"unknown change {short(op)}; expected scale, apply, delete or rolloutStatus")
+            raise doc.error(cp, f"unknown change {short(op)}; expected scale, apply, delete, rolloutStatus, "
+                            f"{', '.join(NODE_CHANGES)}")
     return tuple(out)
+
+
+NODE_CHANGES = ("drain", "cordon", "uncordon", "taint", "untaint")
+TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
+
+
+def _node_change(doc: _Doc, op: str, ch: dict, cp: str) -> Change:
+    """drain / cordon / uncordon: {node}; taint: {node, key, value, effect}; untaint: {node, key, effect?}
+    (model/components/user.py)."""
+    from .objects import Taint
+    b = doc.get(ch, op, cp, dict, required=True)
+    bp = f"{cp}.{op}"
+    fields = {"taint": ("node", "key", "value", "effect"), "untaint": ("node", "key", "effect")}.get(op, ("node",))
+    doc.known(b, bp, fields)
+    node = doc.get(b, "node", bp, str, required=True)
+    taint = None
+    if op in ("taint", "untaint"):
+        key = doc.get(b, "key", bp, str, required=True)
+        problem = label_problem(key, "")
+        if problem:
+            raise doc.error(f"{bp}.key", f"not a valid taint key: {problem}")
+        effect = doc.get(b, "effect", bp, str, required=op == "taint") or ""
+        if effect and effect not in TAINT_EFFECTS:
+            raise doc.error(f"{bp}.effect", f"expected {', '.join(TAINT_EFFECTS)}, got {short(effect)}")
+        value = doc.get(b, "value", bp, str, "") if op == "taint" else ""
+        if value and label_problem("k", value):
+            raise doc.error(f"{bp}.value", f"not a valid taint value: {label_problem('k', value)}")
+        taint = Taint(key, effect, value)
+    return Change(op, "Node", "", node, taint=taint)
 
 
 def _operators(doc: _Doc, raw: list, crds) -> Tuple[str, ...]:

@@ -489,3 +489,52 @@ def _placement_diagnosis(s: ClusterState) -> str:
     return (why + f" (no placement exists on the machines that are up: the cpu would fit, {need}m requested of "
             f"{have}m allocatable, but the pods' constraints (taints, selectors, affinity, spread) rule every "
             "placement out)")
+
+
+def has_drains(sc: Scenario) -> Optional[str]:
+    return None if any(c.op == "drain" for c in sc.changes) else "no drain"
+
+
+def drain_problems(sc: Scenario, s: ClusterState) -> List[str]:
+    """Why the drain the user is making has not returned (empty when no drain is under way)."""
+    from model.components.eviction import budgets_of, refusal
+    from model.components.user import pods_to_drain
+    i = s.next_change
+    if i >= len(sc.changes) or sc.changes[i].op != "drain":
+        return []
+    node = sc.changes[i].name
+    n = s.store.get("Node", "", node)
+    head = f"the drain of {node} (change {i + 1}) has not returned"
+    if not any(s.apiservers_up) or not s.etcd_quorum():
+        return [f"{head}: kubectl reaches no apiserver with an etcd quorum"]
+    if n is not None and not n.unschedulable:
+        return [f"{head}: {node} is not cordoned yet"]
+    why = []
+    for p in pods_to_drain(s.store, node):
+        if p.meta.deleting:
+            where = _unreachable(s, node)
+            why.append(f"{p.meta.key} is terminating" + (f" and its node's kubelet cannot confirm it ({where})"
+                                                           if where else ""))
+            continue
+        refused, _ = refusal(p, budgets_of(s.store, p))
+        why.append(f"the eviction of {p.meta.key} is refused ({refused})" if refused else
+                   f"{p.meta.key} is still to be evicted")
+    return [f"{head}: " + "; ".join(why)] if why else [f"{head}: no pod is left to evict, it is about to return"]
+
+
+@register("drain-completes", "convergence", has_drains)
+def drain_completes(sc: Scenario):
+    """Every drain a user starts returns: no pod is left on the node but DaemonSet pods and mirror pods.
+
+    Seed document: the user's `kubectl drain` (cordon, then evict each pod
+    through the Eviction API, waiting for each to be gone) against
+    kube-apiserver's Eviction subresource and the disruption controller.
+    Goal: no drain is under way (the user's next change is not a drain).  It
+    fails where an eviction is refused for ever: a PodDisruptionBudget that
+    allows no disruption (minAvailable equal to the replicas, maxUnavailable
+    0, a budget whose pods cannot become healthy elsewhere), or a pod
+    selected by two budgets (kubectl stops with an error; here it waits);
+    and where an evicted pod stays terminating on a node whose kubelet is
+    gone (kubectl waits for it to be deleted).
+    """
+    return from_problems("drain-completes", lambda s: drain_problems(sc, s), drain_completes.__doc__)

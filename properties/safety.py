@@ -486,3 +486,62 @@ def job_completions_not_exceeded(sc: Scenario):
         return None
 
     return Invariant("job-completions-not-exceeded", check, job_completions_not_exceeded.__doc__)
+
+
+def has_budgets_and_drains(sc: Scenario) -> Optional[str]:
+    if not any(o.kind == "PodDisruptionBudget" for o in sc.objects) and not any(
+            c.kind == "PodDisruptionBudget" for c in sc.changes):
+        return "no PodDisruptionBudget"
+    if not any(c.op == "drain" for c in sc.changes):
+        return "no drain: nothing evicts through the Eviction API"
+    return None
+
+
+@register("disruption-budget-respected", "safety", has_budgets_and_drains)
+def disruption_budget_respected(sc: Scenario):
+    """No eviction through the Eviction API takes the healthy pods a PodDisruptionBudget selects below what the budget, as the disruption controller last computed it, allows.
+
+    Seed document: kube-controller-manager (the disruption controller) and
+    kube-apiserver (the Eviction subresource that kubectl drain calls).
+    Checked on every granted eviction of a pod that is healthy (Ready and not
+    terminating, in etcd) against each budget that selects it: the budget's
+    status must have been computed for its current spec
+    (status.observedGeneration), and the healthy pods the controller last
+    counted (status.currentHealthy), less the healthy pods evicted since
+    that count (this one included; a history variable the eviction steps
+    keep and the controller's status write clears), must be at least
+    status.desiredHealthy.  Involuntary disruptions are not counted against
+    it: a node that crashes after the controller's last count takes its pods
+    below the budget without any eviction, and an eviction the stale count
+    still allows is granted, as on a real cluster (a PodDisruptionBudget does
+    not protect against faults).  It fails where the eviction ignores the
+    budget, does not spend it, or acts on a status not yet computed for the
+    budget's spec.
+    """
+    from model.components.disruption import healthy, selects
+    from model.components.eviction import granted_since_sync
+
+    def check(s: ClusterState, lab, t: ClusterState) -> Optional[str]:
+        key = dict(lab[2]).get("pod")
+        if key is None:
+            return None
+        ns, name = key.split("/", 1)
+        pod = s.store.get("Pod", ns, name)
+        if pod is None or not healthy(pod):
+            return None
+        for b in s.store.poddisruptionbudgets:
+            if not selects(b, pod):
+                continue
+            st = b.status
+            if st.observed_generation < b.meta.generation:
+                return (f"eviction of healthy pod {key} granted while PodDisruptionBudget {b.meta.key}'s status "
+                        f"was for generation {st.observed_generation}, the budget at {b.meta.generation}")
+            evicted = granted_since_sync(s, b) + 1
+            if st.current_healthy - evicted < st.desired_healthy:
+                return (f"eviction of healthy pod {key} granted: PodDisruptionBudget {b.meta.key} counted "
+                        f"{st.current_healthy} healthy pods, {evicted} evicted since, and needs "
+                        f"{st.desired_healthy} (disruptionsAllowed {st.disruptions_allowed})")
+        return None
+
+    return ActionProperty("disruption-budget-respected", check, disruption_budget_respected.__doc__,
+                          frozenset({("user", "evict")}))

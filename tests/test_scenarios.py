@@ -228,6 +228,15 @@ PINNED = {
     "headless-servicename-mismatch": (151, 222, dict(NET, **{"stable-reconciliation": "holds",
                                                              "statefulset-converges": "holds",
                                                              "dns-converges": "violated"})),
+    # PodDisruptionBudgets and kubectl drain (model/components/disruption.py, eviction.py, user.py).
+    "drain-blocked-by-budget": (797, 2419, {"drain-completes": "violated", "disruption-budget-respected": "holds",
+                                            "deployment-converges": "holds", "node-capacity": "holds",
+                                            "taints-respected": "holds", "pod-single-node": "holds",
+                                            "replicas-bounded": "holds"}),
+    "drain-one-at-a-time": (555, 1628, {"drain-completes": "holds", "disruption-budget-respected": "holds",
+                                        "deployment-converges": "holds", "node-capacity": "holds",
+                                        "taints-respected": "holds", "pod-single-node": "holds",
+                                        "replicas-bounded": "holds"}),
 }
 
 
@@ -292,6 +301,7 @@ STABLE = {
     "rs-workqueue-per-key": "holds", "rs-workqueue-shared-key": "holds",
     "statefulset-ordered": "holds", "statefulset-node-crash": "violated", "statefulset-out-of-service": "holds",
     "statefulset-force-delete-partition": "violated", "statefulset-out-of-service-partition": "violated",
+    "drain-blocked-by-budget": "holds", "drain-one-at-a-time": "holds",
 }
 
 

@@ -23,6 +23,7 @@ def _kube_controller_manager():
                                                              statefulset)}
     out["taint-eviction"] = nodelifecycle.CLIENT     # a controller of its own in kube-controller-manager
     out["replicationcontroller"] = replicaset.CLIENT  # the ReplicaSet code, kept as a controller of its own
+    out["disruption"] = "kube-controller-manager"    # model/components/disruption.py
     return out
 
 

@@ -271,6 +271,13 @@ def delete(s: ClusterState, obj, grace: bool = True, propagation: str = "Backgro
     return s.with_store(s.store.remove(cur))
 
 
+def evict(s: ClusterState, namespace: str, name: str):
+    """POST pods/<name>/eviction: a delete that the pod's PodDisruptionBudget may refuse (429); (next state, "")
+    or (None, why).  The Eviction subresource is model/components/eviction.py."""
+    from .eviction import evict as create_eviction
+    return create_eviction(s, namespace, name)
+
+
 def watch(s: ClusterState) -> Iterator:
     """An apiserver's watch cache receives the next event from etcd."""
     for k, lag in enumerate(s.cache_lag):

@@ -267,3 +267,8 @@ def rules(policy=None) -> List[Rule]:
     return [Rule("nodelifecycle.mark_unreachable", unreachable, doc=unreachable.__doc__),
             Rule("nodelifecycle.mark_ready", ready, doc=ready.__doc__),
             Rule("taint-eviction.evict", evict, doc=evict.__doc__)]
+
+
+def taint_eviction_rules() -> List[Rule]:
+    """The taint-eviction controller alone, where no fault stops heartbeats but a user taints a Node NoExecute."""
+    return [Rule("taint-eviction.evict", evict, doc=evict.__doc__)]

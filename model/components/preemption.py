@@ -16,8 +16,10 @@ and pkg/scheduler/framework/preemption/preemption.go (read at v1.34-1.36):
 * SelectVictimsOnNode: every pod there of strictly lower priority is
   removed; if the preemptor then fits, they are reprieved one by one, most
   important first (higher priority; then earlier start, here creation
-  order), each kept if the preemptor still fits without it.  No
-  PodDisruptionBudget is modelled, so no victim is "violating".
+  order), each kept if the preemptor still fits without it.  Preemption
+  does not consult PodDisruptionBudgets here (upstream reprieves the
+  victims whose budget would be violated first), so no victim is
+  "violating".
 * pickOneNodeForPreemption: fewest PDB violations (none here), then the
   lowest highest-priority victim, the smallest sum of priorities, the fewest
   victims; the start-time criterion is abstracted, and the candidates still

@@ -15,6 +15,33 @@ user's pipeline: the changes after it wait until it returns, which it does
 once the Deployment's status says its rollout is complete; whether it first
 compares status.observedGeneration with metadata.generation is
 `behaviour.rolloutStatusChecksGeneration`.
+
+Nodes (kubectl cordon, uncordon, taint, drain; the Node is patched, so these
+never conflict): `cordon` and `uncordon` set spec.unschedulable; `taint`
+adds the taint, or replaces the one of the same key and effect (kubectl
+taint --overwrite); `untaint` removes the taints of that key (of that effect
+only, where one is given), and is a no-op where there is none (kubectl would
+say "not found"): a Node `apply` replaces all taints, these touch only the
+one named.  `drain` is `kubectl drain --ignore-daemonsets
+--delete-emptydir-data --force` (staging/src/k8s.io/kubectl/pkg/drain:
+drain.go, filters.go): one change, several steps.  It cordons the Node,
+then evicts through the Eviction API (model/components/eviction.py) every
+pod bound there but those a DaemonSet that exists manages (daemonSetFilter;
+a finished DaemonSet pod, and one whose DaemonSet is gone, are evicted:
+--force) and mirror pods (the model has none); bare pods are evicted too
+(unreplicatedFilter with --force), pods with emptyDir volumes too
+(--delete-emptydir-data).  Each eviction is a step of its own, one fairness
+instance per pod, as kubectl evicts the pods in parallel, each retried every
+5 s while refused (429): a refused eviction is not enabled.  The change is
+finished, and the next may start, when no such pod is left on the Node, not
+even one terminating (waitForDelete: kubectl drain returns once every
+evicted pod is gone from etcd).  Abstracted: kubectl lists the pods once,
+where the model's drain evicts any evictable pod it finds on the Node until
+none is left (they differ only for a pod that reaches the cordoned Node
+meanwhile: one naming it in spec.nodeName); a drain that an error stops
+(more than one budget selecting a pod: 500) waits for ever here, where
+kubectl would exit with the error, the Node left cordoned: either way the
+drain does not complete.
 """
 
 from __future__ import annotations
@@ -94,7 +121,76 @@ def make_change(s: ClusterState, ch: Change, checks_generation: bool = True):
             if available_pods_of(s.store, cur) >= cur.replicas and mark not in nxt.marks:
                 nxt = evolve(nxt, marks=tuple(sorted(nxt.marks + (mark,))))
         return nxt
+    if ch.op in NODE_OPS:
+        return node_change(s, ch)
     raise AssertionError(ch.op)
+
+
+NODE_OPS = ("cordon", "uncordon", "taint", "untaint")
+
+
+def node_change(s: ClusterState, ch: Change):
+    """kubectl cordon / uncordon / taint / untaint: a patch of the Node as etcd holds it (never a conflict)."""
+    cur = s.store.get("Node", "", ch.name)
+    if cur is None:
+        return s      # NotFound: nothing changes
+    if ch.op in ("cordon", "uncordon"):
+        new = evolve(cur, unschedulable=ch.op == "cordon")
+    elif ch.op == "taint":
+        t = ch.taint
+        new = evolve(cur, taints=tuple(x for x in cur.taints if (x.key, x.effect) != (t.key, t.effect)) + (t,))
+    else:
+        t = ch.taint
+        new = evolve(cur, taints=tuple(x for x in cur.taints
+                                       if not (x.key == t.key and (not t.effect or x.effect == t.effect))))
+    if new == cur:
+        return s
+    return apiserver.update(s, new, cur.meta.resource_version)
+
+
+def drained_by(store, pod) -> bool:
+    """Whether `kubectl drain --ignore-daemonsets --delete-emptydir-data --force` deletes `pod` (filters.go):
+    every pod but a DaemonSet's that is not finished and whose DaemonSet exists (daemonSetFilter), and mirror
+    pods (mirrorPodFilter; the model has none)."""
+    ref = next((r for r in pod.meta.owner_references if r.controller), None)
+    if ref is None or ref.kind != "DaemonSet" or pod.phase in ("Succeeded", "Failed"):
+        return True
+    return store.by_uid("DaemonSet", ref.uid) is None     # orphaned: deleted with --force
+
+
+def pods_to_drain(store, node: str) -> list:
+    """The pods bound to `node` that the drain deletes (GetPodsForDeletion), terminating ones included."""
+    return [p for p in store.pods if p.spec.node_name == node and drained_by(store, p)]
+
+
+def drain_steps(s: ClusterState, i: int, ch: Change) -> Iterator:
+    """The steps of drain change `i` that can be made now: cordon; evict a pod (one instance per pod);
+    return, once no pod to drain is left on the Node."""
+    from .eviction import record_granted
+    if not any(s.apiservers_up) or not s.etcd_quorum():
+        return      # kubectl reaches no apiserver, or its reads and writes time out: it retries
+    node = s.store.get("Node", "", ch.name)
+    index = (("index", i + 1),)
+    if node is None:
+        yield label("user", "change", index, (("what", f"drain {ch.name}: NotFound"),)), evolve(s, next_change=i + 1)
+        return
+    if not node.unschedulable:
+        nxt = apiserver.update(s, evolve(node, unschedulable=True), node.meta.resource_version)
+        if nxt is not None:
+            yield label("user", "change", index, (("what", f"drain {ch.name}: cordon"),)), nxt
+        return
+    left = pods_to_drain(s.store, ch.name)
+    if not left:
+        yield (label("user", "change", index, (("what", f"drain {ch.name}: done, no pod left to evict"),)),
+               evolve(s, next_change=i + 1))
+        return
+    for p in left:
+        if p.meta.deleting:
+            continue     # evicted (or deleted) already: waitForDelete waits for it to go
+        nxt, _ = apiserver.evict(s, p.meta.namespace, p.meta.name)
+        if nxt is not None:
+            yield (label("user", "evict", index + (("pod", p.meta.key),), (("node", ch.name),)),
+                   record_granted(s, nxt, p))
 
 
 def rules(changes: Sequence[Change], rollout_status_checks_generation: bool = True) -> List[Rule]:
@@ -105,6 +201,9 @@ def rules(changes: Sequence[Change], rollout_status_checks_generation: bool = Tr
         """The user makes the next change of the scenario (or, for rolloutStatus, returns from the wait)."""
         i = s.next_change
         if i >= len(changes):
+            return
+        if changes[i].op == "drain":
+            yield from drain_steps(s, i, changes[i])
             return
         nxt = make_change(s, changes[i], rollout_status_checks_generation)
         if nxt is None:

@@ -18,8 +18,6 @@ MAY_CHANGE = {
     "ReplicationController": (("n-plus-one-capacity", "stable-reconciliation"), "its pods are not made"),
     "HorizontalPodAutoscaler": (("deployment-converges", "n-plus-one-capacity", "rollout-within-surge"),
                                 "it would change replica counts"),
-    "PodDisruptionBudget": (("pods-rescheduled-after-node-failure", "deployment-converges"),
-                            "evictions and preemption would respect it"),
     "PersistentVolumeClaim": (PLACEMENT, "volume binding and attachment are not modelled"),
     "PersistentVolume": (PLACEMENT, "volume binding and attachment are not modelled"),
     "StorageClass": (PLACEMENT, "volume binding and attachment are not modelled"),
