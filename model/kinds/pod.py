@@ -33,6 +33,10 @@ def encode(o, rec) -> None:
         rec["podIP"] = o.ip
     if o.nominated:
         rec["nominatedNodeName"] = o.nominated
+    if o.exit_code:
+        rec["exitCode"] = o.exit_code
+    if o.disruption:
+        rec["disruptionTarget"] = o.disruption
 
 
 KIND = Kind("Pod", ("v1",), "pods", parse=parse, policy=_POLICY, install_order=8, spec_fields=("spec",),
