@@ -196,6 +196,13 @@ def without_finalizer(s: ClusterState, pod: Pod) -> Optional[ClusterState]:
     return apiserver.update(s, released, live.meta.resource_version, spec_changed=False)
 
 
+def delete_job_pod(s: ClusterState, pod: Pod) -> Optional[ClusterState]:
+    """deleteJobPods: the tracking finalizer removed, then DELETE; the pod is not counted as failed."""
+    nxt = without_finalizer(s, pod) if TRACKING in pod.meta.finalizers else s
+    live = None if nxt is None else nxt.store.by_uid("Pod", pod.meta.uid)
+    return None if live is None else apiserver.delete(nxt, live)
+
+
 def rules(tracking: bool, expectations: bool = True) -> List[Rule]:
     def synced(s: ClusterState, actor: str, view, job: Job) -> bool:
         """SatisfiedExpectations: its informer has seen this replica's last create or delete for the Job."""
@@ -235,13 +242,7 @@ def rules(tracking: bool, expectations: bool = True) -> List[Rule]:
                 if len(active) <= wanted_active(job, succeeded):
                     continue
                 victim = min(active, key=removal_order)
-                nxt = s
-                if TRACKING in victim.meta.finalizers:
-                    nxt = without_finalizer(s, victim)
-                live = None if nxt is None else nxt.store.by_uid("Pod", victim.meta.uid)
-                if live is None:
-                    continue
-                nxt = apiserver.delete(nxt, live)
+                nxt = delete_job_pod(s, victim)
                 if nxt is not None:
                     if expectations:
                         nxt = nxt.expect(actor, job.meta.uid, nxt.store.revision)
