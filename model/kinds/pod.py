@@ -35,7 +35,9 @@ def encode(o, rec) -> None:
         rec["nominatedNodeName"] = o.nominated
     if o.exit_code:
         rec["exitCode"] = o.exit_code
-    if o.disruption:
+    if o.disruption and any(r.kind == "Job" for r in o.meta.owner_references):
+        # Shown where it is read: a Job's podFailurePolicy is the one reader of the DisruptionTarget condition
+        # (and traces of other pods, written before the model set it, still replay).
         rec["disruptionTarget"] = o.disruption
 
 
