@@ -210,7 +210,10 @@ def build_model(sc: Scenario, record_views: bool = False, checked=None) -> Model
                              relist="not-older" if sc.informer_relist == "lastSynced" else "cache")
     rules += operator.rules(sc.operators)
     rules += user.rules(sc.changes, sc.rollout_status_checks_generation)
-    if sc.nodes and {"node-crash", "zone-outage", "partition", "vm-deleted"} & faults:
+    # A change that applies a Node with a NoExecute taint gives the taint-eviction controller work too.
+    tainted_by_change = any(c.kind == "Node" and c.obj is not None and any(t.effect == "NoExecute" for t in c.obj.taints)
+                            for c in sc.changes)
+    if sc.nodes and ({"node-crash", "zone-outage", "partition", "vm-deleted"} & faults or tainted_by_change):
         rules += nodelifecycle.rules(sc.control_plane.node_lifecycle)
     elif any(c.op == "taint" and c.taint.effect == "NoExecute" for c in sc.changes):
         rules += nodelifecycle.taint_eviction_rules()

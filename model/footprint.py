@@ -337,6 +337,8 @@ class Kubernetes(Independence):
             own = self._of(s, actor)
             if actor in ("replicaset", "replicationcontroller"):   # adoption and release: pods without a controller
                 own |= frozenset(("pods", g, a) for g in self._groups(s) if g[0] == "" for a in ASPECTS)
+            if actor == "job":   # syncOrphanPod: the pods of a Job that is gone, and pods without a controller
+                own |= frozenset(("pods", g, a) for g in self._groups(s) if g[0] in ("Job", "") for a in ASPECTS)
             w = own | self._pods_on_all() | {("uid",), ("faults",)} | ctrl | {("kind", k) for k in kind}
             # The DaemonSet controller reads its pods' metadata, target node and phase, not their binding
             # or readiness.

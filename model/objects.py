@@ -225,6 +225,8 @@ class PodSpec:
     preempts: bool = True                    # preemptionPolicy PreemptLowerPriority (not Never)
     hostname: str = ""                       # spec.hostname (a StatefulSet's pod: its name)
     subdomain: str = ""                      # spec.subdomain (a StatefulSet's pod: its spec.serviceName)
+    exit_codes: Tuple[int, ...] = ()         # how its containers may end (annotation kubecheck.io/exit-codes of a
+                                             # Job's template, model/kinds/job.py); () the kubelet's default
 
 
 @frozen
@@ -242,6 +244,8 @@ class Pod:
     reason: str = ""             # why it failed (kubelet admission: OutOfcpu, ...)
     ip: str = ""                 # status.podIP, from the network plugin when its sandbox was created
     nominated: str = ""          # status.nominatedNodeName: where its scheduler preempted pods for it
+    exit_code: int = 0           # the exit code of the container that ended it (Failed), 0 otherwise
+    disruption: str = ""         # the reason of its DisruptionTarget condition (DeletionByTaintManager, ...), if any
     kind = "Pod"
 
     @property
@@ -338,7 +342,26 @@ class Job:
     succeeded: int = 0           # status.succeeded
     failed: int = 0              # status.failed
     condition: str = ""          # "" | Complete | Failed
+    suspend: bool = False        # spec.suspend
+    active_deadline: Optional[int] = None    # spec.activeDeadlineSeconds (its passing is a step, not a clock)
+    pod_failure_policy: Tuple["PodFailurePolicyRule", ...] = ()   # spec.podFailurePolicy.rules
+    failure_target: str = ""     # the reason of the interim FailureTarget condition, once the Job is to fail
+    reason: str = ""             # the reason of its Failed condition (BackoffLimitExceeded, PodFailurePolicy, ...)
+    message: str = ""            # the message of its FailureTarget and Failed conditions
     kind = "Job"
+
+
+@frozen
+class PodFailurePolicyRule:
+    """One rule of a Job's spec.podFailurePolicy (pkg/controller/job/pod_failure_policy.go): `action` (FailJob,
+    Ignore or Count) for a failed pod whose container (named `container`, or any) exited with a non-zero code
+    `operator` (In or NotIn) `values`, or, with `conditions`, that has one of these (type, status) pod conditions."""
+
+    action: str
+    operator: str = ""
+    values: Tuple[int, ...] = ()
+    container: str = ""
+    conditions: Tuple[Tuple[str, str], ...] = ()
 
 
 @frozen(cache_hash=True)

@@ -290,6 +290,36 @@ def job_completes(sc: Scenario):
     return from_problems("job-completes", unfinished, job_completes.__doc__)
 
 
+@register("job-succeeds", "convergence", has_jobs)
+def job_succeeds(sc: Scenario):
+    """Every Job eventually reaches Complete; a Job that ends Failed is a violation, whose diagnosis gives the reason.
+
+    Seed document: kube-controller-manager, the Job controller ("creates Pods
+    to run those tasks to completion").  Beside `job-completes`, which a
+    Failed Job satisfies: this one asks that the work got done.  A Job fails
+    when its failures pass backoffLimit (BackoffLimitExceeded), a failed pod
+    matches a FailJob rule of its podFailurePolicy (PodFailurePolicy), or its
+    activeDeadlineSeconds pass (DeadlineExceeded).  Goal: every Job has the
+    Complete condition.
+    """
+
+    def problems(s: ClusterState) -> List[str]:
+        out = []
+        for j in s.store.jobs:
+            if j.condition == "Complete":
+                continue
+            counted = f"succeeded {j.succeeded}, failed {j.failed}"
+            if j.condition == "Failed":
+                out.append(f"Job {j.meta.key} is Failed, reason {j.reason}: {j.message} ({counted})")
+            elif j.failure_target:
+                out.append(f"Job {j.meta.key} is failing, reason {j.failure_target}: {j.message} ({counted})")
+            else:
+                out.append(f"Job {j.meta.key} is not Complete ({counted}{', suspended' if j.suspend else ''})")
+        return out
+
+    return from_problems("job-succeeds", problems, job_succeeds.__doc__)
+
+
 def replicaset_problems(s: ClusterState) -> List[str]:
     """ReplicaSets not owned by a Deployment, and ReplicationControllers, whose pods are not spec.replicas Running
     and Ready."""

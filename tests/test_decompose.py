@@ -77,9 +77,9 @@ kind: Job
 metadata: {name: once, namespace: default}
 spec:
   completions: 1
-  backoffLimit: 0
+  backoffLimit: 1
   template:
-    metadata: {labels: {app: once}}
+    metadata: {labels: {app: once}, annotations: {kubecheck.io/exit-codes: "0"}}
     spec:
       restartPolicy: Never
       containers: [{name: once, image: busybox, resources: {requests: {cpu: 100m}}}]

@@ -127,24 +127,36 @@ def run_pod(s: ClusterState, pod_ips: bool = False) -> Iterator:
             yield label("kubelet", "run_pod", args), _with_pods(nxt or s, host, host.pods + (rp,))
 
 
+def exit_codes(spec) -> tuple:
+    """The exit codes a run-to-completion pod's containers may end with: those its Job's template declares
+    (annotation kubecheck.io/exit-codes), else 0 or 1 for restartPolicy Never and 0 for OnFailure (a failing
+    container is restarted in place; restarts are abstracted)."""
+    if spec.exit_codes:
+        return spec.exit_codes
+    return (0, 1) if spec.restart_policy == "Never" else (0,)
+
+
+KILLED = 143   # 128 + SIGTERM: the exit code of a container stopped because its pod is deleted
+
+
 def container_exits(s: ClusterState) -> Iterator:
-    """A run-to-completion pod's containers exit: Succeeded, or (restartPolicy Never) Failed."""
+    """A run-to-completion pod's containers exit: Succeeded (exit code 0), or Failed with a non-zero exit code."""
     for host, view in _kubelets(s, need_pods=True):
         for rp in host.pods:
             pod = view.by_uid("Pod", rp.uid)
             if pod is None or pod.spec.restart_policy == "Always" or pod.phase != "Running" or pod.meta.deleting:
                 continue
-            outcomes = ("Succeeded", "Failed") if pod.spec.restart_policy == "Never" else ("Succeeded",)
-            for outcome in outcomes:
-                nxt = apiserver.update(s, evolve(pod, phase=outcome, ready=False), pod.meta.resource_version,
-                                       spec_changed=False)
+            for code in exit_codes(pod.spec):
+                outcome = "Failed" if code else "Succeeded"
+                nxt = apiserver.update(s, evolve(pod, phase=outcome, ready=False, exit_code=code),
+                                       pod.meta.resource_version, spec_changed=False)
                 if nxt is None:
                     continue
                 nxt = _with_pods(nxt, host, tuple(r for r in host.pods if r.uid != rp.uid))
                 if outcome == "Succeeded":
                     nxt = _count_success(nxt, pod)
-                yield (label("kubelet", "container_exits", (("node", host.name), ("pod", rp.key)),
-                             (("outcome", outcome),)), nxt)
+                choice = (("outcome", outcome),) + ((("exit_code", code),) if pod.spec.exit_codes and code else ())
+                yield label("kubelet", "container_exits", (("node", host.name), ("pod", rp.key)), choice), nxt
 
 
 def _count_success(s: ClusterState, pod: Pod) -> ClusterState:
@@ -191,7 +203,16 @@ def finish_deletion(s: ClusterState) -> Iterator:
         for pod in view.pods:
             if pod.spec.node_name != host.name or not pod.meta.deleting:
                 continue
-            nxt = apiserver.delete(s, pod, grace=False)
+            nxt = s
+            if pod.meta.finalizers and pod.phase not in ("Succeeded", "Failed") and pod.spec.restart_policy != "Always":
+                # The kubelet reports a terminal phase for a pod it stopped (since 1.27, KEP-3329): Failed, its
+                # containers killed; the finalizers keep the object for the controller that reads it (a Job's).
+                nxt = apiserver.update(s, evolve(pod, phase="Failed", ready=False, exit_code=KILLED),
+                                       pod.meta.resource_version, spec_changed=False)
+                pod = None if nxt is None else nxt.store.by_uid("Pod", pod.meta.uid)
+                if pod is None:
+                    continue
+            nxt = apiserver.delete(nxt, pod, grace=False)
             if nxt is None:
                 continue
             yield (label("kubelet", "finish_deletion", (("node", host.name), ("pod", pod.meta.key))),

@@ -232,6 +232,18 @@ def eviction_seconds(pod: Pod, node: Node):
     return worst
 
 
+def delete_disrupted(s: ClusterState, pod, reason: str):
+    """DELETE of a pod that first gets the DisruptionTarget condition of `reason` (addConditionAndDeletePod),
+    which a Job's podFailurePolicy may match.  The condition is written with the deletion, as one write: the
+    model's writes of one sync are one step."""
+    nxt = apiserver.delete(s, pod)
+    cur = None if nxt is None else nxt.store.by_uid("Pod", pod.meta.uid)
+    if cur is None or cur.disruption:
+        return nxt
+    pods = tuple(evolve(p, disruption=reason) if p is cur else p for p in nxt.store.pods)
+    return evolve(nxt, store=evolve(nxt.store, pods=pods))
+
+
 def evict(s: ClusterState) -> Iterator:
     """The taint-eviction controller deletes the pods bound to a NoExecute-tainted Node whose time is up:
     those that do not tolerate the taint, or whose tolerationSeconds run out first (pods with the same
@@ -250,7 +262,7 @@ def evict(s: ClusterState) -> Iterator:
             nxt = s
             for secs, p in due:
                 if secs == first:
-                    nxt = apiserver.delete(nxt, p)
+                    nxt = delete_disrupted(nxt, p, "DeletionByTaintManager")
                     if nxt is None:
                         break
             if nxt is not None:

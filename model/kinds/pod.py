@@ -33,6 +33,12 @@ def encode(o, rec) -> None:
         rec["podIP"] = o.ip
     if o.nominated:
         rec["nominatedNodeName"] = o.nominated
+    if o.exit_code:
+        rec["exitCode"] = o.exit_code
+    if o.disruption and any(r.kind == "Job" for r in o.meta.owner_references):
+        # Shown where it is read: a Job's podFailurePolicy is the one reader of the DisruptionTarget condition
+        # (and traces of other pods, written before the model set it, still replay).
+        rec["disruptionTarget"] = o.disruption
 
 
 KIND = Kind("Pod", ("v1",), "pods", parse=parse, policy=_POLICY, install_order=8, spec_fields=("spec",),
