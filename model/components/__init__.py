@@ -22,6 +22,7 @@ def _kube_controller_manager():
                                                              job, nodelifecycle, podgc, replicaset, serviceaccount,
                                                              statefulset)}
     out["taint-eviction"] = nodelifecycle.CLIENT     # a controller of its own in kube-controller-manager
+    out["cronjob"] = out["job-orphans"] = nodelifecycle.CLIENT   # the CronJob controller, the Job orphan worker
     return out
 
 
@@ -54,3 +55,4 @@ CLIENTS = {**_kube_controller_manager(), **_cloud(), **_dns(),
            "network-plugin": lambda a: _kubeproxy_client("network-plugin", a),
            "operator": lambda a: _operator_client(a)}
 NO_VIEW = frozenset({"environment", "user", "apiserver", "leaderelection", "etcd"})
+NO_VIEW = NO_VIEW | {"clock"}     # time: a CronJob's scheduled times come (model/components/environment.py)
