@@ -16,10 +16,12 @@ error returned mid-sync leaves them):
   are deleted, oldest first (byJobStartTime), each with background
   propagation: the Job goes at once, the garbage collector deletes its pods
   afterwards (model/components/garbagecollector.py);
+* an unfinished Job of the CronJob missing from status.active makes it read
+  the CronJob live (GetCronJob): where that copy lists the Job (the cache
+  had not yet shown the controller its own status write), the sync goes on
+  with that copy; else it is only an event (UnexpectedJob), never added back;
 * status.active loses the Jobs that finished (IsJobFinished: the Complete or
-  Failed condition) and those that are gone (a live GET answers NotFound); an
-  unfinished Job of the CronJob missing from status.active is only an event
-  (UnexpectedJob), never added back;
+  Failed condition) and those that are gone (a live GET answers NotFound);
 * nothing more while the CronJob is being deleted or suspended;
 * the scheduled time to act on is the most recent one that has come since
   status.lastScheduleTime (mostRecentScheduleTime: times missed before it
@@ -116,6 +118,16 @@ def deletes_jobs(cj: CronJob) -> bool:
             or (may_fail and cj.ticks > cj.failed_limit))
 
 
+def fresher_copy(s: ClusterState, cj: CronJob, jobs, active) -> Optional[CronJob]:
+    """syncCronJob's GetCronJob: for an unfinished Job of the CronJob missing from the cached status.active, the
+    CronJob read live; returned where that copy lists the Job (else None: an UnexpectedJob event only)."""
+    missing = [j.meta.name for j in jobs if not j.condition and j.meta.name not in active]
+    if not missing:
+        return None
+    live = s.store.by_uid("CronJob", cj.meta.uid)
+    return live if live is not None and any(n in live.status.active for n in missing) else None
+
+
 class _Sync:
     """One sync's writes, in order; the first that fails ends it (`failed`), the earlier ones stay."""
 
@@ -145,6 +157,12 @@ def sync(s: ClusterState, cj: CronJob, view) -> Tuple[ClusterState, list]:
         for j in done[:max(len(done) - limit, 0)]:
             if w.write(delete_job(w.s, j), ("deleted", j.meta.name)):
                 active = [n for n in active if n != j.meta.name]
+    # syncCronJob: an unfinished Job of the CronJob missing from status.active sends the controller to read the
+    # CronJob live (GetCronJob); where that copy lists it, the sync goes on with that copy.
+    live = fresher_copy(s, cj, jobs, active)
+    if live is not None:
+        cj = live
+        active, last = list(live.status.active), live.status.last_schedule
     # syncCronJob: status.active loses finished Jobs, and Jobs a live GET no longer finds.
     names = {j.meta.name for j in jobs}
     for j in jobs:
