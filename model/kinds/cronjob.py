@@ -61,7 +61,7 @@ def _ticks(doc, m: dict) -> int:
         return DEFAULT_TICKS
     fpath = f"metadata.annotations.{TICKS_ANNOTATION}"
     text = str(raw) if isinstance(raw, (str, int)) and not isinstance(raw, bool) else None
-    if text is None or not text.strip().isdigit() or not 0 <= int(text) <= MAX_TICKS:
+    if text is None or not re.fullmatch(r"[0-9]{1,4}", text.strip()) or not 0 <= int(text) <= MAX_TICKS:
         raise doc.error(fpath, f"expected a whole number of scheduled times from 0 to {MAX_TICKS} (a string, "
                                f"as annotations are), got {short(raw)}")
     return int(text)
