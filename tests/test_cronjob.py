@@ -273,3 +273,13 @@ def test_same_results_under_any_hash_seed(tmp_path):
                 r["trace"] = r["trace"] and os.path.relpath(r["trace"], str(tmp_path / seed))
         outs.append(data)
     assert outs[0] == outs[1]
+
+
+def test_deleting_a_cronjob_warns_that_its_jobs_are_not_collected():
+    """The Job kind is not (yet) a garbage-collected dependent: a deleted CronJob's Jobs would stay, so the
+    change is warned, naming the verdicts that may differ; and they do: the Job keeps its dangling reference."""
+    sc = cron(cluster="changes: [{delete: {kind: CronJob, namespace: default, name: report}}]")
+    assert len(sc.warnings) == 1 and "spec.changes[0].delete: not modelled (the deleted CronJob's Jobs" in sc.warnings[0]
+    comp, res = run_scenario(sc)
+    v = verdicts(res)["garbage-collected"]
+    assert v.verdict == "violated" and "Job default/report-1 still references its deleted owner CronJob" in v.diagnosis
