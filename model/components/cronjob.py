@@ -83,7 +83,9 @@ def tick_of(cj: CronJob, name: str) -> int:
 
 
 def controlled_by(job: Job, cj: CronJob) -> bool:
-    """getJobsToBeReconciled: a Job whose controller reference names the CronJob (upstream compares the name)."""
+    """getJobsToBeReconciled: a Job whose controller reference names the CronJob.  Upstream compares the name
+    alone (not the uid: a CronJob created again under its name takes its predecessor's Jobs); the model also
+    asks that the reference be to a CronJob."""
     return any(r.controller and r.kind == "CronJob" and r.name == cj.meta.name for r in job.meta.owner_references)
 
 
