@@ -18,6 +18,7 @@ from .observation import recording_views
 from .components import (apiserver, cloudcontroller, daemonset, deployment, dns, endpointslice, environment,
                          garbagecollector, job, kubelet, kubeproxy, leaderelection, nodelifecycle, operator, podgc,
                          replicaset, scheduler, serviceaccount, statefulset, user)
+from .components import cronjob, joborphans
 from .components.etcd import Store
 from .components import disruption
 from .kinds import KINDS, controllers_for, makes_pods, pod_specs, reconciled_by
@@ -111,6 +112,7 @@ def _kind_controllers(sc: Scenario, faults):
          lambda: replicaset.rules(expectations=sc.expectations, timeouts="request-timeout" in faults,
                                   kind="ReplicationController")),
         ("disruption", "disruption controller", disruption.rules),
+        ("cronjob", "CronJob controller", cronjob.rules),
     )
 
 
@@ -164,7 +166,7 @@ def build_model(sc: Scenario, record_views: bool = False, checked=None) -> Model
             left_out.append("cloud service controller (no LoadBalancer Service, or its property is not checked)")
         if not routes:
             left_out.append("cloud route controller (routes-converge is not checked)")
-    if any(c.op == "delete" and KINDS[c.kind].owner for c in sc.changes):
+    if any(c.op == "delete" and KINDS[c.kind].owner for c in sc.changes) or cronjobs_delete_jobs(sc):
         rules += garbagecollector.rules()
     else:
         left_out.append("garbage collector (nothing with dependents is deleted)")
@@ -221,14 +223,27 @@ def build_model(sc: Scenario, record_views: bool = False, checked=None) -> Model
     else:
         left_out.append("node lifecycle controller, taint eviction (no fault stops a kubelet's heartbeats)")
     rules += environment.rules(sc.fault_kinds, sc.fault_budget, placement(sc))
+    cronjobs = [o for o in declared if o.kind == "CronJob"]
+    if cronjobs:   # their scheduled times: the clock's ticks
+        rules += environment.tick_rules(deadlines=any(o.starting_deadline is not None for o in cronjobs))
+    if cronjobs_delete_jobs(sc) and sc.job_tracking_with_finalizers:
+        rules += joborphans.rules()   # a deleted Job's pods keep their tracking finalizer otherwise
     if record_views and sc.max_staleness > 0:
         rules = [recording_views(r) if r.fair else r for r in rules]
     why = uid_order_across_groups(sc)
     jobs = sc.job_tracking_with_finalizers and any(o.kind == "Job" for o in list(sc.objects) + [
         c.obj for c in sc.changes if getattr(c, "obj", None) is not None])
+    jobs = jobs or (sc.job_tracking_with_finalizers and bool(cronjobs))   # a CronJob's Jobs track so too
     return Model(sc, init, rules, canonical, left_out, observers=observers,
                  quotient=None if why else quotient_with_job_tracking if jobs else quotient,
                  quotient_note=why or "")
+
+
+def cronjobs_delete_jobs(sc: Scenario) -> bool:
+    """Whether a CronJob's controller may delete Jobs (Replace, history limits), with background propagation:
+    then the garbage collector deletes their pods."""
+    return any(cronjob.deletes_jobs(o) for o in list(sc.objects) + [c.obj for c in sc.changes if c.obj is not None]
+               if o.kind == "CronJob")
 
 
 def slices_only_observed(sc: Scenario, init: ClusterState) -> bool:

@@ -111,6 +111,8 @@ def encode_state(s: ClusterState) -> Dict[str, Any]:
         syncs.setdefault(c, []).append(key)
     replicas = [(p.name, {"up": p.up, "paused": p.paused, "leader": p.leader}) for p in s.processes]
     replicas += [(f"lease {name}", "expired") for name in s.expired_leases]
+    replicas += [(f"clock CronJob {key}", f"{n} scheduled time{'s' if n != 1 else ''} come"
+                  + (", the last one's starting deadline passed" if late else "")) for key, n, late in s.cron_ticks]
     return _big({"etcd": {"revision": s.store.revision, "objects": itf_map(etcd)}, "hosts": itf_map(hosts),
                  "etcd_members": members, "apiservers": itf_map(apiservers), "replicas": itf_map(replicas),
                  "faults_left": s.faults_left, "changes_made": s.next_change,

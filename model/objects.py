@@ -362,6 +362,35 @@ class PodFailurePolicyRule:
     values: Tuple[int, ...] = ()
     container: str = ""
     conditions: Tuple[Tuple[str, str], ...] = ()
+class CronJobStatus:
+    """batch/v1 CronJobStatus, as the CronJob controller writes it through the status subresource: `active`,
+    the names of the Jobs it started that have not finished (its references' uids are left out: a CronJob's
+    Jobs are named for their scheduled time, unique while they exist), and `last_schedule`, the scheduled
+    time of the last Job it started (status.lastScheduleTime), as the index of that tick (0: none yet)."""
+
+    active: Tuple[str, ...] = ()
+    last_schedule: int = 0
+
+
+@frozen(cache_hash=True)
+class CronJob:
+    """batch/v1 CronJob: a Job from its jobTemplate at each scheduled time (model/components/cronjob.py).
+    Time is abstract: `ticks` scheduled times come, one after the other (the annotation
+    `kubecheck.io/ticks`); `job` is the jobTemplate as a Job without metadata of its own (its labels are
+    the jobTemplate's).  `starting_deadline` is spec.startingDeadlineSeconds (None: unset), whose only
+    effect here is that a scheduled time may be missed."""
+
+    meta: ObjectMeta
+    job: Job
+    schedule: str = ""
+    concurrency_policy: str = "Allow"         # Allow | Forbid | Replace
+    starting_deadline: Optional[int] = None
+    successful_limit: int = 3                 # spec.successfulJobsHistoryLimit
+    failed_limit: int = 1                     # spec.failedJobsHistoryLimit
+    suspend: bool = False
+    ticks: int = 2
+    status: CronJobStatus = CronJobStatus()
+    kind = "CronJob"
 
 
 @frozen(cache_hash=True)

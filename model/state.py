@@ -129,6 +129,16 @@ class ClusterState:
     # its load balancers, (Service ns/name, backend node names), both sorted.
     cloud_routes: Tuple[Tuple[str, str], ...] = ()
     cloud_lbs: Tuple[Tuple[str, Tuple[str, ...]], ...] = ()
+    # Time for CronJobs (model/components/environment.py `tick_rules`): per CronJob ns/name, how many of its
+    # scheduled times have come, and whether the last one's startingDeadlineSeconds has passed; sorted.
+    cron_ticks: Tuple[Tuple[str, int, bool], ...] = ()
+
+    def ticks_of(self, cronjob: str) -> Tuple[int, bool]:
+        """(scheduled times come, the last one's starting deadline passed) of CronJob `cronjob` (ns/name)."""
+        for key, n, late in self.cron_ticks:
+            if key == cronjob:
+                return n, late
+        return 0, False
 
     def expectation(self, client: str, uid: int) -> int:
         for c, u, rev in self.expectations:

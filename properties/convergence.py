@@ -244,6 +244,9 @@ def daemonset_converges(sc: Scenario):
 def deletes_owners(sc: Scenario) -> Optional[str]:
     if any(c.op == "delete" and KINDS[c.kind].owner for c in sc.changes):
         return None
+    from model.compose import cronjobs_delete_jobs
+    if cronjobs_delete_jobs(sc):
+        return None   # its controller deletes Jobs with background propagation (Replace, history limits)
     return "no change deletes an object that has dependents"
 
 

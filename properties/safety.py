@@ -462,6 +462,8 @@ def rollout_status_current(sc: Scenario):
 def has_jobs(sc: Scenario) -> Optional[str]:
     if any(o.kind == "Job" for o in sc.objects) or any(c.kind == "Job" for c in sc.changes):
         return None
+    if any(o.kind == "CronJob" for o in sc.objects) or any(c.kind == "CronJob" for c in sc.changes):
+        return None   # the Jobs its controller creates
     return "no Job"
 
 
@@ -545,3 +547,72 @@ def disruption_budget_respected(sc: Scenario):
 
     return ActionProperty("disruption-budget-respected", check, disruption_budget_respected.__doc__,
                           frozenset({("user", "evict")}))
+def has_concurrency_policy(sc: Scenario) -> Optional[str]:
+    objs = list(sc.objects) + [c.obj for c in sc.changes if c.obj is not None]
+    if any(o.kind == "CronJob" and o.concurrency_policy in ("Forbid", "Replace") for o in objs):
+        return None
+    return "no CronJob with concurrencyPolicy Forbid or Replace (Allow lets its Jobs run at once)"
+
+
+def cronjob_running_jobs(s: ClusterState, cj) -> dict:
+    """The Jobs of CronJob `cj` whose pods have containers running on a machine that is up: Job name -> the
+    machines, one per pod (pods are not named: their names follow uids, which the canonical form renumbers).
+    A Job already deleted counts by the name its controller gave it (`<cronjob>-<tick>`, read from its pod's
+    ownerReference, or from the prefix its pod's name was generated from once the pod object is gone)."""
+    from model.components.cronjob import controlled_by, tick_of
+    out: dict = {}
+    for h in s.hosts:
+        if not h.up:
+            continue
+        for rp in h.pods:
+            if rp.namespace != cj.meta.namespace:
+                continue
+            pod = s.store.by_uid("Pod", rp.uid)
+            refs = [r for r in pod.meta.owner_references if r.controller] if pod is not None else []
+            if refs:
+                name = refs[0].name if refs[0].kind == "Job" else ""
+            else:
+                name = rp.generate_name[:-1] if rp.generate_name.endswith("-") else ""
+            if not name or not 1 <= tick_of(cj, name) <= cj.ticks:
+                continue
+            job = s.store.get("Job", cj.meta.namespace, name)
+            if job is not None and not controlled_by(job, cj):
+                continue
+            out.setdefault(name, []).append(h.name)
+    return out
+
+
+@register("cronjob-concurrency-respected", "safety", has_concurrency_policy)
+def cronjob_concurrency_respected(sc: Scenario):
+    """A CronJob with concurrencyPolicy Forbid never has two active Jobs, and with Replace never has pods of two of its Jobs running at once.
+
+    Seed document: kube-controller-manager's control loops (the CronJob
+    controller, which starts a Job from its template at each scheduled time).
+    Forbid: no two Jobs of the CronJob (by their controller reference) are
+    unfinished at once (neither Complete nor Failed, not being deleted).
+    Replace: no two of its Jobs have pods whose containers run on machines
+    that are up, counting Jobs already deleted whose pods still run: the
+    controller deletes the old Job with background propagation, so its pods
+    stop only once the garbage collector has deleted them and their kubelet
+    has acted, and the new Job's pods may start first.
+    """
+    from model.components.cronjob import jobs_of
+
+    def check(s: ClusterState) -> Optional[str]:
+        for cj in s.store.cronjobs:
+            if cj.concurrency_policy == "Forbid":
+                active = sorted(j.meta.name for j in jobs_of(s.store, cj) if not j.condition and not j.meta.deleting)
+                if len(active) > 1:
+                    return (f"CronJob {cj.meta.key} (concurrencyPolicy Forbid) has {len(active)} active Jobs: "
+                            f"{', '.join(active)}")
+            elif cj.concurrency_policy == "Replace":
+                running = cronjob_running_jobs(s, cj)
+                if len(running) > 1:
+                    gone = [n for n in sorted(running) if s.store.get("Job", cj.meta.namespace, n) is None]
+                    parts = [f"Job {n}{' (deleted)' if n in gone else ''} on {', '.join(sorted(set(running[n])))}"
+                             for n in sorted(running)]
+                    return (f"CronJob {cj.meta.key} (concurrencyPolicy Replace) has pods of {len(running)} Jobs "
+                            f"running at once: {'; '.join(parts)}")
+        return None
+
+    return Invariant("cronjob-concurrency-respected", check, cronjob_concurrency_respected.__doc__)

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from explorer import Rule, check, render_label
+from explorer import check, render_label
 from kubecheck.compose import compose
 from model.scenario import load_scenario, parse_scenario
 

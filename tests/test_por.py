@@ -148,7 +148,8 @@ def test_random_systems_give_the_same_verdicts_with_and_without_reduction(bounds
 KUBERNETES = ["web-two-nodes-crash", "logging-daemonset", "job-node-crash", "dns-service", "rs-adopts-orphan",
               "daemonset-no-room", "greedy-scheduling",
               # not symmetric (the zone outage reads zones; the change names n2), so the footprints are checked:
-              "statefulset-out-of-service", "statefulset-out-of-service-partition"]
+              "statefulset-out-of-service", "statefulset-out-of-service-partition",
+              "cronjob-forbid", "cronjob-replace"]
 
 
 @pytest.mark.parametrize("name", KUBERNETES)

@@ -26,7 +26,8 @@ NET = {"node-capacity": "holds", "pod-single-node": "holds", "pod-ip-unique": "h
 BOUNDED = {"rs-stale-cache-no-expectations": "max-depth",
            # Too large to exhaust: explored to its maxStates (its planted violation is for --strategy random).
            "large-cluster": "max-states",
-           "job-restart-lagging": "max-depth"}
+           "job-restart-lagging": "max-depth",
+           "cronjob-forbid-stale-cache": "max-depth"}
 ROLL = {"deployment-converges": "holds", "node-capacity": "holds", "taints-respected": "holds",
         "pod-single-node": "holds", "replicas-bounded": "holds", "rollout-within-surge": "violated",
         "rollout-availability": "holds"}
@@ -168,6 +169,17 @@ PINNED = {
     "job-suspend": (47, 87, dict(JOB, **{"job-completions-not-exceeded": "holds", "job-completes": "holds", "job-succeeds": "holds"})),
     "job-pod-failure-policy": (103, 232, dict(JOB, **{"job-completions-not-exceeded": "holds", "job-completes": "holds", "job-succeeds": "violated"})),
     "job-deadline": (31, 47, dict(JOB, **{"job-completions-not-exceeded": "holds", "job-completes": "holds", "job-succeeds": "violated"})),
+    # CronJob: Forbid never runs two Jobs at once; Replace deletes the old Job in the background, so its pod runs
+    # beside the new one's; Forbid from a cache two writes behind creates a second Job (searched to depth 18).
+    "cronjob-forbid": (58, 88, dict(JOB, **{"job-completes": "holds", "job-completions-not-exceeded": "holds",
+                                            "cronjob-concurrency-respected": "holds"})),
+    "cronjob-replace": (256, 674, dict(JOB, **{"job-completes": "holds", "job-completions-not-exceeded": "holds",
+                                               "cronjob-concurrency-respected": "violated",
+                                               "garbage-collected": "holds"})),
+    "cronjob-forbid-stale-cache": (1177, 1657, dict(JOB, **{"job-completes": "unknown",
+                                                            "job-completions-not-exceeded": "holds",
+                                                            "cronjob-concurrency-respected": "violated",
+                                                            "scheduler-binds-fit": "holds", "no-time-travel": "holds"})),
     "two-schedulers": (2049, 2932, {"deployment-converges": "holds", "scheduler-binds-fit": "violated", "node-capacity": "holds", "taints-respected": "holds",
                                     "pod-single-node": "holds", "replicas-bounded": "holds", "no-time-travel": "holds"}),
     "delete-deployment-background": (58, 141, GC),
@@ -315,6 +327,7 @@ STABLE = {
     "statefulset-ordered": "holds", "statefulset-node-crash": "violated", "statefulset-out-of-service": "holds",
     "statefulset-force-delete-partition": "violated", "statefulset-out-of-service-partition": "violated",
     "drain-blocked-by-budget": "holds", "drain-one-at-a-time": "holds",
+    "cronjob-forbid": "holds", "cronjob-replace": "holds", "cronjob-forbid-stale-cache": "unknown",
 }
 
 

@@ -24,6 +24,7 @@ def _kube_controller_manager():
     out["taint-eviction"] = nodelifecycle.CLIENT     # a controller of its own in kube-controller-manager
     out["replicationcontroller"] = replicaset.CLIENT  # the ReplicaSet code, kept as a controller of its own
     out["disruption"] = "kube-controller-manager"    # model/components/disruption.py
+    out["cronjob"] = out["job-orphans"] = nodelifecycle.CLIENT   # the CronJob controller, the Job orphan worker
     return out
 
 
@@ -56,3 +57,4 @@ CLIENTS = {**_kube_controller_manager(), **_cloud(), **_dns(),
            "network-plugin": lambda a: _kubeproxy_client("network-plugin", a),
            "operator": lambda a: _operator_client(a)}
 NO_VIEW = frozenset({"environment", "user", "apiserver", "leaderelection", "etcd"})
+NO_VIEW = NO_VIEW | {"clock"}     # time: a CronJob's scheduled times come (model/components/environment.py)

@@ -265,3 +265,42 @@ def rules(kinds, budget: int, place: Placement) -> List[Rule]:
     return [Rule(f"environment.{k}", faults[k], fair=False, doc=faults[k].__doc__) for k in kinds if k in faults]
 
 
+# -- time for CronJobs --------------------------------------------------------------------------------------
+# A CronJob's scheduled times are abstract: the clock's ticks, each "a scheduled time has come", at most
+# `kubecheck.io/ticks` per CronJob (model/kinds/cronjob.py).  They are not faults: weakly fair until spent,
+# and free of the fault budget, so that convergence is judged after the last one.  With
+# startingDeadlineSeconds, the deadline of a scheduled time the controller has not yet started a Job for may
+# pass first (not fair: it may, or may not, happen before the controller acts).  Their steps are the clock's.
+
+
+def _with_ticks(s: ClusterState, key: str, come: int, late: bool) -> ClusterState:
+    rest = [t for t in s.cron_ticks if t[0] != key]
+    return evolve(s, cron_ticks=tuple(sorted(rest + [(key, come, late)])))
+
+
+def schedule_tick(s: ClusterState) -> Iterator:
+    """A CronJob's next scheduled time comes."""
+    for cj in s.store.cronjobs:
+        come, _ = s.ticks_of(cj.meta.key)
+        if come < cj.ticks:
+            yield (label("clock", "schedule_tick", (("cronjob", cj.meta.key), ("tick", come + 1))),
+                   _with_ticks(s, cj.meta.key, come + 1, False))
+
+
+def starting_deadline_passes(s: ClusterState) -> Iterator:
+    """startingDeadlineSeconds pass after a CronJob's last scheduled time, before its controller started the
+    Job of that time: the time is missed."""
+    for cj in s.store.cronjobs:
+        come, late = s.ticks_of(cj.meta.key)
+        if cj.starting_deadline is not None and not late and come > cj.status.last_schedule:
+            yield (label("clock", "starting_deadline_passes", (("cronjob", cj.meta.key), ("tick", come))),
+                   _with_ticks(s, cj.meta.key, come, True))
+
+
+def tick_rules(deadlines: bool) -> List[Rule]:
+    """The clock's rules for the scenario's CronJobs (`deadlines`: some CronJob sets startingDeadlineSeconds)."""
+    out = [Rule("clock.schedule_tick", schedule_tick, fair=True, doc=schedule_tick.__doc__)]
+    if deadlines:
+        out.append(Rule("clock.starting_deadline_passes", starting_deadline_passes, fair=False,
+                        doc=starting_deadline_passes.__doc__))
+    return out

@@ -14,8 +14,6 @@ PLACEMENT = ("deployment-converges", "daemonset-converges", "job-completes", "n-
 
 # kind -> (the properties whose verdicts it may change, what it does)
 MAY_CHANGE = {
-    "CronJob": (("n-plus-one-capacity", "job-completes"), "its Jobs are never created"),
-    "ReplicationController": (("n-plus-one-capacity", "stable-reconciliation"), "its pods are not made"),
     "HorizontalPodAutoscaler": (("deployment-converges", "n-plus-one-capacity", "rollout-within-surge"),
                                 "it would change replica counts"),
     "PersistentVolumeClaim": (PLACEMENT, "volume binding and attachment are not modelled"),
