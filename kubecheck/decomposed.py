@@ -22,7 +22,6 @@ from model.decompose import Group, UsageMeter, capacity_binds, largest_use_note,
 from model.scenario import Scenario
 
 
-
 @dataclasses.dataclass
 class Apart:
     """What checking apart gave: the joined result, and the report's line about it."""

@@ -18,7 +18,7 @@ from .observation import recording_views
 from .components import (apiserver, cloudcontroller, daemonset, deployment, dns, endpointslice, environment,
                          garbagecollector, job, kubelet, kubeproxy, leaderelection, nodelifecycle, operator, podgc,
                          replicaset, scheduler, serviceaccount, statefulset, user)
-from .components import cronjob, joborphans
+from .components import cronjob
 from .components.etcd import Store
 from .components import disruption
 from .kinds import KINDS, controllers_for, makes_pods, pod_specs, reconciled_by
@@ -226,8 +226,6 @@ def build_model(sc: Scenario, record_views: bool = False, checked=None) -> Model
     cronjobs = [o for o in declared if o.kind == "CronJob"]
     if cronjobs:   # their scheduled times: the clock's ticks
         rules += environment.tick_rules(deadlines=any(o.starting_deadline is not None for o in cronjobs))
-    if cronjobs_delete_jobs(sc) and sc.job_tracking_with_finalizers:
-        rules += joborphans.rules()   # a deleted Job's pods keep their tracking finalizer otherwise
     if record_views and sc.max_staleness > 0:
         rules = [recording_views(r) if r.fair else r for r in rules]
     why = uid_order_across_groups(sc)

@@ -362,6 +362,9 @@ class PodFailurePolicyRule:
     values: Tuple[int, ...] = ()
     container: str = ""
     conditions: Tuple[Tuple[str, str], ...] = ()
+
+
+@frozen
 class CronJobStatus:
     """batch/v1 CronJobStatus, as the CronJob controller writes it through the status subresource: `active`,
     the names of the Jobs it started that have not finished (its references' uids are left out: a CronJob's

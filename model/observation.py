@@ -19,6 +19,7 @@ from explorer import Rule
 from .components import CLIENTS, apiserver
 from .objects import evolve
 
+
 def client_of(lab) -> Optional[str]:
     """The client whose view a step acted on (the component registry, model/components/__init__.py), or None
     for steps that act on no view (faults, users, time)."""

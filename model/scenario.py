@@ -155,6 +155,10 @@ class Scenario:
         Deployment controller's status writes are left out, as nothing could observe them."""
         return any(c.op == "rolloutStatus" for c in self.changes)
 
+    def of_kind(self, kind: str) -> List[Any]:
+        """The scenario's objects of `kind` (for tests and tools that read a scenario)."""
+        return [o for o in self.objects if o.kind == kind]
+
 
 # Instances of one control-plane component (etcd members, apiservers, controller-managers, schedulers). Each is a
 # process of the model; a step's successors and the Z3 encodings grow with their square, and one step of 10,000
@@ -981,7 +985,6 @@ def parse_scenario(text: str, path: str = "<scenario>", lenient: bool = False, s
     nodes.sort(key=lambda n: n.meta.name)
     _scalar_warnings(cdoc, nodes, objects, changes)
     _rollout_warnings(cdoc, objects, changes)
-    _cronjob_deletion_warnings(cdoc, changes)
     if strict and warnings:
         more = f" (and {len(warnings) - 1} more)" if len(warnings) > 1 else ""
         raise ScenarioError(f"{warnings[0]}{more}: an error under --strict")
@@ -1060,17 +1063,6 @@ def _rollout_warnings(cdoc: _Doc, objects, changes) -> None:
                       "new template: its pods keep the template they were made with): statefulset-converges and "
                       "stable-reconciliation may differ from a real cluster")
         current[key] = ch.obj
-
-
-def _cronjob_deletion_warnings(cdoc: _Doc, changes) -> None:
-    """A change that deletes a CronJob: its Jobs are left (the Job kind is not yet among the garbage collector's
-    dependents, model/kinds/job.py), where a real cluster's collector deletes them."""
-    if not registry.kind("Job").dependent:
-        for i, ch in enumerate(changes):
-            if ch.op == "delete" and ch.kind == "CronJob" and ch.propagation != "Orphan":
-                cdoc.warn(f"spec.changes[{i}].delete", "not modelled (the deleted CronJob's Jobs are not collected: "
-                          "Jobs are not yet garbage-collected dependents): garbage-collected and "
-                          "stable-reconciliation may differ from a real cluster")
 
 
 def _scalar_warnings(cdoc: _Doc, nodes, objects, changes) -> None:

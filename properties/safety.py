@@ -547,6 +547,8 @@ def disruption_budget_respected(sc: Scenario):
 
     return ActionProperty("disruption-budget-respected", check, disruption_budget_respected.__doc__,
                           frozenset({("user", "evict")}))
+
+
 def has_concurrency_policy(sc: Scenario) -> Optional[str]:
     objs = list(sc.objects) + [c.obj for c in sc.changes if c.obj is not None]
     if any(o.kind == "CronJob" and o.concurrency_policy in ("Forbid", "Replace") for o in objs):

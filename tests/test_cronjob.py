@@ -114,9 +114,9 @@ def test_the_field_policy_warns_of_what_is_not_modelled_and_not_of_what_is_inert
               annotations='  annotations: {kubecheck.io/ticks: "1", owner: me}\n')
     assert not sc.warnings
     text = CRONJOB.format(policy="Allow", schedule="@daily", annotations="", extra="", restart="Never", cluster="")
-    text = text.replace("    spec:\n      template:", "    spec:\n      activeDeadlineSeconds: 30\n      template:")
+    text = text.replace("    spec:\n      template:", "    spec:\n      podReplacementPolicy: Failed\n      template:")
     sc = parse_scenario(text, os.path.join(SCENARIOS, "cron.yaml"))
-    assert len(sc.warnings) == 1 and "spec.jobTemplate.spec.activeDeadlineSeconds: not modelled" in sc.warnings[0]
+    assert len(sc.warnings) == 1 and "spec.jobTemplate.spec.podReplacementPolicy: not modelled" in sc.warnings[0]
 
 
 # -- the controller ------------------------------------------------------------------------------------------
@@ -188,10 +188,12 @@ def test_the_garbage_collector_deletes_the_replaced_jobs_pod(monkeypatch):
 
 
 def test_the_orphan_worker_releases_the_replaced_jobs_pod(monkeypatch):
-    """garbage-collected holds on cronjob-replace because the Job controller's orphan worker removes the tracking
-    finalizer of the deleted Job's pod: without it the pod stays, terminating, with its dangling reference."""
-    from model.components import joborphans
-    monkeypatch.setattr(joborphans, "rules", lambda: [])
+    """garbage-collected holds on cronjob-replace because the Job controller's orphan worker (syncOrphanPod, the
+    rule job.release_orphan) removes the tracking finalizer of the deleted Job's pod: without it the pod stays,
+    terminating, with its dangling reference."""
+    from model.components import job
+    real = job.rules
+    monkeypatch.setattr(job, "rules", lambda **kw: [r for r in real(**kw) if r.name != "job.release_orphan"])
     comp, res = run("cronjob-replace")
     v = verdicts(res)["garbage-collected"]
     assert v.verdict == "violated" and "still references its deleted owner Job report-" in v.diagnosis
@@ -275,16 +277,16 @@ def test_same_results_under_any_hash_seed(tmp_path):
     assert outs[0] == outs[1]
 
 
-def test_deleting_a_cronjob_warns_while_its_jobs_are_not_collected():
-    """While the Job kind is not a garbage-collected dependent, a deleted CronJob's Jobs stay: the change is
-    warned, naming the verdicts that may differ, and they do differ (the Job keeps its dangling reference).
-    Once it is one (model/kinds/job.py), no warning, and the collector deletes the Jobs."""
-    from model.kinds import KINDS
+def test_deleting_a_cronjob_collects_its_jobs(monkeypatch):
+    """A deleted CronJob's Jobs are garbage-collected dependents (model/kinds/job.py): garbage-collected holds;
+    with Jobs not among the collector's dependents, a Job keeps its dangling reference for ever."""
+    from model.components import garbagecollector
     sc = cron(cluster="changes: [{delete: {kind: CronJob, namespace: default, name: report}}]")
     comp, res = run_scenario(sc)
+    assert not sc.warnings and verdicts(res)["garbage-collected"].verdict == "holds"
+    assert "Job" in garbagecollector.DEPENDENT_KINDS
+    monkeypatch.setattr(garbagecollector, "DEPENDENT_KINDS",
+                        tuple(k for k in garbagecollector.DEPENDENT_KINDS if k != "Job"))
+    comp, res = run_scenario(sc)
     v = verdicts(res)["garbage-collected"]
-    if KINDS["Job"].dependent:
-        assert not sc.warnings and v.verdict == "holds"
-        return
-    assert len(sc.warnings) == 1 and "spec.changes[0].delete: not modelled (the deleted CronJob's Jobs" in sc.warnings[0]
     assert v.verdict == "violated" and "Job default/report-1 still references its deleted owner CronJob" in v.diagnosis

@@ -141,6 +141,7 @@ def test_an_observer_that_cannot_run_where_it_is_read_falls_back_to_the_full_sea
     def inexact(s):
         calls.append(s)
         return False
+
     def sync(s):
         if s[1] != 1:
             yield label("obs", "sync", ()), (s[0], 1)

@@ -24,7 +24,7 @@ def _kube_controller_manager():
     out["taint-eviction"] = nodelifecycle.CLIENT     # a controller of its own in kube-controller-manager
     out["replicationcontroller"] = replicaset.CLIENT  # the ReplicaSet code, kept as a controller of its own
     out["disruption"] = "kube-controller-manager"    # model/components/disruption.py
-    out["cronjob"] = out["job-orphans"] = nodelifecycle.CLIENT   # the CronJob controller, the Job orphan worker
+    out["cronjob"] = nodelifecycle.CLIENT            # model/components/cronjob.py
     return out
 
 

@@ -55,7 +55,6 @@ from ..topology import Placement
 from . import apiserver
 
 
-
 def _spend(s: ClusterState) -> ClusterState:
     return evolve(s, faults_left=s.faults_left - 1)
 

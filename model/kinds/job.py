@@ -151,5 +151,5 @@ def encode(o, rec) -> None:
 
 KIND = Kind("Job", ("batch/v1",), "jobs", parse=parse, policy=_POLICY, install_order=7, pod_groups=pod_groups,
             spec_fields=("parallelism", "suspend", "active_deadline"),
-            pod_spec=lambda o: o.template.spec, owner=True, encode=encode, controllers=("job", "podgc"),
+            pod_spec=lambda o: o.template.spec, owner=True, dependent=True, encode=encode, controllers=("job", "podgc"),
             placement=("job-completes", "n-plus-one-capacity"), doc=__doc__)
