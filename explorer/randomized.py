@@ -365,7 +365,7 @@ def state_machine(system: System, max_steps: int = 60, on_failure: Optional[Call
     """
     from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-    from .system import render_label
+    from .system import instance_of, render_label
 
     canon = system.canonical or (lambda s: s)
     conv_names = {c.name for c in system.convergences}
@@ -376,11 +376,14 @@ def state_machine(system: System, max_steps: int = 60, on_failure: Optional[Call
         self.states, self.labels = [self.state], [None]
         self.steps = 0
 
-    def fail(self, prop: str, kind: str, diagnosis: str, states, labels):
+    def fail(self, prop: str, kind: str, diagnosis: str, states, labels, loop: Optional[int] = None):
         trace, diagnosis = stable_names(system, _Found(prop, kind, diagnosis, list(states), list(labels),
                                                        [None] * len(states)))
+        trace.loop = loop
         lines = [f"{prop} violated: {diagnosis}", f"the behaviour, {len(trace.states) - 1} steps:"]
-        lines += [f"  {i}. {render_label(lab)}" for i, lab in enumerate(trace.labels) if lab is not None]
+        lines += [f"  {i}. {render_label(lab)}" + ("   <- the cycle starts here" if loop is not None and i == loop + 1
+                                                   else "")
+                  for i, lab in enumerate(trace.labels) if lab is not None]
         if on_failure is not None:
             extra = on_failure(prop, "convergence" if prop in conv_names else "safety", trace, diagnosis)
             if extra:
@@ -431,11 +434,23 @@ def state_machine(system: System, max_steps: int = 60, on_failure: Optional[Call
             if d is not None:
                 fail(self, inv.name, "invariant", d, self.states, self.labels)
 
+    def fair_instances(s) -> Set:
+        """The fairness instances of the fair rules enabled in `s`."""
+        return {instance_of(lab) for r in system.rules if r.fair for lab, _ in r.fn(s)}
+
+    def fair_cycle(states, labels) -> bool:
+        """Weak fairness of a cycle: every fair rule instance enabled in all its states is taken in it."""
+        always = set.intersection(*(fair_instances(x) for x in states))
+        return always <= {instance_of(lab) for lab in labels}
+
     def teardown(self):
         # Faults stop; the fair rules act, each in turn (the enabled ones taken round-robin: none is
-        # postponed for ever), until none can or `max_steps` steps have been taken.
+        # postponed for ever), until none can or `max_steps` steps have been taken.  A state met again closes
+        # a cycle of fair steps: where no state of it is in a convergence goal and it is weakly fair, the
+        # behaviour that goes round it for ever is a violation (a lasso, as the exhaustive search reports).
         if not system.convergences:
             return
+        first_at = {self.state: len(self.states) - 1}
         for turn in range(max_steps):
             choices = enabled(system, self.state, fair_only=True)
             if not choices:
@@ -443,6 +458,14 @@ def state_machine(system: System, max_steps: int = 60, on_failure: Optional[Call
             _, groups = choices[turn % len(choices)]
             (lab, nxt), _ = groups[0]
             take(self, lab, nxt)
+            at = first_at.setdefault(self.state, len(self.states) - 1)
+            if at == len(self.states) - 1:
+                continue
+            cycle, steps = self.states[at:-1], self.labels[at + 1:]
+            for c in system.convergences:
+                if not any(c.goal(x) for x in cycle) and fair_cycle(cycle, steps):
+                    fail(self, c.name, "lasso", f"a fair cycle of {len(steps)} steps outside the goal, for ever: "
+                                                f"{c.diagnose(self.state)}", self.states, self.labels, loop=at)
         if stuck(system, self.state):
             for c in system.convergences:
                 if not c.goal(self.state):
