@@ -93,6 +93,8 @@ def _uids(s: ClusterState) -> set:
         uids.add(u)
     for u, _ in s.job_successes:
         uids.add(u)
+    for _, u in s.taint_evictions:
+        uids.add(u)
     return uids
 
 
@@ -128,6 +130,8 @@ def _dense_uids(s: ClusterState) -> bool:
     if any(e.pod_uid > n for es in store.endpointslices for e in es.endpoints):
         return False
     if any(u > n for _, u, _ in s.expectations) or any(u > n for u, _ in s.job_successes):
+        return False
+    if any(u > n for _, u in s.taint_evictions):
         return False
     for h in s.hosts:
         for rp in h.pods:
@@ -195,6 +199,7 @@ def _group_keys(s: ClusterState) -> dict:
                 keys[rp.uid] = (pod_rank, rp.namespace, "", rp.generate_name or rp.name, "")
     refs.update(u for _, u, _ in s.expectations)
     refs.update(u for u, _ in s.job_successes)
+    refs.update(u for _, u in s.taint_evictions)
     for u in refs:
         if u not in keys:
             keys[u] = _LAST
@@ -290,7 +295,8 @@ def apply_uid_map(s: ClusterState, umap, rmap, next_uid: int) -> ClusterState:
         expects = tuple((c, u, ceiling(r)) for c, u, r in expects)
     return evolve(s, store=store, history=history, hosts=tuple(hosts), watermarks=marks,
                   expectations=tuple(sorted(expects)),
-                  job_successes=tuple(sorted((umap[u], n) for u, n in s.job_successes)))
+                  job_successes=tuple(sorted((umap[u], n) for u, n in s.job_successes)),
+                  taint_evictions=tuple(sorted((c, umap[u]) for c, u in s.taint_evictions)))
 
 
 def forget_unread_history(s: ClusterState) -> ClusterState:

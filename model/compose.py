@@ -216,9 +216,9 @@ def build_model(sc: Scenario, record_views: bool = False, checked=None) -> Model
     tainted_by_change = any(c.kind == "Node" and c.obj is not None and any(t.effect == "NoExecute" for t in c.obj.taints)
                             for c in sc.changes)
     if sc.nodes and ({"node-crash", "zone-outage", "partition", "vm-deleted"} & faults or tainted_by_change):
-        rules += nodelifecycle.rules(sc.control_plane.node_lifecycle)
+        rules += nodelifecycle.rules(sc.control_plane.node_lifecycle, sc.taint_eviction_cancels_tolerated)
     elif any(c.op == "taint" and c.taint.effect == "NoExecute" for c in sc.changes):
-        rules += nodelifecycle.taint_eviction_rules()
+        rules += nodelifecycle.taint_eviction_rules(sc.taint_eviction_cancels_tolerated)
         left_out.append("node lifecycle controller (no fault stops a kubelet's heartbeats)")
     else:
         left_out.append("node lifecycle controller, taint eviction (no fault stops a kubelet's heartbeats)")

@@ -384,13 +384,16 @@ class Kubernetes(Independence):
                                    if p.ready and p.spec.node_name in some)
             return (nodes | self._on(some, ("ready",)) | machines | VIEW,
                     frozenset(("node", n) for n in some) | marked | self._on(some, ("ready",)))
-        if actor == "taint-eviction":   # the pods of Nodes with a NoExecute taint
+        if actor == "taint-eviction":   # the pods of Nodes with a NoExecute taint, and its scheduled evictions
             tainted = {n.meta.name for n in s.store.nodes if any(t.effect == "NoExecute" for t in n.taints)}
             if "nodelifecycle" not in frozen:
                 tainted |= self._lifecycle_nodes(s, frozen)
-            if not tainted:
+            due = {u for _, u in s.taint_evictions}
+            tainted |= {p.spec.node_name for p in s.store.pods if p.meta.uid in due}
+            if not tainted and not due:
                 return NONE, NONE
-            return self._on(tainted) | VIEW | nodes | ctrl, self._groups_all(s) | self._on(tainted)
+            mem = frozenset({("field", "taint_evictions")})
+            return self._on(tainted) | VIEW | nodes | ctrl | mem, self._groups_all(s) | self._on(tainted) | mem
         if actor == "podgc":
             # Terminated pods (a pod just created is Pending), and with gcOrphaned their Nodes.  A
             # ReplicaSet's terminated pod is collected by the canonical form at once (model/canonical.py):

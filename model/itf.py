@@ -113,6 +113,11 @@ def encode_state(s: ClusterState) -> Dict[str, Any]:
     replicas += [(f"lease {name}", "expired") for name in s.expired_leases]
     replicas += [(f"clock CronJob {key}", f"{n} scheduled time{'s' if n != 1 else ''} come"
                   + (", the last one's starting deadline passed" if late else "")) for key, n, late in s.cron_ticks]
+    due: Dict[str, List[str]] = {}
+    for c, u in s.taint_evictions:   # the taint-eviction controller's scheduled evictions (its timers)
+        pod = s.store.by_uid("Pod", u)
+        due.setdefault(c, []).append(pod.meta.key if pod is not None else f"uid {u}")
+    replicas += [(f"evictions scheduled by {c}", sorted(keys)) for c, keys in sorted(due.items())]
     return _big({"etcd": {"revision": s.store.revision, "objects": itf_map(etcd)}, "hosts": itf_map(hosts),
                  "etcd_members": members, "apiservers": itf_map(apiservers), "replicas": itf_map(replicas),
                  "faults_left": s.faults_left, "changes_made": s.next_change,

@@ -120,6 +120,7 @@ class Scenario:
     rollout_status_checks_generation: bool   # a rollout wait compares status.observedGeneration with generation
     operators: Tuple[str, ...]          # custom kinds an operator of the user's reconciles (spec.operators)
     workqueue_per_key: bool             # a workqueue key goes to one worker at a time (ReplicaSet controller)
+    taint_eviction_cancels_tolerated: bool   # a pod tolerating every NoExecute taint for ever is not evicted (PR 93722)
     fault_budget: int
     fault_kinds: Tuple[str, ...]
     changes: Tuple[Change, ...]
@@ -276,7 +277,8 @@ def _cluster(doc: _Doc, warnings) -> Dict[str, Any]:
     beh = doc.get(spec, "behaviour", "spec", dict, {})
     doc.known(beh, "spec.behaviour", ("kubeletRelist", "informerRelist", "expectations", "jobTrackingWithFinalizers",
                                       "schedulerAssume", "stableLoadBalancerNodeSet", "rolloutStatusChecksGeneration",
-                                      "workqueuePerKey"))
+                                      "workqueuePerKey",
+                                      "taintEvictionCancelsTolerated"))
     relist = doc.get(beh, "kubeletRelist", "spec.behaviour", str, "cache")
     if relist == "quorum":
         doc.warn("spec.behaviour.kubeletRelist", "quorum is the old name of consistent (a relist never older than "
@@ -341,6 +343,8 @@ def _cluster(doc: _Doc, warnings) -> Dict[str, Any]:
                 stable_lb_node_set=doc.get(beh, "stableLoadBalancerNodeSet", "spec.behaviour", bool, True),
                 rollout_status_checks_generation=doc.get(beh, "rolloutStatusChecksGeneration", "spec.behaviour", bool, True),
                 workqueue_per_key=doc.get(beh, "workqueuePerKey", "spec.behaviour", bool, True),
+                taint_eviction_cancels_tolerated=doc.get(beh, "taintEvictionCancelsTolerated", "spec.behaviour",
+                                                         bool, True),
                 fault_budget=budget, fault_kinds=tuple(kinds), properties=tuple(props), max_depth=max_depth,
                 max_states=max_states, max_staleness=staleness,
                 kubernetes_version=_kubernetes_version(doc, spec), expect=_expect(doc, spec),

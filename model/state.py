@@ -132,6 +132,10 @@ class ClusterState:
     # Time for CronJobs (model/components/environment.py `tick_rules`): per CronJob ns/name, how many of its
     # scheduled times have come, and whether the last one's startingDeadlineSeconds has passed; sorted.
     cron_ticks: Tuple[Tuple[str, int, bool], ...] = ()
+    # The taint-eviction controller's scheduled evictions, in each kube-controller-manager replica's memory
+    # (its TimedWorkerQueue, model/components/tainteviction.py): (client, pod uid), sorted.  Lost when the
+    # replica crashes or stops leading.
+    taint_evictions: Tuple[Tuple[str, int], ...] = ()
 
     def ticks_of(self, cronjob: str) -> Tuple[int, bool]:
         """(scheduled times come, the last one's starting deadline passed) of CronJob `cronjob` (ns/name)."""

@@ -215,7 +215,8 @@ def controller_crash(s: ClusterState) -> Iterator:
             yield (label("environment", "controller_crash", (("process", p.name),)),
                    evolve(_spend(s).with_process(evolve(p, up=False, paused=False, leader=False)),
                           expectations=tuple(e for e in s.expectations if e[0] != p.name),
-                          syncs=tuple(w for w in s.syncs if w[0] != p.name)))
+                          syncs=tuple(w for w in s.syncs if w[0] != p.name),
+                          taint_evictions=tuple(e for e in s.taint_evictions if e[0] != p.name)))
 
 
 def pause(s: ClusterState) -> Iterator:

@@ -116,8 +116,10 @@ def step_down(s: ClusterState) -> Iterator:
         lost = lease is None or lease.holder != p.name
         if lost or not _can_write(s, p):
             why = "lease taken" if lost else "renew failed"
+            # kube-controller-manager exits when it loses its Lease: its scheduled evictions go with it.
             yield (label("leaderelection", "step_down", (("by", p.name),), (("why", why),)),
-                   s.with_process(evolve(p, leader=False)))
+                   evolve(s.with_process(evolve(p, leader=False)),
+                          taint_evictions=tuple(e for e in s.taint_evictions if e[0] != p.name)))
 
 
 def renew(s: ClusterState) -> Iterator:

@@ -1,8 +1,8 @@
 """The node lifecycle controller and taint-based eviction (kube-controller-manager).
 
 Follows pkg/controller/nodelifecycle/node_lifecycle_controller.go
-(monitorNodeHealth, doNoExecuteTaintingPass, handleDisruption) and
-pkg/controller/tainteviction/taint_eviction.go.
+(monitorNodeHealth, doNoExecuteTaintingPass, doNoScheduleTaintingPass,
+processTaintBaseEviction, markNodeAsReachable, handleDisruption).
 
 * Heartbeats: a kubelet renews its node Lease every 10 s.  The renewals are
   not modelled as writes (nothing but this controller reads them): a Node's
@@ -38,19 +38,23 @@ pkg/controller/tainteviction/taint_eviction.go.
   of one pass are one step here.
   The same pass marks the Node's pods not Ready (MarkPodsNotReady), so that
   their Services and Deployments stop counting them available.
-* Heartbeats resume (`mark_ready`): the kubelet posts Ready=True and the
-  controller removes the unreachable taints.
-* Taint eviction (`evict`): a pod bound to a Node with a NoExecute taint is
-  deleted (gracefully: its kubelet, if it ever comes back, finishes the
-  deletion) unless a toleration without tolerationSeconds keeps it for ever.
-  A toleration with tolerationSeconds (the DefaultTolerationSeconds admission,
+* Heartbeats resume, in two steps as upstream (kubernetes issue 112930):
+  `mark_ready`, the kubelet posts Ready=True and the Node update event's
+  doNoScheduleTaintingPass (doNodeProcessingPassWorker) removes the
+  unreachable NoSchedule taint at once; then `mark_reachable`, the next
+  monitorNodeHealth pass (processTaintBaseEviction with Ready=True:
+  markNodeAsReachable) removes the unreachable NoExecute taint, up to
+  node-monitor-period (5 s) later.  In between, the scheduler may bind a
+  pod there that tolerates the NoExecute taint for a while (the scheduler's
+  TaintToleration filter ignores tolerationSeconds), and a pod whose
+  toleration is 0 s is evicted at once.  (Going down, the Ready=Unknown
+  write and the NoSchedule taint stay one step: nothing reads the Node in
+  between that would act differently.)
+* Taint eviction: the taint-eviction controller, its scheduled evictions
+  and their timers, is model/components/tainteviction.py; a pod's
+  tolerationSeconds (the DefaultTolerationSeconds admission,
   model/components/apiserver.py, gives every pod without one 300 s for
-  not-ready and unreachable) delays the deletion: the
-  same weakly fair step, "the toleration has run out".  The pods of one Node
-  whose time runs out together (the same tolerationSeconds, as with the
-  default 300 s) are deleted in one step, the shortest toleration first;
-  the eviction rate limit that would spread them out is not modelled.  A pod
-  already Succeeded or Failed, or terminating, is left alone.
+  not-ready and unreachable) delay its deletion.
 
 Not modelled: the timing of the eviction rate limits (--node-eviction-rate:
 a rate above 0 only spreads the taints out in time), the not-ready (as
@@ -64,9 +68,10 @@ from typing import Iterator, List
 
 from explorer import Rule, label
 
-from ..objects import Node, Pod, Taint, evolve
+from ..objects import Node, Taint, evolve
 from ..state import ClusterState
-from . import apiserver, leaderelection
+from . import apiserver, leaderelection, tainteviction
+from .tainteviction import delete_disrupted, eviction_seconds  # noqa: F401  (their home before)
 
 CLIENT = "kube-controller-manager"
 UNREACHABLE = "node.kubernetes.io/unreachable"
@@ -156,7 +161,7 @@ def mark_pods_not_ready(s: ClusterState, node_name: str):
 
 def _pass(view_nodes, conditions: dict, policy) -> list:
     """One monitor pass's Node writes, as (old, new) pairs: each Node in `conditions` gets that Ready status
-    (Unknown: tainted unreachable NoSchedule; True: its unreachable taints removed), then the NoExecute taints
+    (Unknown: tainted unreachable NoSchedule; True: its unreachable NoSchedule taint removed), then the NoExecute taints
     follow the zone states: added to the unreachable Nodes of the zones whose tainting goes on, removed from
     every Node when all zones are fully disrupted."""
     after = [evolve(n, ready=conditions[n.meta.name]) if n.meta.name in conditions else n for n in view_nodes]
@@ -165,7 +170,9 @@ def _pass(view_nodes, conditions: dict, policy) -> list:
     changed = []
     for old, new in zip(view_nodes, after):
         if new.ready == "True":
-            new = _with_taints(new, drop=UNREACHABLE_TAINTS) if old.meta.name in conditions else new
+            # doNoScheduleTaintingPass drops the NoSchedule taint at once; the NoExecute one waits for
+            # monitorNodeHealth's markNodeAsReachable (`mark_reachable`): kubernetes issue 112930.
+            new = _with_taints(new, drop=(NO_SCHEDULE,)) if old.meta.name in conditions else new
         else:
             add = (NO_SCHEDULE,) if old.meta.name in conditions else ()
             if full:
@@ -204,9 +211,10 @@ def mark_unreachable(policy):
 
 def mark_ready(policy):
     def mark_ready(s: ClusterState) -> Iterator:
-        """A Node's heartbeats are back: Ready=True, its unreachable taints removed (and the Nodes still
-        unreachable tainted NoExecute where their zone's tainting resumes: leaving full-disruption mode, or a
-        zone no longer partially disrupted)."""
+        """A Node's heartbeats are back: the kubelet posts Ready=True and the NoSchedule pass removes the
+        unreachable NoSchedule taint (the NoExecute one stays until `mark_reachable`); the Nodes still
+        unreachable are tainted NoExecute where their zone's tainting resumes (leaving full-disruption mode, or
+        a zone no longer partially disrupted)."""
         for actor, by, view in leaderelection.acting_views(s, CLIENT):
             for node in view.nodes:
                 if node.ready == "True" or not heartbeats(s, node.meta.name):
@@ -217,70 +225,30 @@ def mark_ready(policy):
     return mark_ready
 
 
-def eviction_seconds(pod: Pod, node: Node):
-    """How long `pod` stays on `node` once tainted: 0 with no toleration of a NoExecute taint, the least
-    tolerationSeconds of the tolerations it relies on, or None (for ever, or no NoExecute taint)."""
-    worst = None
-    for t in node.taints:
-        if t.effect != "NoExecute":
-            continue
-        matching = [tol for tol in pod.spec.tolerations if tol.tolerates(t)]
-        if matching and any(tol.seconds is None for tol in matching):
-            continue
-        secs = min((tol.seconds for tol in matching), default=0)
-        worst = secs if worst is None else min(worst, secs)
-    return worst
-
-
-def delete_disrupted(s: ClusterState, pod, reason: str):
-    """DELETE of a pod that first gets the DisruptionTarget condition of `reason` (addConditionAndDeletePod),
-    which a Job's podFailurePolicy may match.  The condition is written with the deletion, as one write: the
-    model's writes of one sync are one step."""
-    nxt = apiserver.delete(s, pod)
-    cur = None if nxt is None else nxt.store.by_uid("Pod", pod.meta.uid)
-    if cur is None or cur.disruption:
-        return nxt
-    pods = tuple(evolve(p, disruption=reason) if p is cur else p for p in nxt.store.pods)
-    return evolve(nxt, store=evolve(nxt.store, pods=pods))
-
-
-def evict(s: ClusterState) -> Iterator:
-    """The taint-eviction controller deletes the pods bound to a NoExecute-tainted Node whose time is up:
-    those that do not tolerate the taint, or whose tolerationSeconds run out first (pods with the same
-    tolerationSeconds, such as the 300 s every pod gets by default, go in the same step)."""
+def mark_reachable(s: ClusterState) -> Iterator:
+    """A monitor pass finds a Node Ready again that still has the unreachable NoExecute taint
+    (processTaintBaseEviction, markNodeAsReachable): the taint is removed."""
     for actor, by, view in leaderelection.acting_views(s, CLIENT):
         for node in view.nodes:
-            if not any(t.effect == "NoExecute" for t in node.taints):
-                continue
-            due = [(eviction_seconds(p, node), p) for p in view.pods
-                   if p.spec.node_name == node.meta.name and not p.meta.deleting
-                   and p.phase not in ("Succeeded", "Failed")]
-            due = [(secs, p) for secs, p in due if secs is not None]
-            if not due:
-                continue
-            first = min(secs for secs, _ in due)
-            nxt = s
-            for secs, p in due:
-                if secs == first:
-                    nxt = delete_disrupted(nxt, p, "DeletionByTaintManager")
-                    if nxt is None:
-                        break
-            if nxt is not None:
-                yield (label("taint-eviction", "evict", (("node", node.meta.name),) + by,
-                             (("after", f"{first}s"),)), nxt)
+            if node.ready == "True" and NO_EXECUTE in node.taints:
+                nxt = _write_nodes(s, [(node, _with_taints(node, drop=(NO_EXECUTE,)))])
+                if nxt is not None:
+                    yield label("nodelifecycle", "mark_reachable", (("node", node.meta.name),) + by), nxt
 
 
-def rules(policy=None) -> List[Rule]:
-    """`policy`: the scenario's NodeLifecycle flags (model/scenario.py; the defaults where None)."""
+def rules(policy=None, cancels_tolerated: bool = True) -> List[Rule]:
+    """`policy`: the scenario's NodeLifecycle flags (model/scenario.py; the defaults where None);
+    `cancels_tolerated`: the taint-eviction controller's behaviour (model/components/tainteviction.py)."""
     if policy is None:
         from ..scenario import NodeLifecycle
         policy = NodeLifecycle()
     unreachable, ready = mark_unreachable(policy), mark_ready(policy)
     return [Rule("nodelifecycle.mark_unreachable", unreachable, doc=unreachable.__doc__),
             Rule("nodelifecycle.mark_ready", ready, doc=ready.__doc__),
-            Rule("taint-eviction.evict", evict, doc=evict.__doc__)]
+            Rule("nodelifecycle.mark_reachable", mark_reachable, doc=mark_reachable.__doc__)
+            ] + tainteviction.rules(cancels_tolerated)
 
 
-def taint_eviction_rules() -> List[Rule]:
+def taint_eviction_rules(cancels_tolerated: bool = True) -> List[Rule]:
     """The taint-eviction controller alone, where no fault stops heartbeats but a user taints a Node NoExecute."""
-    return [Rule("taint-eviction.evict", evict, doc=evict.__doc__)]
+    return tainteviction.rules(cancels_tolerated)
