@@ -67,6 +67,8 @@ from ..state import ClusterState
 from . import apiserver, leaderelection
 
 CLIENT = "kube-controller-manager"
+# The NoExecute taints the node lifecycle controller sets for a Node's Ready condition.
+NODE_CONDITION_TAINTS = ("node.kubernetes.io/unreachable", "node.kubernetes.io/not-ready")
 
 
 def noexecute_taints(node: Node) -> tuple:
@@ -88,6 +90,16 @@ def eviction_seconds(pod: Pod, node: Node) -> Optional[int]:
     return worst
 
 
+def ready_again(pod: Pod, node: Node) -> bool:
+    """The node is Ready again but still has the unreachable (or not-ready) NoExecute taint, which the next
+    monitor pass removes within node-monitor-period (5 s, the 112930 window), and only that taint limits how
+    long `pod` stays, for some seconds: its timer is taken not to fire before the taint goes."""
+    if node.ready != "True" or not eviction_seconds(pod, node):
+        return False
+    rest = evolve(node, taints=tuple(t for t in node.taints if t.key not in NODE_CONDITION_TAINTS))
+    return len(rest.taints) < len(node.taints) and eviction_seconds(pod, rest) is None
+
+
 def evictable(pod: Pod) -> bool:
     """A pod the controller may still evict: bound, not terminating, not finished."""
     return bool(pod.spec.node_name) and not pod.meta.deleting and pod.phase not in ("Succeeded", "Failed")
@@ -106,6 +118,8 @@ def still_due(pod: Pod, node: Optional[Node], was_due: bool, cancels_tolerated: 
         return was_due
     if not noexecute_taints(node):
         return False                  # all NoExecute taints gone: CancelWork
+    if ready_again(pod, node):
+        return was_due                # its timer cannot fire before the taint goes: nothing to do now
     if eviction_seconds(pod, node) is not None:
         return True                   # AddWork, or the eviction already scheduled is kept
     return was_due and not cancels_tolerated   # tolerated for ever: cancelled since PR 93722
@@ -173,6 +187,8 @@ def firing_groups(view, store, due: frozenset) -> list:
         if p.meta.uid not in due or not evictable(p):
             continue
         node = nodes.get(p.spec.node_name)
+        if node is not None and ready_again(p, node):
+            continue
         secs = None if node is None else eviction_seconds(p, node)
         per_node.setdefault(p.spec.node_name, []).append((secs, p))
     out = []
