@@ -618,3 +618,43 @@ def cronjob_concurrency_respected(sc: Scenario):
         return None
 
     return Invariant("cronjob-concurrency-respected", check, cronjob_concurrency_respected.__doc__)
+
+
+def has_taint_eviction(sc: Scenario) -> Optional[str]:
+    if {"node-crash", "zone-outage", "partition", "vm-deleted"} & set(sc.fault_kinds) and sc.fault_budget > 0:
+        return None
+    if any(c.op == "taint" and c.taint.effect == "NoExecute" for c in sc.changes):
+        return None
+    return "no fault stops a kubelet's heartbeats and no change taints a Node NoExecute: nothing is evicted"
+
+
+@register("taint-eviction-justified", "safety", has_taint_eviction)
+def taint_eviction_justified(sc: Scenario):
+    """The taint-eviction controller deletes a pod only while its Node carries a NoExecute taint the pod does not tolerate for ever.
+
+    Seed document: the node lifecycle ("taint-based evictions").  Checked on
+    every eviction step against the Node as etcd holds it: a pod evicted
+    although its Node has no NoExecute taint left, or only taints it
+    tolerates for ever, was evicted on a schedule its taints no longer
+    explain (kubernetes issue 90794, before PR 93722 cancelled such
+    schedules; model/components/tainteviction.py).
+    """
+    from model.components.tainteviction import eviction_seconds
+
+    def check(s: ClusterState, lab, t: ClusterState) -> Optional[str]:
+        name = dict(lab[2]).get("node")
+        node = s.store.get("Node", "", name)
+        for p in s.store.pods:
+            if p.spec.node_name != name or p.meta.deleting:
+                continue
+            after = t.store.by_uid("Pod", p.meta.uid)
+            if after is not None and not after.meta.deleting:
+                continue
+            if node is not None and eviction_seconds(p, node) is None:
+                taints = ", ".join(str(x) for x in node.taints if x.effect == "NoExecute") or "none"
+                return (f"the taint-eviction controller deleted {p.meta.key} from {name}, whose NoExecute taints "
+                        f"({taints}) it tolerates for ever")
+        return None
+
+    return ActionProperty("taint-eviction-justified", check, taint_eviction_justified.__doc__,
+                          frozenset({("taint-eviction", "evict")}))

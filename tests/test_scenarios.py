@@ -37,6 +37,10 @@ JOB = {"node-capacity": "holds", "taints-respected": "holds", "pod-single-node":
 SCHED = {"node-capacity": "holds", "taints-respected": "holds", "pod-single-node": "holds",
          "replicas-bounded": "holds", "no-time-travel": "holds"}
 PINNED = {
+    # Kubernetes issue 90794: an eviction scheduled for the unreachable taint, with dedicated=web:NoExecute (tolerated
+    # for ever) left when the Node comes back: cancelled since PR 93722, fired before it.
+    "taint-eviction-tolerated-cancelled": (78, 126, {"taint-eviction-justified": "holds", "pod-single-node": "holds"}),
+    "taint-eviction-stale-schedule": (78, 126, {"taint-eviction-justified": "violated", "pod-single-node": "holds"}),
     # DefaultPreemption: the placeholder of lower priority is preempted for web; without its PriorityClass it
     # holds the room for ever where it binds first.
     "preemption-placeholder": (16, 20, {"node-capacity": "holds", "taints-respected": "holds",
