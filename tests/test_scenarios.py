@@ -367,6 +367,10 @@ def pinned_verdicts(name, sc) -> dict:
         verdicts = dict(verdicts, **{"pods-rescheduled-after-node-failure": RESCHEDULED[name]})
     if name in NODE_STATUS and "all" in sc.properties:
         verdicts = dict(verdicts, **{"node-status-converges": NODE_STATUS[name]})
+    from properties.safety import has_taint_eviction
+    if "all" in sc.properties and has_taint_eviction(sc) is None and "taint-eviction-justified" not in verdicts:
+        # Where taint eviction is composed, today's controller evicts only on taints the pod does not tolerate.
+        verdicts = dict(verdicts, **{"taint-eviction-justified": "holds"})
     return verdicts
 
 
