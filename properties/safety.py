@@ -644,13 +644,9 @@ def taint_eviction_justified(sc: Scenario):
     def check(s: ClusterState, lab, t: ClusterState) -> Optional[str]:
         name = dict(lab[2]).get("node")
         node = s.store.get("Node", "", name)
-        for p in s.store.pods:
-            if p.spec.node_name != name or p.meta.deleting:
-                continue
-            after = t.store.by_uid("Pod", p.meta.uid)
-            if after is not None and not after.meta.deleting:
-                continue
-            if node is not None and eviction_seconds(p, node) is None:
+        for key in dict(lab[3]).get("pods", "").split(","):
+            p = s.store.get("Pod", *key.split("/", 1)) if key else None
+            if p is not None and node is not None and eviction_seconds(p, node) is None:
                 taints = ", ".join(str(x) for x in node.taints if x.effect == "NoExecute") or "none"
                 return (f"the taint-eviction controller deleted {p.meta.key} from {name}, whose NoExecute taints "
                         f"({taints}) it tolerates for ever")

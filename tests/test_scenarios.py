@@ -99,7 +99,7 @@ PINNED = {
     "preset-kubeadm": (58, 87, {"node-capacity": "holds", "pod-single-node": "holds", "taints-respected": "holds",
                                 "replicas-bounded": "holds", "control-plane-available": "violated",
                                 "workloads-survive-control-plane-outage": "holds", "deployment-converges": "violated"}),
-    **{name: (16807, 67152, dict({"node-capacity": "holds", "pod-single-node": "holds", "taints-respected": "holds",
+    **{name: (17527, 69336, dict({"node-capacity": "holds", "pod-single-node": "holds", "taints-respected": "holds",
                                   "replicas-bounded": "holds", "single-leader": "holds", "etcd-no-lost-writes": "holds",
                                   "control-plane-available": "holds", "workloads-survive-control-plane-outage": "holds",
                                   "deployment-converges": "holds"}, **extra))

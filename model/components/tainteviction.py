@@ -222,7 +222,8 @@ def evict_rule(cancels_tolerated: bool = True) -> Rule:
                     continue
                 nxt = _with_due(nxt, actor, due - {p.meta.uid for p in pods})
                 when = f"{secs}s" if secs is not None else "an earlier schedule"
-                yield label("taint-eviction", "evict", (("node", name),) + by, (("after", when),)), nxt
+                keys = ",".join(sorted(p.meta.key for p in pods))
+                yield label("taint-eviction", "evict", (("node", name),) + by, (("after", when), ("pods", keys))), nxt
 
     return Rule("taint-eviction.evict", evict, doc=evict.__doc__)
 
