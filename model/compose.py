@@ -98,7 +98,8 @@ def serviceaccounts_modelled(sc: Scenario) -> bool:
 def _kind_controllers(sc: Scenario, faults):
     """(controller, its name in the report, how to build its rules) for each controller a kind names."""
     return (
-        ("deployment", "Deployment controller", lambda: deployment.rules(status=sc.reads_deployment_status)),
+        ("deployment", "Deployment controller", lambda: deployment.rules(
+            status=sc.reads_deployment_status, min_ready=deployment.uses_min_ready(_declared(sc)))),
         ("replicaset", "ReplicaSet controller",
          lambda: replicaset.rules(expectations=sc.expectations, timeouts="request-timeout" in faults,
                                   per_key=sc.workqueue_per_key)),
@@ -159,7 +160,7 @@ def build_model(sc: Scenario, record_views: bool = False, checked=None) -> Model
             left_out.append("cloud service controller (no LoadBalancer Service, or its property is not checked)")
         if not routes:
             left_out.append("cloud route controller (routes-converge is not checked)")
-    if any(c.op == "delete" and KINDS[c.kind].owner for c in sc.changes):
+    if any(c.op == "delete" and KINDS[c.kind].owner for c in sc.changes) or deployment.cleans_up(_declared(sc)):
         rules += garbagecollector.rules()
     else:
         left_out.append("garbage collector (nothing with dependents is deleted)")
@@ -212,6 +213,9 @@ def build_model(sc: Scenario, record_views: bool = False, checked=None) -> Model
     rules += environment.rules(sc.fault_kinds, sc.fault_budget, placement(sc))
     for k in environment.unsupported(sc.fault_kinds):
         left_out.append(f"fault {k} (not modelled yet)")
+    if "deployment" in needed and sc.reads_deployment_status and any(
+            o.kind == "Deployment" and deployment.has_deadline(o) for o in _declared(sc)):
+        rules.append(deployment.deadline_rule(list(rules)))   # after the others: it reads whether they can act
     if record_views and sc.max_staleness > 0:
         rules = [recording_views(r) if r.fair else r for r in rules]
     why = uid_order_across_groups(sc)
@@ -220,6 +224,11 @@ def build_model(sc: Scenario, record_views: bool = False, checked=None) -> Model
     return Model(sc, init, rules, canonical, left_out, observers=observers,
                  quotient=None if why else quotient_with_job_tracking if jobs else quotient,
                  quotient_note=why or "")
+
+
+def _declared(sc: Scenario) -> list:
+    """The scenario's objects and those its changes apply."""
+    return list(sc.objects) + [c.obj for c in sc.changes if c.obj is not None]
 
 
 def slices_only_observed(sc: Scenario, init: ClusterState) -> bool:

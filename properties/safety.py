@@ -437,7 +437,7 @@ def rollout_status_current(sc: Scenario):
 
     def check(s: ClusterState, lab, t: ClusterState) -> Optional[str]:
         ch = sc.changes[dict(lab[2])["index"] - 1]
-        if ch.op != "rolloutStatus":
+        if ch.op != "rolloutStatus" or "failed" in dict(lab[3]):   # a failed wait reports no success
             return None
         d = s.store.get("Deployment", ch.namespace, ch.name)
         if d is None:

@@ -112,7 +112,7 @@ def run_pod(s: ClusterState, pod_ips: bool = False) -> Iterator:
             args = (("node", host.name), ("pod", pod.meta.key))
             reason = admission_failure(node, host, pod)
             if reason is not None:
-                failed = evolve(pod, phase="Failed", ready=False, reason=reason)
+                failed = evolve(pod, phase="Failed", ready=False, ready_long=False, reason=reason)
                 nxt = apiserver.update(s, failed, pod.meta.resource_version, spec_changed=False)
                 if nxt is not None:
                     yield label("kubelet", "reject_pod", args, (("reason", reason),)), nxt
@@ -136,7 +136,7 @@ def container_exits(s: ClusterState) -> Iterator:
                 continue
             outcomes = ("Succeeded", "Failed") if pod.spec.restart_policy == "Never" else ("Succeeded",)
             for outcome in outcomes:
-                nxt = apiserver.update(s, evolve(pod, phase=outcome, ready=False), pod.meta.resource_version,
+                nxt = apiserver.update(s, evolve(pod, phase=outcome, ready=False, ready_long=False), pod.meta.resource_version,
                                        spec_changed=False)
                 if nxt is None:
                     continue
