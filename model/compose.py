@@ -18,6 +18,7 @@ from .observation import recording_views
 from .components import (apiserver, cloudcontroller, daemonset, deployment, dns, endpointslice, environment,
                          garbagecollector, job, kubelet, kubeproxy, leaderelection, nodelifecycle, operator, podgc,
                          replicaset, scheduler, serviceaccount, statefulset, user)
+from .components import podautoscaler
 from .components.etcd import Store
 from .kinds import KINDS, controllers_for, makes_pods, pod_specs, reconciled_by
 from .scenario import Scenario
@@ -107,6 +108,7 @@ def _kind_controllers(sc: Scenario, faults):
         ("job", "Job controller",
          lambda: job.rules(tracking=sc.job_tracking_with_finalizers, expectations=sc.expectations)),
         ("statefulset", "StatefulSet controller", statefulset.rules),
+        ("podautoscaler", "horizontal pod autoscaler controller", podautoscaler.rules),
     )
 
 

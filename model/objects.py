@@ -294,6 +294,20 @@ class StatefulSet:
     kind = "StatefulSet"
 
 
+@frozen(cache_hash=True)
+class HorizontalPodAutoscaler:
+    """autoscaling/v2 HorizontalPodAutoscaler (model/components/podautoscaler.py): the replicas of its scale
+    target (`target_kind`/`target_name`, in its namespace) kept within min_replicas..max_replicas, from a metric
+    whose level the scenario's `load` changes set.  Its status is not written: nothing reads it."""
+
+    meta: ObjectMeta
+    target_kind: str
+    target_name: str
+    min_replicas: int
+    max_replicas: int
+    kind = "HorizontalPodAutoscaler"
+
+
 @frozen
 class DeploymentStatus:
     """apps/v1 DeploymentStatus, as the Deployment controller writes it through the status subresource.

@@ -81,6 +81,7 @@ class Change:
     obj: Any = None                      # apply: the parsed object
     propagation: str = "Background"
     grace_seconds: Optional[int] = None
+    level: str = ""                      # load: the level the autoscaler's metric reports (low, target, high)
 
     def describe(self) -> str:
         key = f"{self.namespace}/{self.name}" if self.namespace else self.name   # cluster-scoped: no namespace
@@ -90,6 +91,8 @@ class Change:
             return f"scale {self.kind} {key} to {self.replicas}"
         if self.op == "rolloutStatus":
             return f"rollout status {self.kind} {key}"
+        if self.op == "load":
+            return f"load of HorizontalPodAutoscaler {key} {self.level}"
         if self.op == "delete" and self.grace_seconds == 0:
             return f"force-delete {self.kind} {key}"
         return f"{self.op} {self.kind} {key}"
@@ -488,8 +491,18 @@ def _changes(doc: _Doc, raw_changes: list, crds=(), version: str = "") -> Tuple[
             out.append(Change("rolloutStatus", kind,
                               doc.get(b, "namespace", f"{cp}.rolloutStatus", str, "default") or "default",
                               doc.get(b, "name", f"{cp}.rolloutStatus", str, required=True)))
+        elif op == "load":
+            from .components.podautoscaler import LEVELS
+            b = doc.get(ch, "load", cp, dict)
+            doc.known(b, f"{cp}.load", ("hpa", "namespace", "level"))
+            level = doc.get(b, "level", f"{cp}.load", str, required=True)
+            if level not in LEVELS:
+                raise doc.error(f"{cp}.load.level", f"expected {', '.join(LEVELS)}, got {short(level)}")
+            out.append(Change("load", "HorizontalPodAutoscaler",
+                              doc.get(b, "namespace", f"{cp}.load", str, "default") or "default",
+                              doc.get(b, "hpa", f"{cp}.load", str, required=True), level=level))
         else:
-            raise doc.error(cp, f"unknown change {short(op)}; expected scale, apply, delete or rolloutStatus")
+            raise doc.error(cp, f"unknown change {short(op)}; expected scale, apply, delete, rolloutStatus or load")
     return tuple(out)
 
 

@@ -22,6 +22,8 @@ def _kube_controller_manager():
                                                              job, nodelifecycle, podgc, replicaset, serviceaccount,
                                                              statefulset)}
     out["taint-eviction"] = nodelifecycle.CLIENT     # a controller of its own in kube-controller-manager
+    from . import podautoscaler
+    out["podautoscaler"] = podautoscaler.CLIENT
     return out
 
 
@@ -53,4 +55,4 @@ CLIENTS = {**_kube_controller_manager(), **_cloud(), **_dns(),
            "kube-proxy": lambda a: _kubeproxy_client("kube-proxy", a),
            "network-plugin": lambda a: _kubeproxy_client("network-plugin", a),
            "operator": lambda a: _operator_client(a)}
-NO_VIEW = frozenset({"environment", "user", "apiserver", "leaderelection", "etcd"})
+NO_VIEW = frozenset({"environment", "user", "apiserver", "leaderelection", "etcd", "time"})

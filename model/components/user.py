@@ -22,6 +22,10 @@ there.  A failed step is shown as the change made with `failed` in its label,
 and every change after it counted as made without being made (none of them
 happens; convergence is judged from then on).
 
+`load` sets the level the metric of a HorizontalPodAutoscaler reports (low,
+target, high; model/components/podautoscaler.py): the load on its pods
+changes, no request is sent.
+
 `apply` of an existing Deployment is `kubectl apply`'s three-way merge for
 spec.replicas (staging/src/k8s.io/kubectl/pkg/cmd/apply/patcher.go, with
 the last-applied-configuration annotation, `Deployment.applied_replicas`): a
@@ -86,6 +90,10 @@ FAILED = object()     # make_change's answer for a step of the pipeline that fai
 
 
 def make_change(s: ClusterState, ch: Change, checks_generation: bool = True):
+    if ch.op == "load":
+        # The load on the pods changes: what the autoscaler's metric reports from now on (not a request).
+        from .podautoscaler import with_load
+        return with_load(s, f"{ch.namespace}/{ch.name}", ch.level)
     store = s.store
     cur = store.get(ch.kind, ch.namespace, ch.name)
     if cur is not None and ch.kind == "CustomObject" and cur.custom_kind != ch.obj.custom_kind:

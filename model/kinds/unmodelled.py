@@ -16,8 +16,6 @@ PLACEMENT = ("deployment-converges", "daemonset-converges", "job-completes", "n-
 MAY_CHANGE = {
     "CronJob": (("n-plus-one-capacity", "job-completes"), "its Jobs are never created"),
     "ReplicationController": (("n-plus-one-capacity", "stable-reconciliation"), "its pods are not made"),
-    "HorizontalPodAutoscaler": (("deployment-converges", "n-plus-one-capacity", "rollout-within-surge"),
-                                "it would change replica counts"),
     "PodDisruptionBudget": (("pods-rescheduled-after-node-failure", "deployment-converges"),
                             "evictions and preemption would respect it"),
     "PersistentVolumeClaim": (PLACEMENT, "volume binding and attachment are not modelled"),
