@@ -146,7 +146,9 @@ def test_kubectl_apply_fights_the_autoscaler():
 
 def test_an_autoscaler_that_ignores_its_bounds_is_caught():
     keep = podautoscaler.desired_replicas
-    podautoscaler.desired_replicas = lambda h, n, level: podautoscaler.metric_replicas(n, level) if n else None
+    # off by one: up to maxReplicas + 1
+    podautoscaler.desired_replicas = lambda h, n, level: (min(h.max_replicas + 1, podautoscaler.metric_replicas(n, level))
+                                                          if n else None)
     try:
         sc, res = run("hpa-apply-without-replicas")
     finally:
