@@ -24,11 +24,37 @@ is stored (the real controller writes it at the end of the sync that
 scaled; as a step of its own it may also come later, never from another
 view than one the controller acts on).
 
-Abstracted: availability is read from the pods (Ready, not terminating)
-instead of from ReplicaSet status, and the status counts pods the same way
-(ReplicaSet status is not modelled: the ReplicaSet controller counts the
-same pods from its own view); minReadySeconds, revision history, progress
-deadlines and status conditions are not modelled.
+Scaling, pause, history and progress (sync.go scale, FindActiveOrLatest,
+IsSaturated, GetProportion, getReplicaSetFraction; deployment_controller.go
+syncDeployment and isScalingEvent; cleanupDeployment; progress.go
+syncRolloutStatus with DeploymentProgressing and DeploymentTimedOut;
+deploymentutil.IsPodAvailable): every scale writes the annotations
+desired-replicas and max-replicas; an active ReplicaSet whose desired-replicas
+differs from spec.replicas is a scaling event, served as a paused Deployment
+is, by `sync` (never a rollout: a paused Deployment gets no ReplicaSet for a
+new template): the only active ReplicaSet takes the new size, a saturated new
+one leaves the old ones at 0, otherwise the difference to replicas + maxSurge
+is shared in proportion to each ReplicaSet's max-replicas, larger first, the
+leftover to the first; then old ReplicaSets beyond revisionHistoryLimit (10
+by default) of no replicas and no pods are deleted.  A rollout with nothing
+left to scale cleans up once complete.
+
+Abstracted: availability is read from the pods (Ready, not terminating, and
+with minReadySeconds Ready that long: `Pod.ready_long`, set by the step
+`time.min_ready_elapsed`, time abstracted) instead of from ReplicaSet
+status, and the status counts pods the same way (ReplicaSet status is not
+modelled: the ReplicaSet controller counts the same pods from its own
+view).  DeploymentComplete, for cleanup, is read from the status the
+controller computes from its view rather than the one stored.  The writes
+of one proportional scale are one step.  Cleanup orders old ReplicaSets by
+creation, standing for the revision annotation (a rollback's new revision is
+not modelled).  The progress deadline passes (`time.progress_deadline_exceeded`)
+only where the rollout is incomplete and no other weakly fair rule can act:
+a rollout that moves keeps renewing its Progressing condition, one that is
+stuck sits there until the deadline (a rollout that loops for ever, creating
+and losing pods, is never timed out here).  Only the Progressing condition's
+ProgressDeadlineExceeded is kept (`DeploymentStatus.timed_out`), written where
+a `rolloutStatus` change reads status; other conditions are not modelled.
 """
 
 from __future__ import annotations
