@@ -82,6 +82,7 @@ class Change:
     propagation: str = "Background"
     grace_seconds: Optional[int] = None
     taint: Any = None                    # taint: the Taint to add; untaint: the key and effect ("": any) to remove
+    level: str = ""                      # load: the level the autoscaler's metric reports (low, target, high)
 
     def describe(self) -> str:
         key = f"{self.namespace}/{self.name}" if self.namespace else self.name   # cluster-scoped: no namespace
@@ -95,6 +96,8 @@ class Change:
             return f"taint Node {self.name} {self.taint}"
         if self.op == "untaint":
             return f"untaint Node {self.name} {self.taint.key}{':' + self.taint.effect if self.taint.effect else ''}-"
+        if self.op == "load":
+            return f"load of HorizontalPodAutoscaler {key} {self.level}"
         if self.op == "delete" and self.grace_seconds == 0:
             return f"force-delete {self.kind} {key}"
         return f"{self.op} {self.kind} {key}"
@@ -497,9 +500,19 @@ def _changes(doc: _Doc, raw_changes: list, crds=(), version: str = "") -> Tuple[
                               doc.get(b, "name", f"{cp}.rolloutStatus", str, required=True)))
         elif op in NODE_CHANGES:
             out.append(_node_change(doc, op, ch, cp))
+        elif op == "load":
+            from .components.podautoscaler import LEVELS
+            b = doc.get(ch, "load", cp, dict)
+            doc.known(b, f"{cp}.load", ("hpa", "namespace", "level"))
+            level = doc.get(b, "level", f"{cp}.load", str, required=True)
+            if level not in LEVELS:
+                raise doc.error(f"{cp}.load.level", f"expected {', '.join(LEVELS)}, got {short(level)}")
+            out.append(Change("load", "HorizontalPodAutoscaler",
+                              doc.get(b, "namespace", f"{cp}.load", str, "default") or "default",
+                              doc.get(b, "hpa", f"{cp}.load", str, required=True), level=level))
         else:
             raise doc.error(cp, f"unknown change {short(op)}; expected scale, apply, delete, rolloutStatus, "
-                            f"{', '.join(NODE_CHANGES)}")
+                            f"{', '.join(NODE_CHANGES)} or load")
     return tuple(out)
 
 

@@ -51,7 +51,8 @@ def deployment_problems(s: ClusterState) -> tuple:
     for d in store.deployments:
         new = new_replicaset_of(store, d)
         if new is None:
-            out.append(f"Deployment {d.meta.key} has no ReplicaSet for its current template")
+            out.append(f"Deployment {d.meta.key} has no ReplicaSet for its current template"
+                       + (" (it is paused: spec.paused stops its rollout until it is resumed)" if d.paused else ""))
             continue
         pods = owned_active_pods(store, new)
         good = [p for p in pods if p.phase == "Running" and p.ready and p.spec.node_name in up
@@ -61,6 +62,8 @@ def deployment_problems(s: ClusterState) -> tuple:
             msg = f"Deployment {d.meta.key} wants {d.replicas} pods, {len(good)} Running and Ready"
             if pending:
                 msg += f"; unscheduled: {', '.join(pending)}"
+            if d.status.timed_out:
+                msg += "; its Progressing condition is False, reason ProgressDeadlineExceeded"
             out.append(msg)
         for rs in owned_replicasets(store, d):
             if rs is not new and owned_active_pods(store, rs):
@@ -82,6 +85,41 @@ def deployment_converges(sc: Scenario):
     deployment_problems.cache_clear()   # the memo holds one scenario's states at a time, never the last one's
     return from_problems("deployment-converges", deployment_problems, deployment_converges.__doc__,
                          placement_diagnosis)
+
+
+def has_rollout_waits(sc: Scenario) -> Optional[str]:
+    return None if sc.reads_deployment_status else "no rolloutStatus change: the pipeline waits on no rollout"
+
+
+@register("rollout-status-returns", "convergence", has_rollout_waits)
+def rollout_status_returns(sc: Scenario):
+    """Every rollout wait the user's pipeline reaches eventually returns: with success once the rollout is complete, or with an error once its progress deadline has passed.
+
+    Seed document: kube-controller-manager's Deployment controller (the
+    Progressing condition, progressDeadlineSeconds) and the user's pipeline
+    (`kubectl rollout status`).  Goal: no `rolloutStatus` change is pending.
+    It fails where a rollout is stuck (a pod that can never be placed or
+    become Ready) and nothing ends the wait: with progressDeadlineSeconds
+    2147483647 (no deadline) the controller never reports
+    ProgressDeadlineExceeded, so the wait, and the pipeline, hang; with a
+    deadline the wait fails and the pipeline stops (model/components/user.py).
+    """
+    waits = [i for i, c in enumerate(sc.changes) if c.op == "rolloutStatus"]
+
+    def pending(s: ClusterState) -> List[str]:
+        if s.next_change not in waits:
+            return []
+        ch = sc.changes[s.next_change]
+        d = s.store.get("Deployment", ch.namespace, ch.name)
+        why = "" if d is None else (f" (status: {d.status.updated_replicas} updated, {d.status.available_replicas} "
+                                    f"available of {d.replicas}; no progress deadline)"
+                                    if d.progress_deadline_seconds == 2147483647 else
+                                    f" (status: {d.status.updated_replicas} updated, {d.status.available_replicas} "
+                                    f"available of {d.replicas})")
+        return [f"change {s.next_change + 1}, rollout status of Deployment {ch.namespace}/{ch.name}, is still "
+                f"waiting{why}"]
+
+    return from_problems("rollout-status-returns", pending, rollout_status_returns.__doc__, placement_diagnosis)
 
 
 def node_failures(sc: Scenario) -> Optional[str]:
