@@ -436,7 +436,9 @@ def test_traces_replay(name, tmp_path):
 # A cross-section of the suite (every component, fault family and property kind), small enough
 # to run three times.
 DETERMINISM = ["web-two-nodes-crash", "tainted-only-room", "kubelet-relist-cache", "leader-paused",
-               "rs-stale-cache-expectations", "etcd-quorum-lost", "zone-outage-stacked", "etcd-zones-aab"]
+               "rs-stale-cache-expectations", "etcd-quorum-lost", "zone-outage-stacked", "etcd-zones-aab",
+               "drain-blocked-by-budget", "drain-one-at-a-time", "cronjob-replace", "cronjob-forbid-stale-cache",
+               "job-pod-failure-policy", "hpa-apply-replicas", "headless-statefulset-dns"]
 
 
 def test_same_results_under_any_hash_seed(tmp_path):
