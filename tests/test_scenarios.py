@@ -242,6 +242,13 @@ PINNED = {
                                                          "node-capacity": "holds", "taints-respected": "holds",
                                                          "pod-single-node": "violated",
                                                          "node-status-converges": "holds"}),
+    # StatefulSet rolling updates (revisions, partition, OrderedReady stuck on a broken pod: kubernetes 67250).
+    "statefulset-rolling-partition": (645, 1056, {"statefulset-converges": "holds", "node-capacity": "holds",
+                                                  "taints-respected": "holds", "pod-single-node": "holds"}),
+    "statefulset-rollout-broken": (236, 473, {"statefulset-converges": "violated", "node-capacity": "holds",
+                                              "taints-respected": "holds", "pod-single-node": "holds"}),
+    "statefulset-rollout-broken-parallel": (1240, 3502, {"statefulset-converges": "holds", "node-capacity": "holds",
+                                                         "taints-respected": "holds", "pod-single-node": "holds"}),
     # ReplicationControllers (the ReplicaSet controller's code) and headless Services (issue 15 item 5).
     "rc-node-crash-room": (155, 344, dict(RS, **{"taints-respected": "holds", "replicas-bounded": "holds",
                                                  "pods-rescheduled-after-node-failure": "holds",
@@ -329,6 +336,8 @@ STABLE = {
     "rs-workqueue-per-key": "holds", "rs-workqueue-shared-key": "holds",
     "statefulset-ordered": "holds", "statefulset-node-crash": "violated", "statefulset-out-of-service": "holds",
     "statefulset-force-delete-partition": "violated", "statefulset-out-of-service-partition": "violated",
+    "statefulset-rolling-partition": "holds", "statefulset-rollout-broken": "violated",
+    "statefulset-rollout-broken-parallel": "holds",
     "drain-blocked-by-budget": "holds", "drain-one-at-a-time": "holds",
     "cronjob-forbid": "holds", "cronjob-replace": "holds", "cronjob-forbid-stale-cache": "unknown",
 }
@@ -1187,7 +1196,7 @@ def test_a_change_may_name_a_statefulset_pod_and_the_fields_not_modelled_are_war
              "  ordinals: {start: 3}\n  revisionHistoryLimit: 3\n  serviceName: web\n")
     sc = parse_scenario(text.replace("  serviceName: web\n", extra), "x.yaml")
     fields = sorted(w.split("(StatefulSet default/web): ", 1)[1].split(":", 1)[0] for w in sc.warnings)
-    assert fields == ["spec.minReadySeconds", "spec.ordinals", "spec.updateStrategy"]
+    assert fields == ["spec.minReadySeconds", "spec.ordinals"]
     assert all("statefulset-converges" in w for w in sc.warnings)
     with pytest.raises(ScenarioError, match="spec.podManagementPolicy: expected OrderedReady or Parallel"):
         parse_scenario(text.replace("  serviceName: web\n", "  serviceName: web\n  podManagementPolicy: Burst\n"),
