@@ -7,7 +7,6 @@ import os
 
 import pytest
 
-from explorer import render_label
 from model.components import statefulset
 from model.components.statefulset import (REVISION_LABEL, healthy, ordinal_of, pod_revision, revision_table,
                                           set_pods, update_revision)
