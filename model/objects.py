@@ -298,6 +298,16 @@ class DaemonSet:
     kind = "DaemonSet"
 
 
+@frozen
+class StatefulSetStatus:
+    """apps/v1 StatefulSetStatus, as far as the model keeps it: status.currentRevision and
+    status.updateRevision, the names of the ControllerRevisions of the pods below and at or above the partition
+    (written by the StatefulSet controller through the status subresource; "" until its first write)."""
+
+    current_revision: str = ""
+    update_revision: str = ""
+
+
 @frozen(cache_hash=True)
 class StatefulSet:
     """apps/v1 StatefulSet: spec.replicas pods of its template, each with a stable identity, the name
@@ -310,6 +320,9 @@ class StatefulSet:
     template: PodTemplate
     service_name: str = ""
     pod_management: str = "OrderedReady"
+    update_strategy: str = "RollingUpdate"      # spec.updateStrategy.type: RollingUpdate | OnDelete
+    partition: Optional[int] = 0                # spec.updateStrategy.rollingUpdate.partition (None: no rollingUpdate)
+    status: StatefulSetStatus = StatefulSetStatus()
     kind = "StatefulSet"
 
 

@@ -997,7 +997,6 @@ def parse_scenario(text: str, path: str = "<scenario>", lenient: bool = False, s
     objects.sort(key=lambda o: (registry.kind(o.kind).install_order, o.meta.namespace, o.meta.name))
     nodes.sort(key=lambda n: n.meta.name)
     _scalar_warnings(cdoc, nodes, objects, changes)
-    _rollout_warnings(cdoc, objects, changes)
     if strict and warnings:
         more = f" (and {len(warnings) - 1} more)" if len(warnings) > 1 else ""
         raise ScenarioError(f"{warnings[0]}{more}: an error under --strict")
@@ -1060,22 +1059,6 @@ def _registration_note(docs) -> List[str]:
     parts = [f"{label} ({', '.join(names) if len(names) <= 4 else f'{len(names)} Nodes'})"
              for label, names in added.items()]
     return ["Nodes get the labels their kubelets register where the manifest has none: " + "; ".join(parts)]
-
-
-def _rollout_warnings(cdoc: _Doc, objects, changes) -> None:
-    """A change that applies a new pod template to a StatefulSet: its rolling update (ControllerRevisions,
-    updateStrategy) is not modelled, so the pods keep the template they were made with."""
-    current = {(o.kind, o.meta.namespace, o.meta.name): o for o in objects if o.kind == "StatefulSet"}
-    for i, ch in enumerate(changes):
-        if ch.op != "apply" or ch.kind != "StatefulSet":
-            continue
-        key = (ch.kind, ch.namespace, ch.name)
-        old = current.get(key)
-        if old is not None and old.template != ch.obj.template:
-            cdoc.warn(f"spec.changes[{i}].apply.spec.template", "not modelled (the rolling update of a StatefulSet's "
-                      "new template: its pods keep the template they were made with): statefulset-converges and "
-                      "stable-reconciliation may differ from a real cluster")
-        current[key] = ch.obj
 
 
 def _scalar_warnings(cdoc: _Doc, nodes, objects, changes) -> None:

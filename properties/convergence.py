@@ -415,9 +415,12 @@ def stable_reconciliation(sc: Scenario):
 
     deployment_problems.cache_clear()
 
+    from model.components.statefulset import revision_table
+    revisions = revision_table(sc.objects, sc.changes)
+
     def problems(s: ClusterState) -> List[str]:
         out = list(deployment_problems(s)) + replicaset_problems(s) + dangling_references(s) + daemonset_problems(s)
-        out += statefulset_problems(s)
+        out += statefulset_problems(s, revisions)
         out += [f"Job {j.meta.key} is not finished" for j in s.store.jobs if not j.condition]
         if sc.operators:
             out += operator_problems(s, sc.operators)
@@ -444,9 +447,11 @@ def _unreachable(s: ClusterState, node: str) -> str:
     return ""
 
 
-def statefulset_problems(s: ClusterState) -> List[str]:
+def statefulset_problems(s: ClusterState, revisions=None) -> List[str]:
     """Why each StatefulSet not being deleted is short of its pods <set>-0..replicas-1, each Running and Ready on
-    a machine that is up and reachable, or has a pod beyond them (empty when all are converged)."""
+    a machine that is up and reachable, or has a pod beyond them, or (where `revisions` are tracked) has a pod
+    at or above the partition not of the update revision or a status that does not say so (empty when all are
+    converged)."""
     from model.components.statefulset import healthy, ordinal_of, pod_name, running_and_ready, set_pods
     out = []
     for sts in s.store.statefulsets:
@@ -493,9 +498,35 @@ def statefulset_problems(s: ClusterState) -> List[str]:
             if ordinal_of(p) >= sts.replicas:
                 problems.append(f"{p.meta.name} is beyond spec.replicas {sts.replicas}"
                                 + (" (Terminating)" if p.meta.deleting else ""))
+        if revisions is not None:
+            problems += revision_problems(sts, mine)
         if problems:
             out.append(f"StatefulSet {sts.meta.key} ({sts.pod_management}, {sts.replicas} replicas): "
                        + "; ".join(problems))
+    return out
+
+
+def revision_problems(sts, mine) -> List[str]:
+    """A rolling update left unfinished: with RollingUpdate, a pod at or above the partition that is not of the
+    update revision (its controller-revision-hash label); status.updateRevision not the template's revision;
+    with partition 0, status.currentRevision not the update revision (completeRollingUpdate never ran)."""
+    from model.components.statefulset import healthy, pod_name, pod_revision, update_revision
+    update = update_revision(sts)
+    out = []
+    if sts.update_strategy == "RollingUpdate":
+        for o in range(sts.partition or 0, sts.replicas):
+            p = mine.get(pod_name(sts, o))
+            if p is not None and pod_revision(p) != update:
+                stuck = ("; OrderedReady waits for it to be Running and Ready before the update loop, so it is "
+                         "never replaced: delete it by hand (kubernetes 67250)"
+                         if sts.pod_management != "Parallel" and not healthy(p) and not p.meta.deleting else "")
+                out.append(f"{p.meta.name} is of revision {pod_revision(p) or '(none)'}, not the update revision "
+                           f"{update} (ordinal {o} >= partition {sts.partition or 0}){stuck}")
+    if sts.status.update_revision != update:
+        out.append(f"status.updateRevision is {sts.status.update_revision or '(unset)'}, not {update}")
+    elif sts.update_strategy == "RollingUpdate" and not sts.partition and sts.status.current_revision != update:
+        out.append(f"status.currentRevision is {sts.status.current_revision or '(unset)'}, not the update revision "
+                   f"{update}: the rolling update is not complete")
     return out
 
 
@@ -514,11 +545,22 @@ def statefulset_converges(sc: Scenario):
     higher ordinal is left.  It fails where a pod of the set is stuck
     Terminating on a Node that can no longer confirm its deletion (crashed,
     cut off): the set does not replace it, unlike a ReplicaSet, until a force
-    deletion or PodGC (the out-of-service taint) removes it.
+    deletion or PodGC (the out-of-service taint) removes it.  Where a
+    change rolls a set to a new template, also: with RollingUpdate, every
+    pod of an ordinal at or above spec.updateStrategy.rollingUpdate.partition
+    is of the update revision (its controller-revision-hash label), and the
+    status says so: status.updateRevision is the template's revision and,
+    with partition 0, status.currentRevision too (the update is complete);
+    with OnDelete, status.updateRevision alone (pods keep their revision
+    until deleted).  It fails where a new template's pod never gets Running
+    and Ready under OrderedReady: the update stops there, and reverting the
+    template does not move it (kubernetes 67250).
     """
 
-    return from_problems("statefulset-converges", statefulset_problems, statefulset_converges.__doc__,
-                         placement_diagnosis)
+    from model.components.statefulset import revision_table
+    revisions = revision_table(sc.objects, sc.changes)
+    return from_problems("statefulset-converges", lambda s: statefulset_problems(s, revisions),
+                         statefulset_converges.__doc__, placement_diagnosis)
 
 
 def placement_diagnosis(s: ClusterState) -> str:
