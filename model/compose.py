@@ -18,7 +18,7 @@ from .observation import recording_views
 from .components import (apiserver, cloudcontroller, daemonset, deployment, dns, endpointslice, environment,
                          garbagecollector, job, kubelet, kubeproxy, leaderelection, nodelifecycle, operator, podgc,
                          replicaset, scheduler, serviceaccount, statefulset, user)
-from .components import cronjob
+from .components import cronjob, podautoscaler
 from .components.etcd import Store
 from .components import disruption
 from .kinds import KINDS, controllers_for, makes_pods, pod_specs, reconciled_by
@@ -100,19 +100,22 @@ def serviceaccounts_modelled(sc: Scenario) -> bool:
 def _kind_controllers(sc: Scenario, faults):
     """(controller, its name in the report, how to build its rules) for each controller a kind names."""
     return (
-        ("deployment", "Deployment controller", lambda: deployment.rules(status=sc.reads_deployment_status)),
+        ("deployment", "Deployment controller", lambda: deployment.rules(
+            status=sc.reads_deployment_status, min_ready=deployment.uses_min_ready(_declared(sc)))),
         ("replicaset", "ReplicaSet controller",
          lambda: replicaset.rules(expectations=sc.expectations, timeouts="request-timeout" in faults,
                                   per_key=sc.workqueue_per_key)),
         ("daemonset", "DaemonSet controller", lambda: daemonset.rules(expectations=sc.expectations)),
         ("job", "Job controller",
          lambda: job.rules(tracking=sc.job_tracking_with_finalizers, expectations=sc.expectations)),
-        ("statefulset", "StatefulSet controller", statefulset.rules),
+        ("statefulset", "StatefulSet controller",
+         lambda: statefulset.rules(statefulset.revision_table(sc.objects, sc.changes))),
         ("replicationcontroller", "ReplicationController controller",
          lambda: replicaset.rules(expectations=sc.expectations, timeouts="request-timeout" in faults,
                                   kind="ReplicationController")),
         ("disruption", "disruption controller", disruption.rules),
         ("cronjob", "CronJob controller", cronjob.rules),
+        ("podautoscaler", "horizontal pod autoscaler controller", podautoscaler.rules),
     )
 
 
@@ -166,7 +169,8 @@ def build_model(sc: Scenario, record_views: bool = False, checked=None) -> Model
             left_out.append("cloud service controller (no LoadBalancer Service, or its property is not checked)")
         if not routes:
             left_out.append("cloud route controller (routes-converge is not checked)")
-    if any(c.op == "delete" and KINDS[c.kind].owner for c in sc.changes) or cronjobs_delete_jobs(sc):
+    if (any(c.op == "delete" and KINDS[c.kind].owner for c in sc.changes) or cronjobs_delete_jobs(sc)
+            or deployment.cleans_up(_declared(sc))):
         rules += garbagecollector.rules()
     else:
         left_out.append("garbage collector (nothing with dependents is deleted)")
@@ -226,6 +230,9 @@ def build_model(sc: Scenario, record_views: bool = False, checked=None) -> Model
     cronjobs = [o for o in declared if o.kind == "CronJob"]
     if cronjobs:   # their scheduled times: the clock's ticks
         rules += environment.tick_rules(deadlines=any(o.starting_deadline is not None for o in cronjobs))
+    if "deployment" in needed and sc.reads_deployment_status and any(
+            o.kind == "Deployment" and deployment.has_deadline(o) for o in _declared(sc)):
+        rules.append(deployment.deadline_rule(list(rules)))   # after the others: it reads whether they can act
     if record_views and sc.max_staleness > 0:
         rules = [recording_views(r) if r.fair else r for r in rules]
     why = uid_order_across_groups(sc)
@@ -242,6 +249,11 @@ def cronjobs_delete_jobs(sc: Scenario) -> bool:
     then the garbage collector deletes their pods."""
     return any(cronjob.deletes_jobs(o) for o in list(sc.objects) + [c.obj for c in sc.changes if c.obj is not None]
                if o.kind == "CronJob")
+
+
+def _declared(sc: Scenario) -> list:
+    """The scenario's objects and those its changes apply."""
+    return list(sc.objects) + [c.obj for c in sc.changes if c.obj is not None]
 
 
 def slices_only_observed(sc: Scenario, init: ClusterState) -> bool:

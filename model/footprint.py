@@ -191,6 +191,7 @@ class Kubernetes(Independence):
         self.podgc_terminating = False   # PodGC's gcTerminating is composed: it may delete any group's pod
         self.per_key = True
         self.dns_slices: FrozenSet = NONE    # CoreDNS reads EndpointSlices (headless Services, pod hostnames)
+        self.sts_status = False              # the StatefulSet controller writes status (its revisions)
         self._memo: tuple = (None, None)
         self._fmemo: tuple = (None, {})
 
@@ -354,6 +355,8 @@ class Kubernetes(Independence):
                               if (g[0] == "" and any(ns == g[1] for ns, _ in names))
                               or (g[0] not in ("", "StatefulSet") and (g[1], g[2]) in names) for a in ASPECTS)
             w = self._of(s, actor) | clash | self._pods_on_all() | {("uid",)} | ctrl
+            if self.sts_status:
+                w |= {("kind", "StatefulSet")}
             r = (self._of(s, actor, ("meta", "phase", "ready", "new")) | clash | {("uid",), ("kind", "StatefulSet")}
                  | ctrl | VIEW)
             return frozenset(r), frozenset(w)
@@ -491,6 +494,7 @@ def independence(sc, model, invariant_names: Sequence[str]) -> Optional[Kubernet
                      preemption)
     out.kube_system = _kube_system(model)
     out.per_key = sc.workqueue_per_key
+    out.sts_status = any(r.name == "statefulset.update_status" for r in model.rules)
     if dns_reads_slices(declared):
         out.dns_slices = frozenset({("kind", "EndpointSlice")})
     # Action properties, as the invariant "no enabled step it checks would fail": what decides those steps

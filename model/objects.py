@@ -246,6 +246,9 @@ class Pod:
     nominated: str = ""          # status.nominatedNodeName: where its scheduler preempted pods for it
     exit_code: int = 0           # the exit code of the container that ended it (Failed), 0 otherwise
     disruption: str = ""         # the reason of its DisruptionTarget condition (DeletionByTaintManager, ...), if any
+    # Ready for at least its owner's minReadySeconds (time abstracted: a step of its own, `time.min_ready_elapsed`,
+    # model/components/deployment.py); read only where that owner has minReadySeconds > 0.
+    ready_long: bool = False
     kind = "Pod"
 
     @property
@@ -260,6 +263,11 @@ class ReplicaSet:
     replicas: int
     selector: Labels
     template: PodTemplate
+    # The annotations deployment.kubernetes.io/desired-replicas and max-replicas its Deployment controller
+    # writes with each scale (-1: none, a ReplicaSet of no Deployment): a scaling event is told by them.
+    desired_replicas: int = -1
+    max_replicas: int = -1
+    min_ready_seconds: int = 0        # copied from its Deployment's spec.minReadySeconds
     kind = "ReplicaSet"
 
 
@@ -290,6 +298,16 @@ class DaemonSet:
     kind = "DaemonSet"
 
 
+@frozen
+class StatefulSetStatus:
+    """apps/v1 StatefulSetStatus, as far as the model keeps it: status.currentRevision and
+    status.updateRevision, the names of the ControllerRevisions of the pods below and at or above the partition
+    (written by the StatefulSet controller through the status subresource; "" until its first write)."""
+
+    current_revision: str = ""
+    update_revision: str = ""
+
+
 @frozen(cache_hash=True)
 class StatefulSet:
     """apps/v1 StatefulSet: spec.replicas pods of its template, each with a stable identity, the name
@@ -302,7 +320,24 @@ class StatefulSet:
     template: PodTemplate
     service_name: str = ""
     pod_management: str = "OrderedReady"
+    update_strategy: str = "RollingUpdate"      # spec.updateStrategy.type: RollingUpdate | OnDelete
+    partition: Optional[int] = 0                # spec.updateStrategy.rollingUpdate.partition (None: no rollingUpdate)
+    status: StatefulSetStatus = StatefulSetStatus()
     kind = "StatefulSet"
+
+
+@frozen(cache_hash=True)
+class HorizontalPodAutoscaler:
+    """autoscaling/v2 HorizontalPodAutoscaler (model/components/podautoscaler.py): the replicas of its scale
+    target (`target_kind`/`target_name`, in its namespace) kept within min_replicas..max_replicas, from a metric
+    whose level the scenario's `load` changes set.  Its status is not written: nothing reads it."""
+
+    meta: ObjectMeta
+    target_kind: str
+    target_name: str
+    min_replicas: int
+    max_replicas: int
+    kind = "HorizontalPodAutoscaler"
 
 
 @frozen
@@ -315,7 +350,9 @@ class DeploymentStatus:
     observed_generation: int = 0
     replicas: int = 0              # pods of all its ReplicaSets that are not terminating
     updated_replicas: int = 0      # those of the ReplicaSet of the current template
-    available_replicas: int = 0    # those Ready (minReadySeconds 0)
+    available_replicas: int = 0    # those Ready (for minReadySeconds, where it is set)
+    # The Progressing condition is False with reason ProgressDeadlineExceeded (DeploymentTimedOut).
+    timed_out: bool = False
 
 
 @frozen(cache_hash=True)
@@ -327,6 +364,13 @@ class Deployment:
     strategy: str = "RollingUpdate"   # RollingUpdate | Recreate
     rolling: RollingUpdate = RollingUpdate()
     status: DeploymentStatus = DeploymentStatus()
+    paused: bool = False
+    min_ready_seconds: int = 0
+    progress_deadline_seconds: int = 600          # 2147483647 (MaxInt32): no deadline (HasProgressDeadline)
+    revision_history_limit: int = 10
+    # Whether the last manifest applied (its kubectl.kubernetes.io/last-applied-configuration) set spec.replicas:
+    # `kubectl apply`'s three-way merge removes a field the new manifest drops only if the last one had it.
+    applied_replicas: bool = True
     kind = "Deployment"
 
 

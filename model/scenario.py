@@ -82,6 +82,7 @@ class Change:
     propagation: str = "Background"
     grace_seconds: Optional[int] = None
     taint: Any = None                    # taint: the Taint to add; untaint: the key and effect ("": any) to remove
+    level: str = ""                      # load: the level the autoscaler's metric reports (low, target, high)
 
     def describe(self) -> str:
         key = f"{self.namespace}/{self.name}" if self.namespace else self.name   # cluster-scoped: no namespace
@@ -95,6 +96,8 @@ class Change:
             return f"taint Node {self.name} {self.taint}"
         if self.op == "untaint":
             return f"untaint Node {self.name} {self.taint.key}{':' + self.taint.effect if self.taint.effect else ''}-"
+        if self.op == "load":
+            return f"load of HorizontalPodAutoscaler {key} {self.level}"
         if self.op == "delete" and self.grace_seconds == 0:
             return f"force-delete {self.kind} {key}"
         return f"{self.op} {self.kind} {key}"
@@ -501,9 +504,19 @@ def _changes(doc: _Doc, raw_changes: list, crds=(), version: str = "") -> Tuple[
                               doc.get(b, "name", f"{cp}.rolloutStatus", str, required=True)))
         elif op in NODE_CHANGES:
             out.append(_node_change(doc, op, ch, cp))
+        elif op == "load":
+            from .components.podautoscaler import LEVELS
+            b = doc.get(ch, "load", cp, dict)
+            doc.known(b, f"{cp}.load", ("hpa", "namespace", "level"))
+            level = doc.get(b, "level", f"{cp}.load", str, required=True)
+            if level not in LEVELS:
+                raise doc.error(f"{cp}.load.level", f"expected {', '.join(LEVELS)}, got {short(level)}")
+            out.append(Change("load", "HorizontalPodAutoscaler",
+                              doc.get(b, "namespace", f"{cp}.load", str, "default") or "default",
+                              doc.get(b, "hpa", f"{cp}.load", str, required=True), level=level))
         else:
             raise doc.error(cp, f"unknown change {short(op)}; expected scale, apply, delete, rolloutStatus, "
-                            f"{', '.join(NODE_CHANGES)}")
+                            f"{', '.join(NODE_CHANGES)} or load")
     return tuple(out)
 
 
@@ -988,7 +1001,6 @@ def parse_scenario(text: str, path: str = "<scenario>", lenient: bool = False, s
     objects.sort(key=lambda o: (registry.kind(o.kind).install_order, o.meta.namespace, o.meta.name))
     nodes.sort(key=lambda n: n.meta.name)
     _scalar_warnings(cdoc, nodes, objects, changes)
-    _rollout_warnings(cdoc, objects, changes)
     if strict and warnings:
         more = f" (and {len(warnings) - 1} more)" if len(warnings) > 1 else ""
         raise ScenarioError(f"{warnings[0]}{more}: an error under --strict")
@@ -1051,22 +1063,6 @@ def _registration_note(docs) -> List[str]:
     parts = [f"{label} ({', '.join(names) if len(names) <= 4 else f'{len(names)} Nodes'})"
              for label, names in added.items()]
     return ["Nodes get the labels their kubelets register where the manifest has none: " + "; ".join(parts)]
-
-
-def _rollout_warnings(cdoc: _Doc, objects, changes) -> None:
-    """A change that applies a new pod template to a StatefulSet: its rolling update (ControllerRevisions,
-    updateStrategy) is not modelled, so the pods keep the template they were made with."""
-    current = {(o.kind, o.meta.namespace, o.meta.name): o for o in objects if o.kind == "StatefulSet"}
-    for i, ch in enumerate(changes):
-        if ch.op != "apply" or ch.kind != "StatefulSet":
-            continue
-        key = (ch.kind, ch.namespace, ch.name)
-        old = current.get(key)
-        if old is not None and old.template != ch.obj.template:
-            cdoc.warn(f"spec.changes[{i}].apply.spec.template", "not modelled (the rolling update of a StatefulSet's "
-                      "new template: its pods keep the template they were made with): statefulset-converges and "
-                      "stable-reconciliation may differ from a real cluster")
-        current[key] = ch.obj
 
 
 def _scalar_warnings(cdoc: _Doc, nodes, objects, changes) -> None:

@@ -51,7 +51,8 @@ def deployment_problems(s: ClusterState) -> tuple:
     for d in store.deployments:
         new = new_replicaset_of(store, d)
         if new is None:
-            out.append(f"Deployment {d.meta.key} has no ReplicaSet for its current template")
+            out.append(f"Deployment {d.meta.key} has no ReplicaSet for its current template"
+                       + (" (it is paused: spec.paused stops its rollout until it is resumed)" if d.paused else ""))
             continue
         pods = owned_active_pods(store, new)
         good = [p for p in pods if p.phase == "Running" and p.ready and p.spec.node_name in up
@@ -61,6 +62,8 @@ def deployment_problems(s: ClusterState) -> tuple:
             msg = f"Deployment {d.meta.key} wants {d.replicas} pods, {len(good)} Running and Ready"
             if pending:
                 msg += f"; unscheduled: {', '.join(pending)}"
+            if d.status.timed_out:
+                msg += "; its Progressing condition is False, reason ProgressDeadlineExceeded"
             out.append(msg)
         for rs in owned_replicasets(store, d):
             if rs is not new and owned_active_pods(store, rs):
@@ -82,6 +85,41 @@ def deployment_converges(sc: Scenario):
     deployment_problems.cache_clear()   # the memo holds one scenario's states at a time, never the last one's
     return from_problems("deployment-converges", deployment_problems, deployment_converges.__doc__,
                          placement_diagnosis)
+
+
+def has_rollout_waits(sc: Scenario) -> Optional[str]:
+    return None if sc.reads_deployment_status else "no rolloutStatus change: the pipeline waits on no rollout"
+
+
+@register("rollout-status-returns", "convergence", has_rollout_waits)
+def rollout_status_returns(sc: Scenario):
+    """Every rollout wait the user's pipeline reaches eventually returns: with success once the rollout is complete, or with an error once its progress deadline has passed.
+
+    Seed document: kube-controller-manager's Deployment controller (the
+    Progressing condition, progressDeadlineSeconds) and the user's pipeline
+    (`kubectl rollout status`).  Goal: no `rolloutStatus` change is pending.
+    It fails where a rollout is stuck (a pod that can never be placed or
+    become Ready) and nothing ends the wait: with progressDeadlineSeconds
+    2147483647 (no deadline) the controller never reports
+    ProgressDeadlineExceeded, so the wait, and the pipeline, hang; with a
+    deadline the wait fails and the pipeline stops (model/components/user.py).
+    """
+    waits = [i for i, c in enumerate(sc.changes) if c.op == "rolloutStatus"]
+
+    def pending(s: ClusterState) -> List[str]:
+        if s.next_change not in waits:
+            return []
+        ch = sc.changes[s.next_change]
+        d = s.store.get("Deployment", ch.namespace, ch.name)
+        why = "" if d is None else (f" (status: {d.status.updated_replicas} updated, {d.status.available_replicas} "
+                                    f"available of {d.replicas}; no progress deadline)"
+                                    if d.progress_deadline_seconds == 2147483647 else
+                                    f" (status: {d.status.updated_replicas} updated, {d.status.available_replicas} "
+                                    f"available of {d.replicas})")
+        return [f"change {s.next_change + 1}, rollout status of Deployment {ch.namespace}/{ch.name}, is still "
+                f"waiting{why}"]
+
+    return from_problems("rollout-status-returns", pending, rollout_status_returns.__doc__, placement_diagnosis)
 
 
 def node_failures(sc: Scenario) -> Optional[str]:
@@ -377,9 +415,12 @@ def stable_reconciliation(sc: Scenario):
 
     deployment_problems.cache_clear()
 
+    from model.components.statefulset import revision_table
+    revisions = revision_table(sc.objects, sc.changes)
+
     def problems(s: ClusterState) -> List[str]:
         out = list(deployment_problems(s)) + replicaset_problems(s) + dangling_references(s) + daemonset_problems(s)
-        out += statefulset_problems(s)
+        out += statefulset_problems(s, revisions)
         out += [f"Job {j.meta.key} is not finished" for j in s.store.jobs if not j.condition]
         if sc.operators:
             out += operator_problems(s, sc.operators)
@@ -406,9 +447,11 @@ def _unreachable(s: ClusterState, node: str) -> str:
     return ""
 
 
-def statefulset_problems(s: ClusterState) -> List[str]:
+def statefulset_problems(s: ClusterState, revisions=None) -> List[str]:
     """Why each StatefulSet not being deleted is short of its pods <set>-0..replicas-1, each Running and Ready on
-    a machine that is up and reachable, or has a pod beyond them (empty when all are converged)."""
+    a machine that is up and reachable, or has a pod beyond them, or (where `revisions` are tracked) has a pod
+    at or above the partition not of the update revision or a status that does not say so (empty when all are
+    converged)."""
     from model.components.statefulset import healthy, ordinal_of, pod_name, running_and_ready, set_pods
     out = []
     for sts in s.store.statefulsets:
@@ -455,9 +498,35 @@ def statefulset_problems(s: ClusterState) -> List[str]:
             if ordinal_of(p) >= sts.replicas:
                 problems.append(f"{p.meta.name} is beyond spec.replicas {sts.replicas}"
                                 + (" (Terminating)" if p.meta.deleting else ""))
+        if revisions is not None:
+            problems += revision_problems(sts, mine)
         if problems:
             out.append(f"StatefulSet {sts.meta.key} ({sts.pod_management}, {sts.replicas} replicas): "
                        + "; ".join(problems))
+    return out
+
+
+def revision_problems(sts, mine) -> List[str]:
+    """A rolling update left unfinished: with RollingUpdate, a pod at or above the partition that is not of the
+    update revision (its controller-revision-hash label); status.updateRevision not the template's revision;
+    with partition 0, status.currentRevision not the update revision (completeRollingUpdate never ran)."""
+    from model.components.statefulset import healthy, pod_name, pod_revision, update_revision
+    update = update_revision(sts)
+    out = []
+    if sts.update_strategy == "RollingUpdate":
+        for o in range(sts.partition or 0, sts.replicas):
+            p = mine.get(pod_name(sts, o))
+            if p is not None and pod_revision(p) != update:
+                stuck = ("; OrderedReady waits for it to be Running and Ready before the update loop, so it is "
+                         "never replaced: delete it by hand (kubernetes 67250)"
+                         if sts.pod_management != "Parallel" and not healthy(p) and not p.meta.deleting else "")
+                out.append(f"{p.meta.name} is of revision {pod_revision(p) or '(none)'}, not the update revision "
+                           f"{update} (ordinal {o} >= partition {sts.partition or 0}){stuck}")
+    if sts.status.update_revision != update:
+        out.append(f"status.updateRevision is {sts.status.update_revision or '(unset)'}, not {update}")
+    elif sts.update_strategy == "RollingUpdate" and not sts.partition and sts.status.current_revision != update:
+        out.append(f"status.currentRevision is {sts.status.current_revision or '(unset)'}, not the update revision "
+                   f"{update}: the rolling update is not complete")
     return out
 
 
@@ -476,11 +545,22 @@ def statefulset_converges(sc: Scenario):
     higher ordinal is left.  It fails where a pod of the set is stuck
     Terminating on a Node that can no longer confirm its deletion (crashed,
     cut off): the set does not replace it, unlike a ReplicaSet, until a force
-    deletion or PodGC (the out-of-service taint) removes it.
+    deletion or PodGC (the out-of-service taint) removes it.  Where a
+    change rolls a set to a new template, also: with RollingUpdate, every
+    pod of an ordinal at or above spec.updateStrategy.rollingUpdate.partition
+    is of the update revision (its controller-revision-hash label), and the
+    status says so: status.updateRevision is the template's revision and,
+    with partition 0, status.currentRevision too (the update is complete);
+    with OnDelete, status.updateRevision alone (pods keep their revision
+    until deleted).  It fails where a new template's pod never gets Running
+    and Ready under OrderedReady: the update stops there, and reverting the
+    template does not move it (kubernetes 67250).
     """
 
-    return from_problems("statefulset-converges", statefulset_problems, statefulset_converges.__doc__,
-                         placement_diagnosis)
+    from model.components.statefulset import revision_table
+    revisions = revision_table(sc.objects, sc.changes)
+    return from_problems("statefulset-converges", lambda s: statefulset_problems(s, revisions),
+                         statefulset_converges.__doc__, placement_diagnosis)
 
 
 def placement_diagnosis(s: ClusterState) -> str:

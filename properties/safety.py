@@ -440,7 +440,7 @@ def rollout_status_current(sc: Scenario):
 
     def check(s: ClusterState, lab, t: ClusterState) -> Optional[str]:
         ch = sc.changes[dict(lab[2])["index"] - 1]
-        if ch.op != "rolloutStatus":
+        if ch.op != "rolloutStatus" or "failed" in dict(lab[3]):   # a failed wait reports no success
             return None
         d = s.store.get("Deployment", ch.namespace, ch.name)
         if d is None:
@@ -457,6 +457,56 @@ def rollout_status_current(sc: Scenario):
 
     return ActionProperty("rollout-status-current", check, rollout_status_current.__doc__,
                           frozenset({("user", "change")}))
+
+
+def has_autoscalers(sc: Scenario) -> Optional[str]:
+    if any(o.kind == "HorizontalPodAutoscaler" for o in sc.objects) or any(
+            c.kind == "HorizontalPodAutoscaler" and c.op == "apply" for c in sc.changes):
+        return None
+    return "no HorizontalPodAutoscaler"
+
+
+@register("hpa-within-bounds", "safety", has_autoscalers)
+def hpa_within_bounds(sc: Scenario):
+    """A HorizontalPodAutoscaler's target has its replicas set only by the autoscaler, and only within minReplicas..maxReplicas.
+
+    Seed document: kube-controller-manager's control loops (the horizontal
+    pod autoscaler) and the user's pipeline.  Checked on every step that
+    changes the spec.replicas of an object a HorizontalPodAutoscaler in etcd
+    targets: the autoscaler's own writes (through the scale subresource) must
+    stay within its bounds; any other writer's change undoes the autoscaler's
+    decision for the load it measured.  That is how `kubectl apply` fights an
+    autoscaler: a manifest that carries `replicas` resets them on every apply
+    (kubernetes issue 66385), and removing `replicas` from a manifest that
+    had them resets the Deployment to 1 (67135, the three-way merge deletes
+    the field); the pods so removed are availability lost under the load
+    (the diagnosis counts them).  The fix: no `replicas` in the manifest from
+    the start (or taken out of the last-applied configuration first).
+    """
+    from model.components.podautoscaler import load_of
+
+    def check(s: ClusterState, lab, t: ClusterState) -> Optional[str]:
+        for hpa in sorted(t.store.horizontalpodautoscalers, key=lambda h: h.meta.key):
+            before = s.store.get(hpa.target_kind, hpa.meta.namespace, hpa.target_name)
+            after = t.store.get(hpa.target_kind, hpa.meta.namespace, hpa.target_name)
+            if before is None or after is None or before.replicas == after.replicas:
+                continue
+            bounds = f"{hpa.min_replicas}..{hpa.max_replicas}"
+            target = f"{hpa.target_kind} {after.meta.key}"
+            if lab[0] == "podautoscaler":
+                if not hpa.min_replicas <= after.replicas <= hpa.max_replicas:
+                    return (f"HorizontalPodAutoscaler {hpa.meta.key} set {target} to {after.replicas} replicas, "
+                            f"outside {bounds}")
+                continue
+            who = dict(lab[3]).get("what", f"{lab[0]}.{lab[1]}")
+            lost = f": {before.replicas - after.replicas} of its pods are deleted" if after.replicas < before.replicas else ""
+            return (f"{who} set {target} from {before.replicas} to {after.replicas} replicas while "
+                    f"HorizontalPodAutoscaler {hpa.meta.key} manages it ({bounds}, {load_of(s, hpa.meta.key)} load)"
+                    f"{lost}")
+        return None
+
+    return ActionProperty("hpa-within-bounds", check, hpa_within_bounds.__doc__,
+                          frozenset({("user", "change"), ("podautoscaler", "scale")}))
 
 
 def has_jobs(sc: Scenario) -> Optional[str]:

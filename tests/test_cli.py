@@ -145,16 +145,15 @@ def test_unknown_field_is_an_error_naming_the_line_and_the_closest_field(tmp_pat
 
 def test_strict_makes_what_is_not_modelled_an_error(tmp_path):
     f = tmp_path / "s.yaml"
-    f.write_text(GOOD_HEAD + "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n"
-                 "  paused: true\n  selector: {matchLabels: {app: web}}\n  template:\n"
+    f.write_text(GOOD_HEAD + "---\napiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: web}\nspec:\n"
+                 "  serviceName: web\n  ordinals: {start: 5}\n  selector: {matchLabels: {app: web}}\n  template:\n"
                  "    metadata: {labels: {app: web}}\n    spec: {containers: [{name: c, image: x}]}\n")
     p = kc("verify", "--quiet", "--json", "-", "--traces", str(tmp_path), str(f))
     assert p.returncode in (0, 1, 3), p.stderr
     w = json.loads(p.stdout)["warnings"]
-    assert any("spec.paused: not modelled (a paused Deployment does not roll out): deployment-converges" in x
-               for x in w), w
+    assert any("spec.ordinals: not modelled (ordinals start at 0): statefulset-converges" in x for x in w), w
     p = kc("verify", "--quiet", "--strict", "--traces", str(tmp_path), str(f))
-    assert p.returncode == 2 and "spec.paused: not modelled" in p.stderr and "--strict" in p.stderr
+    assert p.returncode == 2 and "spec.ordinals: not modelled" in p.stderr and "--strict" in p.stderr
 
 
 def test_unknown_property_exit_2():

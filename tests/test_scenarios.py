@@ -64,10 +64,28 @@ PINNED = {
     "endpointslice-no-tracker": (53, 74, {"endpointslices-not-duplicated": "violated", "endpoints-converge": "holds"}),
     "operator-status-subresource": (5, 5, {}),
     "operator-no-status-subresource": (5, 7, {}),
-    "rollout-status-observed-generation": (904, 2124, dict(ROLL, **{"rollout-within-surge": "holds",
-                                                                    "rollout-status-current": "holds"})),
-    "rollout-status-ignores-generation": (1210, 2828, dict(ROLL, **{"rollout-within-surge": "holds",
-                                                                   "rollout-status-current": "violated"})),
+    "rollout-status-observed-generation": (950, 2209, dict(ROLL, **{"rollout-within-surge": "holds",
+                                                                    "rollout-status-current": "holds",
+                                                                    "rollout-status-returns": "holds"})),
+    "rollout-status-ignores-generation": (2792, 7366, dict(ROLL, **{"rollout-within-surge": "violated",
+                                                                   "rollout-status-current": "violated",
+                                                                   "rollout-status-returns": "holds"})),
+    # Deployment completed (issue 15 item 6): paused, minReadySeconds, progressDeadlineSeconds, revisionHistoryLimit.
+    "deployment-paused": (472, 1017, dict(ROLL, **{"rollout-within-surge": "holds", "deployment-converges": "violated"})),
+    "deployment-paused-resumed": (1682, 4397, ROLL),
+    "deployment-revision-history": (83, 127, dict(ROLL, **{"rollout-within-surge": "holds"})),
+    "rolling-update-min-ready": (117, 186, dict(ROLL, **{"rollout-within-surge": "holds"})),
+    "rollout-deadline-exceeded": (158, 287, dict(ROLL, **{"rollout-within-surge": "holds", "deployment-converges": "violated",
+                                                          "rollout-status-current": "holds",
+                                                          "rollout-status-returns": "holds"})),
+    "rollout-deadline-none": (148, 277, dict(ROLL, **{"rollout-within-surge": "holds", "deployment-converges": "violated",
+                                                      "rollout-status-current": "holds",
+                                                      "rollout-status-returns": "violated"})),
+    # HorizontalPodAutoscaler (issue 15 item 4) against kubectl apply.
+    "hpa-apply-replicas": (289, 644, dict(ROLL, **{"rollout-within-surge": "holds", "hpa-within-bounds": "violated"})),
+    "hpa-apply-removes-replicas": (289, 644, dict(ROLL, **{"rollout-within-surge": "holds",
+                                                           "hpa-within-bounds": "violated"})),
+    "hpa-apply-without-replicas": (77, 151, dict(ROLL, **{"rollout-within-surge": "holds", "hpa-within-bounds": "holds"})),
     "informer-relist-cache": (3896, 8945, {"no-time-travel": "violated", "replicas-bounded": "violated",
                                            "pod-single-node": "holds", "stable-reconciliation": "holds"}),
     "informer-relist-last-synced": (222, 468, {"no-time-travel": "holds", "replicas-bounded": "holds",
@@ -246,6 +264,13 @@ PINNED = {
                                                          "node-capacity": "holds", "taints-respected": "holds",
                                                          "pod-single-node": "violated",
                                                          "node-status-converges": "holds"}),
+    # StatefulSet rolling updates (revisions, partition, OrderedReady stuck on a broken pod: kubernetes 67250).
+    "statefulset-rolling-partition": (645, 1056, {"statefulset-converges": "holds", "node-capacity": "holds",
+                                                  "taints-respected": "holds", "pod-single-node": "holds"}),
+    "statefulset-rollout-broken": (236, 473, {"statefulset-converges": "violated", "node-capacity": "holds",
+                                              "taints-respected": "holds", "pod-single-node": "holds"}),
+    "statefulset-rollout-broken-parallel": (1240, 3502, {"statefulset-converges": "holds", "node-capacity": "holds",
+                                                         "taints-respected": "holds", "pod-single-node": "holds"}),
     # ReplicationControllers (the ReplicaSet controller's code) and headless Services (issue 15 item 5).
     "rc-node-crash-room": (191, 400, dict(RS, **{"taints-respected": "holds", "replicas-bounded": "holds",
                                                  "pods-rescheduled-after-node-failure": "holds",
@@ -333,8 +358,13 @@ STABLE = {
     "rs-workqueue-per-key": "holds", "rs-workqueue-shared-key": "holds",
     "statefulset-ordered": "holds", "statefulset-node-crash": "violated", "statefulset-out-of-service": "holds",
     "statefulset-force-delete-partition": "violated", "statefulset-out-of-service-partition": "violated",
+    "statefulset-rolling-partition": "holds", "statefulset-rollout-broken": "violated",
+    "statefulset-rollout-broken-parallel": "holds",
     "drain-blocked-by-budget": "holds", "drain-one-at-a-time": "holds",
     "cronjob-forbid": "holds", "cronjob-replace": "holds", "cronjob-forbid-stale-cache": "unknown",
+    "deployment-paused": "violated", "deployment-paused-resumed": "holds", "deployment-revision-history": "holds",
+    "rolling-update-min-ready": "holds", "rollout-deadline-exceeded": "violated", "rollout-deadline-none": "violated",
+    "hpa-apply-replicas": "holds", "hpa-apply-removes-replicas": "holds", "hpa-apply-without-replicas": "holds",
 }
 
 
@@ -423,7 +453,9 @@ def test_traces_replay(name, tmp_path):
 # A cross-section of the suite (every component, fault family and property kind), small enough
 # to run three times.
 DETERMINISM = ["web-two-nodes-crash", "tainted-only-room", "kubelet-relist-cache", "leader-paused",
-               "rs-stale-cache-expectations", "etcd-quorum-lost", "zone-outage-stacked", "etcd-zones-aab"]
+               "rs-stale-cache-expectations", "etcd-quorum-lost", "zone-outage-stacked", "etcd-zones-aab",
+               "drain-blocked-by-budget", "drain-one-at-a-time", "cronjob-replace", "cronjob-forbid-stale-cache",
+               "job-pod-failure-policy", "hpa-apply-replicas", "headless-statefulset-dns"]
 
 
 def test_same_results_under_any_hash_seed(tmp_path):
@@ -1195,7 +1227,7 @@ def test_a_change_may_name_a_statefulset_pod_and_the_fields_not_modelled_are_war
              "  ordinals: {start: 3}\n  revisionHistoryLimit: 3\n  serviceName: web\n")
     sc = parse_scenario(text.replace("  serviceName: web\n", extra), "x.yaml")
     fields = sorted(w.split("(StatefulSet default/web): ", 1)[1].split(":", 1)[0] for w in sc.warnings)
-    assert fields == ["spec.minReadySeconds", "spec.ordinals", "spec.updateStrategy"]
+    assert fields == ["spec.minReadySeconds", "spec.ordinals"]
     assert all("statefulset-converges" in w for w in sc.warnings)
     with pytest.raises(ScenarioError, match="spec.podManagementPolicy: expected OrderedReady or Parallel"):
         parse_scenario(text.replace("  serviceName: web\n", "  serviceName: web\n  podManagementPolicy: Burst\n"),
@@ -1212,8 +1244,10 @@ def test_statefulset_pods_count_in_n_plus_one_capacity():
     assert not r.holds and "2 x StatefulSet default/web" in r.diagnosis
 
 
-def test_statefulset_template_change_is_warned_not_rolled_out():
-    """Rolling updates of a StatefulSet are not modelled: a change applying a new template says so."""
+def test_statefulset_template_change_is_rolled_out_not_warned():
+    """Rolling updates of a StatefulSet are modelled (tests/test_statefulset_rollout.py): a change applying a new
+    template is not warned, and turns the revisions on."""
+    from model.components.statefulset import revision_table
     from model.scenario import parse_scenario
     text = open(os.path.join(SCENARIOS, "statefulset-ordered.yaml")).read()
     head, manifests = text.split("\n---", 1)
@@ -1221,9 +1255,8 @@ def test_statefulset_template_change_is_warned_not_rolled_out():
     body = "\n".join("        " + line for line in sts.replace("nginx:1.27", "nginx:1.28").splitlines()[1:])
     changed = head + "\n    - apply:\n" + body + "\n---" + manifests
     sc = parse_scenario(changed, "x.yaml")
-    fields = [w.split("): ", 1)[1].split(": ", 1)[0] for w in sc.warnings if "rolling update" in w]
-    assert fields == ["spec.changes[1].apply.spec.template"]
-    assert not [w for w in parse_scenario(text, "x.yaml").warnings if "rolling update" in w]
+    assert not [w for w in sc.warnings if "rolling update" in w or "template" in w]
+    assert len(revision_table(sc.objects, sc.changes)) == 2
 
 
 def test_every_pod_gets_the_default_toleration_seconds():

@@ -25,6 +25,8 @@ def _kube_controller_manager():
     out["replicationcontroller"] = replicaset.CLIENT  # the ReplicaSet code, kept as a controller of its own
     out["disruption"] = "kube-controller-manager"    # model/components/disruption.py
     out["cronjob"] = nodelifecycle.CLIENT            # model/components/cronjob.py
+    from . import podautoscaler
+    out["podautoscaler"] = podautoscaler.CLIENT
     return out
 
 
@@ -58,3 +60,4 @@ CLIENTS = {**_kube_controller_manager(), **_cloud(), **_dns(),
            "operator": lambda a: _operator_client(a)}
 NO_VIEW = frozenset({"environment", "user", "apiserver", "leaderelection", "etcd"})
 NO_VIEW = NO_VIEW | {"clock"}     # time: a CronJob's scheduled times come (model/components/environment.py)
+NO_VIEW = NO_VIEW | {"time"}      # a pod Ready for minReadySeconds (model/components/deployment.py)

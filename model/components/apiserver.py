@@ -92,6 +92,14 @@ def view(s: ClusterState, client: str = "") -> Optional[Store]:
     return s.store if lag == 0 else s.history[lag - 1]
 
 
+def quorum_view(s: ClusterState, client: str = "") -> Optional[Store]:
+    """A consistent read (resourceVersion ""): etcd's current keyspace, if a quorum and `client`'s instance are
+    up (the autoscaler's live GET of the scale subresource, model/components/podautoscaler.py)."""
+    if not s.etcd_quorum() or not s.apiservers_up[s.instance_of(client)]:
+        return None
+    return s.store
+
+
 def reconnect(s: ClusterState, client: str, instance: int, quorum_read: bool) -> ClusterState:
     """`client` (re)starts talking to `instance`, having listed from its cache or with a quorum read."""
     conns = s.connections

@@ -112,7 +112,7 @@ def run_pod(s: ClusterState, pod_ips: bool = False) -> Iterator:
             args = (("node", host.name), ("pod", pod.meta.key))
             reason = admission_failure(node, host, pod)
             if reason is not None:
-                failed = evolve(pod, phase="Failed", ready=False, reason=reason)
+                failed = evolve(pod, phase="Failed", ready=False, ready_long=False, reason=reason)
                 nxt = apiserver.update(s, failed, pod.meta.resource_version, spec_changed=False)
                 if nxt is not None:
                     yield label("kubelet", "reject_pod", args, (("reason", reason),)), nxt
@@ -148,7 +148,7 @@ def container_exits(s: ClusterState) -> Iterator:
                 continue
             for code in exit_codes(pod.spec):
                 outcome = "Failed" if code else "Succeeded"
-                nxt = apiserver.update(s, evolve(pod, phase=outcome, ready=False, exit_code=code),
+                nxt = apiserver.update(s, evolve(pod, phase=outcome, ready=False, ready_long=False, exit_code=code),
                                        pod.meta.resource_version, spec_changed=False)
                 if nxt is None:
                     continue

@@ -153,7 +153,7 @@ def mark_pods_not_ready(s: ClusterState, node_name: str):
     """MarkPodsNotReady: the Ready condition of every pod on the Node becomes false (status writes)."""
     for p in s.store.pods:
         if p.spec.node_name == node_name and p.ready:
-            s = apiserver.update(s, evolve(p, ready=False), p.meta.resource_version, spec_changed=False)
+            s = apiserver.update(s, evolve(p, ready=False, ready_long=False), p.meta.resource_version, spec_changed=False)
             if s is None:
                 return None
     return s

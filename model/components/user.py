@@ -14,7 +14,25 @@ differ), keeping its identity and status; of a new one, creates it.
 user's pipeline: the changes after it wait until it returns, which it does
 once the Deployment's status says its rollout is complete; whether it first
 compares status.observedGeneration with metadata.generation is
-`behaviour.rolloutStatusChecksGeneration`.
+`behaviour.rolloutStatusChecksGeneration`.  Where the status says the
+rollout exceeded its progress deadline (the Progressing condition False,
+reason ProgressDeadlineExceeded), the wait fails as kubectl does ("deployment
+"web" exceeded its progress deadline", a non-zero exit): the pipeline stops
+there.  A failed step is shown as the change made with `failed` in its label,
+and every change after it counted as made without being made (none of them
+happens; convergence is judged from then on).
+
+`load` sets the level the metric of a HorizontalPodAutoscaler reports (low,
+target, high; model/components/podautoscaler.py): the load on its pods
+changes, no request is sent.
+
+`apply` of an existing Deployment is `kubectl apply`'s three-way merge for
+spec.replicas (staging/src/k8s.io/kubectl/pkg/cmd/apply/patcher.go, with
+the last-applied-configuration annotation, `Deployment.applied_replicas`): a
+manifest with replicas sets them; one without keeps the live value (an
+autoscaler's) where the last manifest applied had none too, and deletes the
+field, so that it defaults to 1, where the last one had it (kubernetes issue
+67135).
 
 Nodes (kubectl cordon, uncordon, taint, drain; the Node is patched, so these
 never conflict): `cordon` and `uncordon` set spec.unschedulable; `taint`
@@ -81,7 +99,28 @@ def rollout_complete(d, checks_generation: bool = True) -> bool:
             and st.available_replicas >= st.updated_replicas)
 
 
+def rollout_failed(d, checks_generation: bool = True) -> bool:
+    """DeploymentStatusViewer: the status of the current spec says the progress deadline was exceeded."""
+    return d.status.timed_out and (not checks_generation or d.status.observed_generation >= d.meta.generation)
+
+
+def applied_replicas(cur, obj) -> int:
+    """spec.replicas after `kubectl apply` of `obj` over `cur` (client-side three-way merge): the manifest's,
+    where it has them; the live object's, where neither it nor the last-applied configuration has them;
+    the default (1) where the last-applied configuration had them and the manifest drops them."""
+    if obj.applied_replicas:
+        return obj.replicas
+    return 1 if cur.applied_replicas else cur.replicas
+
+
+FAILED = object()     # make_change's answer for a step of the pipeline that fails (its later steps are not made)
+
+
 def make_change(s: ClusterState, ch: Change, checks_generation: bool = True):
+    if ch.op == "load":
+        # The load on the pods changes: what the autoscaler's metric reports from now on (not a request).
+        from .podautoscaler import with_load
+        return with_load(s, f"{ch.namespace}/{ch.name}", ch.level)
     store = s.store
     cur = store.get(ch.kind, ch.namespace, ch.name)
     if cur is not None and ch.kind == "CustomObject" and cur.custom_kind != ch.obj.custom_kind:
@@ -102,6 +141,8 @@ def make_change(s: ClusterState, ch: Change, checks_generation: bool = True):
         # status says the rollout is complete, or at once with an error where there is no such Deployment.
         if cur is None or rollout_complete(cur, checks_generation):
             return s
+        if rollout_failed(cur, checks_generation):
+            return FAILED
         return None
     if ch.op == "delete":
         if cur is None:
@@ -111,6 +152,8 @@ def make_change(s: ClusterState, ch: Change, checks_generation: bool = True):
         if cur is None:
             return apiserver.create(s, ch.obj)  # None on AlreadyExists: the user retries
         fields = {f: getattr(ch.obj, f) for f in KINDS[ch.kind].spec_fields}
+        if ch.kind == "Deployment":
+            fields["replicas"] = applied_replicas(cur, ch.obj)
         meta = evolve(cur.meta, labels=ch.obj.meta.labels)
         new = evolve(cur, meta=meta, **fields)
         if new == cur:
@@ -208,6 +251,10 @@ def rules(changes: Sequence[Change], rollout_status_checks_generation: bool = Tr
         nxt = make_change(s, changes[i], rollout_status_checks_generation)
         if nxt is None:
             return  # the request failed (no quorum, conflict, AlreadyExists): retried later
+        if nxt is FAILED:   # the pipeline stops: no later change is made
+            yield (label("user", "change", (("index", i + 1),), (("what", changes[i].describe()), ("failed",
+                   f"deployment {changes[i].name!r} exceeded its progress deadline"))), evolve(s, next_change=len(changes)))
+            return
         yield (label("user", "change", (("index", i + 1),), (("what", changes[i].describe()),)),
                evolve(nxt, next_change=i + 1))
 

@@ -59,11 +59,11 @@ class Kind:
 def _modules():
     from . import (customresource, daemonset, deployment, endpointslice, job, lease, namespace, node, pod,
                    priorityclass, replicaset, service, serviceaccount, statefulset)
-    from . import cronjob, poddisruptionbudget, replicationcontroller
+    from . import cronjob, horizontalpodautoscaler, poddisruptionbudget, replicationcontroller
     # The order is etcd's listing order in traces and the Store's field order.
     return (namespace, node, deployment, replicaset, pod, lease, job, daemonset, serviceaccount, service,
             endpointslice, customresource.CRD_MODULE, customresource, priorityclass, statefulset,
-            replicationcontroller, poddisruptionbudget, cronjob)
+            replicationcontroller, poddisruptionbudget, cronjob, horizontalpodautoscaler)
 
 
 REGISTRY: Tuple[Kind, ...] = tuple(m.KIND for m in _modules())

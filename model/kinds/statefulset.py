@@ -1,9 +1,12 @@
 """StatefulSet (apps/v1): spec.replicas pods of its template, each with a stable identity: the name
 `<set>-<ordinal>`, ordinals 0..replicas-1, created in order and replaced under the same name
 (model/components/statefulset.py).  Modelled: replicas, selector, template, serviceName,
-podManagementPolicy (OrderedReady, the default, and Parallel).  Not modelled, warned with the properties they
-may change: volumeClaimTemplates (and persistentVolumeClaimRetentionPolicy), updateStrategy (rolling updates,
-partition, ControllerRevisions: pods keep the template they were made with), minReadySeconds, ordinals.start.
+podManagementPolicy (OrderedReady, the default, and Parallel), updateStrategy (RollingUpdate, the default,
+with rollingUpdate.partition, and OnDelete: the rolling update of a new template by ordinal, highest first;
+the pods' revisions as the label controller-revision-hash, status.currentRevision and updateRevision).  Not
+modelled, warned with the properties they may change: volumeClaimTemplates (and
+persistentVolumeClaimRetentionPolicy), rollingUpdate.maxUnavailable (only under the MaxUnavailableStatefulSet
+feature gate: the model updates one pod at a time, as without it), minReadySeconds, ordinals.start.
 """
 
 from __future__ import annotations
@@ -23,14 +26,16 @@ _POLICY = policy(spec=modelled({
                                               "are not modelled"),
     "persistentVolumeClaimRetentionPolicy": unmodelled("garbage-collected", "stable-reconciliation",
                                                        reason="PersistentVolumeClaims are not modelled"),
-    "updateStrategy": unmodelled(*CONVERGES, reason="rolling updates of a new template (ControllerRevisions, "
-                                                    "partition, maxUnavailable): pods keep the template they were "
-                                                    "made with"),
+    "updateStrategy": modelled({"type": MODELLED, "rollingUpdate": modelled({
+        "partition": MODELLED,
+        "maxUnavailable": unmodelled(*CONVERGES, reason="honoured only under the MaxUnavailableStatefulSet "
+                                                        "feature gate: the model updates one pod at a time")})}),
     "revisionHistoryLimit": inert("old ControllerRevisions: no property counts them"),
     "minReadySeconds": unmodelled(*CONVERGES, reason="pods are available as soon as they are Ready"),
     "ordinals": unmodelled(*CONVERGES, reason="ordinals start at 0"),
 }))
 POLICIES = ("OrderedReady", "Parallel")
+STRATEGIES = ("RollingUpdate", "OnDelete")
 
 
 def parse(doc) -> StatefulSet:
@@ -42,7 +47,32 @@ def parse(doc) -> StatefulSet:
         raise doc.error("spec.podManagementPolicy", f"expected OrderedReady or Parallel, got {short(management)}")
     if t.spec.restart_policy != "Always":
         raise doc.error("spec.template.spec.restartPolicy", "a StatefulSet's pods need restartPolicy Always")
-    return StatefulSet(meta=m, replicas=n, selector=sel, template=t, service_name=service, pod_management=management)
+    strategy, partition = update_strategy(doc, spec)
+    return StatefulSet(meta=m, replicas=n, selector=sel, template=t, service_name=service, pod_management=management,
+                       update_strategy=strategy, partition=partition)
+
+
+def update_strategy(doc, spec):
+    """spec.updateStrategy as the apiserver defaults and validates it (pkg/apis/apps/v1/defaults.go
+    SetDefaults_StatefulSet, validation.go ValidateStatefulSetUpdateStrategy): the type defaults to
+    RollingUpdate with rollingUpdate {partition: 0}; an explicit RollingUpdate without rollingUpdate keeps
+    none (partition None: newVersionedStatefulSetPod then reads status.currentReplicas); rollingUpdate only
+    with RollingUpdate; partition 0 or more."""
+    us = doc.get(spec, "updateStrategy", "spec", dict, {})
+    kind = doc.get(us, "type", "spec.updateStrategy", str, "")
+    if kind not in ("",) + STRATEGIES:
+        raise doc.error("spec.updateStrategy.type", f"expected RollingUpdate or OnDelete, got {short(kind)}")
+    if "rollingUpdate" in us and kind == "OnDelete":
+        raise doc.error("spec.updateStrategy.rollingUpdate", "only allowed for updateStrategy type RollingUpdate")
+    if kind == "OnDelete":
+        return "OnDelete", None
+    if "rollingUpdate" not in us:
+        return "RollingUpdate", (0 if kind == "" else None)
+    ru = doc.get(us, "rollingUpdate", "spec.updateStrategy", dict, {})
+    partition = doc.get(ru, "partition", "spec.updateStrategy.rollingUpdate", int, 0)
+    if partition < 0:
+        raise doc.error("spec.updateStrategy.rollingUpdate.partition", f"must be 0 or more, got {partition}")
+    return "RollingUpdate", partition
 
 
 def pod_groups(o, nodes):
@@ -53,9 +83,15 @@ def encode(o, rec) -> None:
     rec["replicas"] = o.replicas
     rec["podManagementPolicy"] = o.pod_management
     rec["generation"] = o.meta.generation
+    if (o.update_strategy, o.partition) != ("RollingUpdate", 0):
+        rec["updateStrategy"] = o.update_strategy + ("" if o.partition is None else f" partition {o.partition}")
+    if o.status.update_revision or o.status.current_revision:
+        rec["status"] = {"currentRevision": o.status.current_revision, "updateRevision": o.status.update_revision}
 
 
 KIND = Kind("StatefulSet", ("apps/v1",), "statefulsets", parse=parse, policy=_POLICY, install_order=6.5,
-            spec_fields=("replicas", "selector", "template", "service_name", "pod_management"),
+            spec_fields=("replicas", "selector", "template", "service_name", "pod_management",
+                         "update_strategy", "partition"),
             pod_groups=pod_groups, pod_spec=lambda o: o.template.spec, scalable=True, owner=True, encode=encode,
+            status_subresource=True,
             controllers=("statefulset",), placement=("statefulset-converges", "n-plus-one-capacity"), doc=__doc__)

@@ -14,8 +14,6 @@ PLACEMENT = ("deployment-converges", "daemonset-converges", "job-completes", "n-
 
 # kind -> (the properties whose verdicts it may change, what it does)
 MAY_CHANGE = {
-    "HorizontalPodAutoscaler": (("deployment-converges", "n-plus-one-capacity", "rollout-within-surge"),
-                                "it would change replica counts"),
     "PersistentVolumeClaim": (PLACEMENT, "volume binding and attachment are not modelled"),
     "PersistentVolume": (PLACEMENT, "volume binding and attachment are not modelled"),
     "StorageClass": (PLACEMENT, "volume binding and attachment are not modelled"),
