@@ -220,10 +220,15 @@ def build_model(sc: Scenario, record_views: bool = False, checked=None) -> Model
     tainted_by_change = any(c.kind == "Node" and c.obj is not None and any(t.effect == "NoExecute" for t in c.obj.taints)
                             for c in sc.changes)
     if sc.nodes and ({"node-crash", "zone-outage", "partition", "vm-deleted"} & faults or tainted_by_change):
-        rules += nodelifecycle.rules(sc.control_plane.node_lifecycle, sc.taint_eviction_cancels_tolerated)
+        rules += nodelifecycle.rules(sc.control_plane.node_lifecycle, sc.taint_eviction_cancels_tolerated,
+                                     timers=sc.taint_eviction_timers)
     elif any(c.op == "taint" and c.taint.effect == "NoExecute" for c in sc.changes):
-        rules += nodelifecycle.taint_eviction_rules(sc.taint_eviction_cancels_tolerated)
+        rules += nodelifecycle.taint_eviction_rules(sc.taint_eviction_cancels_tolerated, timers=sc.taint_eviction_timers)
         left_out.append("node lifecycle controller (no fault stops a kubelet's heartbeats)")
+    if not sc.taint_eviction_timers and any(r.name == "taint-eviction.evict" for r in rules):
+        left_out.append("taint-eviction timers and the two-pass return to Ready (kubernetes 112930): an eviction is "
+                        "one step once due, the unreachable taints go in one pass (behaviour.taintEvictionTimers: "
+                        "true composes them)")
     else:
         left_out.append("node lifecycle controller, taint eviction (no fault stops a kubelet's heartbeats)")
     rules += environment.rules(sc.fault_kinds, sc.fault_budget, placement(sc))

@@ -190,6 +190,7 @@ class Kubernetes(Independence):
         self.kubelet_restarts = True
         self.podgc_terminating = False   # PodGC's gcTerminating is composed: it may delete any group's pod
         self.per_key = True
+        self.taint_timers = False        # the taint-eviction controller keeps timers (ClusterState.taint_evictions)
         self.dns_slices: FrozenSet = NONE    # CoreDNS reads EndpointSlices (headless Services, pod hostnames)
         self.sts_status = False              # the StatefulSet controller writes status (its revisions)
         self._memo: tuple = (None, None)
@@ -395,7 +396,7 @@ class Kubernetes(Independence):
             tainted |= {p.spec.node_name for p in s.store.pods if p.meta.uid in due}
             if not tainted and not due:
                 return NONE, NONE
-            mem = frozenset({("field", "taint_evictions")})
+            mem = frozenset({("field", "taint_evictions")}) if self.taint_timers else NONE
             return self._on(tainted) | VIEW | nodes | ctrl | mem, self._groups_all(s) | self._on(tainted) | mem
         if actor == "podgc":
             # Terminated pods (a pod just created is Pending), and with gcOrphaned their Nodes.  A
@@ -494,6 +495,7 @@ def independence(sc, model, invariant_names: Sequence[str]) -> Optional[Kubernet
                      preemption)
     out.kube_system = _kube_system(model)
     out.per_key = sc.workqueue_per_key
+    out.taint_timers = any(r.name == "taint-eviction.schedule" for r in model.rules)
     out.sts_status = any(r.name == "statefulset.update_status" for r in model.rules)
     if dns_reads_slices(declared):
         out.dns_slices = frozenset({("kind", "EndpointSlice")})

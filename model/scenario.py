@@ -124,6 +124,7 @@ class Scenario:
     operators: Tuple[str, ...]          # custom kinds an operator of the user's reconciles (spec.operators)
     workqueue_per_key: bool             # a workqueue key goes to one worker at a time (ReplicaSet controller)
     taint_eviction_cancels_tolerated: bool   # a pod tolerating every NoExecute taint for ever is not evicted (PR 93722)
+    taint_eviction_timers: bool              # the taint-eviction controller's timers and the two-pass return to Ready
     fault_budget: int
     fault_kinds: Tuple[str, ...]
     changes: Tuple[Change, ...]
@@ -281,7 +282,7 @@ def _cluster(doc: _Doc, warnings) -> Dict[str, Any]:
     doc.known(beh, "spec.behaviour", ("kubeletRelist", "informerRelist", "expectations", "jobTrackingWithFinalizers",
                                       "schedulerAssume", "stableLoadBalancerNodeSet", "rolloutStatusChecksGeneration",
                                       "workqueuePerKey",
-                                      "taintEvictionCancelsTolerated"))
+                                      "taintEvictionCancelsTolerated", "taintEvictionTimers"))
     relist = doc.get(beh, "kubeletRelist", "spec.behaviour", str, "cache")
     if relist == "quorum":
         doc.warn("spec.behaviour.kubeletRelist", "quorum is the old name of consistent (a relist never older than "
@@ -348,6 +349,10 @@ def _cluster(doc: _Doc, warnings) -> Dict[str, Any]:
                 workqueue_per_key=doc.get(beh, "workqueuePerKey", "spec.behaviour", bool, True),
                 taint_eviction_cancels_tolerated=doc.get(beh, "taintEvictionCancelsTolerated", "spec.behaviour",
                                                          bool, True),
+                # The timers are composed where asked, and where the old cancellation rule needs them.
+                taint_eviction_timers=(doc.get(beh, "taintEvictionTimers", "spec.behaviour", bool, False)
+                                       or not doc.get(beh, "taintEvictionCancelsTolerated", "spec.behaviour", bool,
+                                                      True)),
                 fault_budget=budget, fault_kinds=tuple(kinds), properties=tuple(props), max_depth=max_depth,
                 max_states=max_states, max_staleness=staleness,
                 kubernetes_version=_kubernetes_version(doc, spec), expect=_expect(doc, spec),

@@ -159,7 +159,7 @@ def mark_pods_not_ready(s: ClusterState, node_name: str):
     return s
 
 
-def _pass(view_nodes, conditions: dict, policy) -> list:
+def _pass(view_nodes, conditions: dict, policy, split: bool = False) -> list:
     """One monitor pass's Node writes, as (old, new) pairs: each Node in `conditions` gets that Ready status
     (Unknown: tainted unreachable NoSchedule; True: its unreachable NoSchedule taint removed), then the NoExecute taints
     follow the zone states: added to the unreachable Nodes of the zones whose tainting goes on, removed from
@@ -171,8 +171,10 @@ def _pass(view_nodes, conditions: dict, policy) -> list:
     for old, new in zip(view_nodes, after):
         if new.ready == "True":
             # doNoScheduleTaintingPass drops the NoSchedule taint at once; the NoExecute one waits for
-            # monitorNodeHealth's markNodeAsReachable (`mark_reachable`): kubernetes issue 112930.
-            new = _with_taints(new, drop=(NO_SCHEDULE,)) if old.meta.name in conditions else new
+            # monitorNodeHealth's markNodeAsReachable (`mark_reachable`): kubernetes issue 112930.  Without
+            # `split`, both go in one step (the window between them abstracted).
+            gone = (NO_SCHEDULE,) if split else UNREACHABLE_TAINTS
+            new = _with_taints(new, drop=gone) if old.meta.name in conditions else new
         else:
             add = (NO_SCHEDULE,) if old.meta.name in conditions else ()
             if full:
@@ -209,7 +211,7 @@ def mark_unreachable(policy):
     return mark_unreachable
 
 
-def mark_ready(policy):
+def mark_ready(policy, split: bool = False):
     def mark_ready(s: ClusterState) -> Iterator:
         """A Node's heartbeats are back: the kubelet posts Ready=True and the NoSchedule pass removes the
         unreachable NoSchedule taint (the NoExecute one stays until `mark_reachable`); the Nodes still
@@ -219,7 +221,7 @@ def mark_ready(policy):
             for node in view.nodes:
                 if node.ready == "True" or not heartbeats(s, node.meta.name):
                     continue
-                nxt = _write_nodes(s, _pass(view.nodes, {node.meta.name: "True"}, policy))
+                nxt = _write_nodes(s, _pass(view.nodes, {node.meta.name: "True"}, policy, split))
                 if nxt is not None:
                     yield label("nodelifecycle", "mark_ready", (("node", node.meta.name),) + by), nxt
     return mark_ready
@@ -236,19 +238,22 @@ def mark_reachable(s: ClusterState) -> Iterator:
                     yield label("nodelifecycle", "mark_reachable", (("node", node.meta.name),) + by), nxt
 
 
-def rules(policy=None, cancels_tolerated: bool = True) -> List[Rule]:
+def rules(policy=None, cancels_tolerated: bool = True, timers: bool = True) -> List[Rule]:
     """`policy`: the scenario's NodeLifecycle flags (model/scenario.py; the defaults where None);
-    `cancels_tolerated`: the taint-eviction controller's behaviour (model/components/tainteviction.py)."""
+    `cancels_tolerated`: the taint-eviction controller's behaviour (model/components/tainteviction.py);
+    `timers`: its scheduled evictions and, with them, the two-pass return to Ready (kubernetes 112930), else
+    one eviction step once due and one pass (`behaviour.taintEvictionTimers`)."""
     if policy is None:
         from ..scenario import NodeLifecycle
         policy = NodeLifecycle()
-    unreachable, ready = mark_unreachable(policy), mark_ready(policy)
-    return [Rule("nodelifecycle.mark_unreachable", unreachable, doc=unreachable.__doc__),
-            Rule("nodelifecycle.mark_ready", ready, doc=ready.__doc__),
-            Rule("nodelifecycle.mark_reachable", mark_reachable, doc=mark_reachable.__doc__)
-            ] + tainteviction.rules(cancels_tolerated)
+    unreachable, ready = mark_unreachable(policy), mark_ready(policy, split=timers)
+    out = [Rule("nodelifecycle.mark_unreachable", unreachable, doc=unreachable.__doc__),
+           Rule("nodelifecycle.mark_ready", ready, doc=ready.__doc__)]
+    if timers:
+        out.append(Rule("nodelifecycle.mark_reachable", mark_reachable, doc=mark_reachable.__doc__))
+    return out + tainteviction.rules(cancels_tolerated, timers)
 
 
-def taint_eviction_rules(cancels_tolerated: bool = True) -> List[Rule]:
+def taint_eviction_rules(cancels_tolerated: bool = True, timers: bool = True) -> List[Rule]:
     """The taint-eviction controller alone, where no fault stops heartbeats but a user taints a Node NoExecute."""
-    return tainteviction.rules(cancels_tolerated)
+    return tainteviction.rules(cancels_tolerated, timers)

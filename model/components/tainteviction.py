@@ -228,7 +228,40 @@ def evict_rule(cancels_tolerated: bool = True) -> Rule:
     return Rule("taint-eviction.evict", evict, doc=evict.__doc__)
 
 
-def rules(cancels_tolerated: bool = True) -> List[Rule]:
+def evict_when_due(s: ClusterState) -> Iterator:
+    """The taint-eviction controller deletes the pods bound to a NoExecute-tainted Node whose time is up:
+    those that do not tolerate the taint, or whose tolerationSeconds run out first (pods with the same
+    tolerationSeconds, such as the 300 s every pod gets by default, go in the same step)."""
+    for actor, by, view in leaderelection.acting_views(s, CLIENT):
+        for node in view.nodes:
+            if not any(t.effect == "NoExecute" for t in node.taints):
+                continue
+            due = [(eviction_seconds(p, node), p) for p in view.pods
+                   if p.spec.node_name == node.meta.name and not p.meta.deleting
+                   and p.phase not in ("Succeeded", "Failed")]
+            due = [(secs, p) for secs, p in due if secs is not None]
+            if not due:
+                continue
+            first = min(secs for secs, _ in due)
+            nxt = s
+            for secs, p in due:
+                if secs == first:
+                    nxt = delete_disrupted(nxt, p, "DeletionByTaintManager")
+                    if nxt is None:
+                        break
+            if nxt is not None:
+                yield (label("taint-eviction", "evict", (("node", node.meta.name),) + by,
+                             (("after", f"{first}s"),)), nxt)
+
+
+def rules(cancels_tolerated: bool = True, timers: bool = True) -> List[Rule]:
     """`cancels_tolerated`: a pod that comes to tolerate every NoExecute taint of its Node for ever has its
-    scheduled eviction cancelled (since kubernetes PR 93722; `behaviour.taintEvictionCancelsTolerated`)."""
+    scheduled eviction cancelled (since kubernetes PR 93722; `behaviour.taintEvictionCancelsTolerated`).
+
+    Without `timers` (the default of scenarios: `behaviour.taintEvictionTimers`), one step per due eviction,
+    decided on the controller's view when it is taken (`evict_when_due`): with today's cancellation rule and
+    abstract fire times, a timer that fires is one whose pod its view still shows due (the updates are handled
+    first), so the behaviours are the same and the intermediate "scheduled" states are saved."""
+    if not timers:
+        return [Rule("taint-eviction.evict", evict_when_due, doc=evict_when_due.__doc__)]
     return [schedule_rule(cancels_tolerated), evict_rule(cancels_tolerated)]
