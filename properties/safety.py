@@ -671,6 +671,9 @@ def cronjob_concurrency_respected(sc: Scenario):
 
 
 def has_taint_eviction(sc: Scenario) -> Optional[str]:
+    if not sc.taint_eviction_timers:
+        return ("the taint-eviction controller's timers are not composed (behaviour.taintEvictionTimers): an eviction "
+                "is decided on the controller's view when it is taken")
     if {"node-crash", "zone-outage", "partition", "vm-deleted"} & set(sc.fault_kinds) and sc.fault_budget > 0:
         return None
     if any(c.op == "taint" and c.taint.effect == "NoExecute" for c in sc.changes):

@@ -46,8 +46,17 @@ def test_fixed_controller_cancels_once_every_taint_left_is_tolerated_for_ever():
 
 def test_the_noschedule_taint_goes_before_the_noexecute_one():
     """112930: a Node Ready again loses its unreachable NoSchedule taint first (mark_ready), the NoExecute one in a
-    later monitor pass (mark_reachable); in between the scheduler may bind a pod there."""
-    sc, comp, res = run("partitioned-node")
+    later monitor pass (mark_reachable); in between the scheduler may bind a pod there.  (partitioned-node with the
+    timers composed, behaviour.taintEvictionTimers; by default the two passes are one step.)"""
+    import dataclasses
+    import os
+    from explorer import check
+    from kubecheck.compose import compose
+    from model.scenario import load_scenario
+    from conftest import SCENARIOS
+    sc = dataclasses.replace(load_scenario(os.path.join(SCENARIOS, "partitioned-node.yaml")),
+                             taint_eviction_timers=True)
+    res = check(compose(sc).system, reduction="none", symmetry=False)
     window = [s for s in res.search.graph.states for n in s.store.nodes
               if n.ready == "True" and NO_EXECUTE in n.taints and NO_SCHEDULE not in n.taints]
     assert window
