@@ -21,6 +21,7 @@ from .components import (apiserver, cloudcontroller, daemonset, deployment, dns,
 from .components import cronjob, podautoscaler
 from .components.etcd import Store
 from .components import disruption
+from .components import attachdetach
 from .kinds import KINDS, controllers_for, makes_pods, pod_specs, reconciled_by
 from .scenario import Scenario
 from .state import ClusterState, Host, Process
@@ -231,6 +232,8 @@ def build_model(sc: Scenario, record_views: bool = False, checked=None) -> Model
                         "true composes them)")
     else:
         left_out.append("node lifecycle controller, taint eviction (no fault stops a kubelet's heartbeats)")
+    if attachdetach.volumes_modelled(sc):
+        rules += attachdetach.rules(force_on_timeout=sc.force_detach_on_timeout)
     rules += environment.rules(sc.fault_kinds, sc.fault_budget, placement(sc))
     cronjobs = [o for o in declared if o.kind == "CronJob"]
     if cronjobs:   # their scheduled times: the clock's ticks

@@ -356,6 +356,7 @@ class Kubernetes(Independence):
                               if (g[0] == "" and any(ns == g[1] for ns, _ in names))
                               or (g[0] not in ("", "StatefulSet") and (g[1], g[2]) in names) for a in ASPECTS)
             w = self._of(s, actor) | clash | self._pods_on_all() | {("uid",)} | ctrl
+            w |= {("kind", "PersistentVolumeClaim")}   # the claims it creates before a pod
             if self.sts_status:
                 w |= {("kind", "StatefulSet")}
             r = (self._of(s, actor, ("meta", "phase", "ready", "new")) | clash | {("uid",), ("kind", "StatefulSet")}
@@ -432,7 +433,8 @@ class Kubernetes(Independence):
                 ("pods", g, a) for g in mine for a in ASPECTS}
             if self.kubelet_restarts:
                 w |= {("machine", n)}
-            return frozenset({("host", n), ("machine", n)}) | self._on((n,)) | VIEW | {("node", n), ("kind", "Job")}, w
+            r = frozenset({("host", n), ("machine", n), ("field", "attachments")})   # volumes attached there
+            return r | self._on((n,)) | VIEW | {("node", n), ("kind", "Job")}, w
         if isinstance(actor, tuple) and actor[0] in ("kube-proxy", "network-plugin"):
             w = frozenset({("rules", actor[1])})
             return w | VIEW | {("machine", actor[1]), ("kind", "Service"), ("kind", "EndpointSlice")}, w
@@ -483,6 +485,7 @@ def independence(sc, model, invariant_names: Sequence[str]) -> Optional[Kubernet
     hosts = frozenset(("host", n) for n in nodes)
     reads = {name: hosts for name in HOST_INVARIANTS}
     reads["job-completions-not-exceeded"] = frozenset({("field", "job_successes"), ("kind", "Job")})
+    reads["volume-single-attach"] = hosts | frozenset(("machine", n) for n in nodes)   # containers, machines up
     # Observer elimination's own check (explorer/observers.py): kube-proxy and CoreDNS can run where
     # they are read; it reads the machines and, through the DNS pods, every pod in kube-system.
     reads["observer-elimination-inexact"] = hosts | frozenset(("machine", n) for n in nodes) | VIEW | _kube_system(model)

@@ -93,6 +93,11 @@ def encode_state(s: ClusterState) -> Dict[str, Any]:
         rec = {"up": h.up, "kubelet": h.kubelet_up, "running": [rp.key for rp in h.pods]}
         if any(rp.ip for rp in h.pods):
             rec["podIPs"] = itf_map((rp.key, rp.ip) for rp in h.pods)
+        attached = [claim for claim, node in s.attachments if node == h.name]
+        if attached:
+            rec["volumesAttached"] = attached
+        if any(rp.volumes for rp in h.pods):
+            rec["volumesMounted"] = itf_map((rp.key, list(rp.volumes)) for rp in h.pods if rp.volumes)
         if h.service_rules:
             rec["serviceRules"] = itf_map((key, {"clusterIP": ip, "backends": list(b)}) for key, ip, b in h.service_rules)
         hosts.append((h.name, rec))

@@ -227,6 +227,9 @@ class PodSpec:
     subdomain: str = ""                      # spec.subdomain (a StatefulSet's pod: its spec.serviceName)
     exit_codes: Tuple[int, ...] = ()         # how its containers may end (annotation kubecheck.io/exit-codes of a
                                              # Job's template, model/kinds/job.py); () the kubelet's default
+    claims: Tuple[str, ...] = ()             # the PersistentVolumeClaims its volumes name, in its namespace (a
+                                             # StatefulSet's pod: one per volumeClaimTemplate, model/components/
+                                             # attachdetach.py)
 
 
 @frozen
@@ -323,6 +326,7 @@ class StatefulSet:
     update_strategy: str = "RollingUpdate"      # spec.updateStrategy.type: RollingUpdate | OnDelete
     partition: Optional[int] = 0                # spec.updateStrategy.rollingUpdate.partition (None: no rollingUpdate)
     status: StatefulSetStatus = StatefulSetStatus()
+    claim_templates: Tuple[Tuple[str, Tuple[str, ...]], ...] = ()   # spec.volumeClaimTemplates: (name, accessModes)
     kind = "StatefulSet"
 
 
@@ -570,6 +574,17 @@ class CustomObject:
     spec: Tuple[Tuple[str, str], ...] = ()
     status: CustomStatus = CustomStatus()
     kind = "CustomObject"
+
+
+@frozen(cache_hash=True)
+class PersistentVolumeClaim:
+    """v1 PersistentVolumeClaim (model/kinds/persistentvolumeclaim.py): a claim taken as bound at once to a
+    volume of its own, network-attached ReadWriteOnce storage named by the claim (model/components/
+    attachdetach.py)."""
+
+    meta: ObjectMeta
+    access_modes: Tuple[str, ...] = ("ReadWriteOnce",)
+    kind = "PersistentVolumeClaim"
 
 
 @frozen(cache_hash=True)

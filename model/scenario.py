@@ -135,6 +135,9 @@ class Scenario:
     nodes: Tuple[Node, ...]
     objects: Tuple[Any, ...]
     warnings: Tuple[str, ...] = ()
+    # The attach/detach controller force-detaches a volume from a NotReady node after maxWaitForUnmountDuration
+    # (kube-controller-manager's --disable-force-detach-on-timeout=false, the default; model/components/attachdetach.py).
+    force_detach_on_timeout: bool = True
     # Namespaces the scenario's own manifests create (Namespace documents), not implied by their use.
     declared_namespaces: Tuple[str, ...] = ()
     # (kind, namespace, name) of the objects the addons brought (the DNS addon's Deployment and Service),
@@ -282,7 +285,7 @@ def _cluster(doc: _Doc, warnings) -> Dict[str, Any]:
     doc.known(beh, "spec.behaviour", ("kubeletRelist", "informerRelist", "expectations", "jobTrackingWithFinalizers",
                                       "schedulerAssume", "stableLoadBalancerNodeSet", "rolloutStatusChecksGeneration",
                                       "workqueuePerKey",
-                                      "taintEvictionCancelsTolerated", "taintEvictionTimers"))
+                                      "taintEvictionCancelsTolerated", "taintEvictionTimers", "forceDetachOnTimeout"))
     relist = doc.get(beh, "kubeletRelist", "spec.behaviour", str, "cache")
     if relist == "quorum":
         doc.warn("spec.behaviour.kubeletRelist", "quorum is the old name of consistent (a relist never older than "
@@ -353,6 +356,7 @@ def _cluster(doc: _Doc, warnings) -> Dict[str, Any]:
                 taint_eviction_timers=(doc.get(beh, "taintEvictionTimers", "spec.behaviour", bool, False)
                                        or not doc.get(beh, "taintEvictionCancelsTolerated", "spec.behaviour", bool,
                                                       True)),
+                force_detach_on_timeout=doc.get(beh, "forceDetachOnTimeout", "spec.behaviour", bool, True),
                 fault_budget=budget, fault_kinds=tuple(kinds), properties=tuple(props), max_depth=max_depth,
                 max_states=max_states, max_staleness=staleness,
                 kubernetes_version=_kubernetes_version(doc, spec), expect=_expect(doc, spec),

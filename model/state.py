@@ -34,6 +34,7 @@ class RunningPod:
     generate_name: str = ""   # the pod's name was generated from this prefix (renumbered with its uid)
     ip: str = ""              # its sandbox's IP, from the network plugin's IPAM ("" where IPs are not modelled)
     host_ports: tuple = ()    # (protocol, hostIP, port) it holds on the machine
+    volumes: tuple = ()       # the claims (ns/name) whose volumes its containers have mounted (attachdetach.py)
 
     @property
     def key(self) -> str:
@@ -136,6 +137,9 @@ class ClusterState:
     # (its TimedWorkerQueue, model/components/tainteviction.py): (client, pod uid), sorted.  Lost when the
     # replica crashes or stops leading.
     taint_evictions: Tuple[Tuple[str, int], ...] = ()
+    # The storage's attachments of claims' volumes to nodes (model/components/attachdetach.py): (claim ns/name,
+    # node), sorted; what the attach/detach controller's actual state of world and the VolumeAttachments record.
+    attachments: Tuple[Tuple[str, str], ...] = ()
 
     def ticks_of(self, cronjob: str) -> Tuple[int, bool]:
         """(scheduled times come, the last one's starting deadline passed) of CronJob `cronjob` (ns/name)."""

@@ -106,6 +106,9 @@ def unsupported(sc: Scenario) -> Optional[str]:
         return "several apiservers or lagging caches (kubelets' connections and pins are per node)"
     if sc.fault_budget > 0 and "kubelet-restart" in sc.fault_kinds:
         return "kubelet restarts (a kubelet's relist is per node)"
+    from .components.attachdetach import volumes_modelled
+    if volumes_modelled(sc):
+        return "volumes (their attachments name nodes)"
     return None
 
 

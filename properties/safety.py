@@ -707,3 +707,44 @@ def taint_eviction_justified(sc: Scenario):
 
     return ActionProperty("taint-eviction-justified", check, taint_eviction_justified.__doc__,
                           frozenset({("taint-eviction", "evict")}))
+
+
+def has_volumes(sc: Scenario) -> Optional[str]:
+    from model.components.attachdetach import volumes_modelled
+    return None if volumes_modelled(sc) else "no StatefulSet with volumeClaimTemplates, no PersistentVolumeClaim"
+
+
+@register("volume-single-attach", "safety", has_volumes)
+def volume_single_attach(sc: Scenario):
+    """A ReadWriteOnce volume is never in use on two nodes at once: no two machines that are up run containers
+    that have it mounted.
+
+    Seed document: kubelet and kube-controller-manager (the attach/detach
+    controller, model/components/attachdetach.py).  A PersistentVolumeClaim's
+    volume with the access mode ReadWriteOnce is attached to one node at a
+    time; it fails when the controller detaches the volume from a node whose
+    containers still write to it (a Node only cut off from the control plane
+    that the user marked out-of-service, or whose volumes were force-detached
+    on the timeout) and attaches it elsewhere: the documented data-corruption
+    hazard of non-graceful node shutdown misused.
+    """
+    from model.kinds.persistentvolumeclaim import single_node
+
+    def check(s: ClusterState) -> Optional[str]:
+        where = {}
+        for h in s.hosts:
+            if not h.up:
+                continue
+            for rp in h.pods:
+                for claim in rp.volumes:
+                    other = where.get(claim)
+                    if other is not None and other[0] != h.name:
+                        ns, name = claim.split("/", 1)
+                        pvc = s.store.get("PersistentVolumeClaim", ns, name)
+                        if pvc is None or single_node(pvc.access_modes):
+                            return (f"volume of claim {claim} (ReadWriteOnce) is mounted by running containers of "
+                                    f"pod {other[1]} on {other[0]} and of pod {rp.key} on {h.name}")
+                    where.setdefault(claim, (h.name, rp.key))
+        return None
+
+    return Invariant("volume-single-attach", check, volume_single_attach.__doc__)

@@ -24,21 +24,18 @@ EXPECTED = {
         ("deployment.yaml:33", "Deployment tf-serving", "spec.template.spec.volumes[0].persistentVolumeClaim",
          f"{PLACEMENT_VOLUMES}: deployment-converges, n-plus-one-capacity and pods-rescheduled-after-node-failure "
          "may differ from a real cluster"),
+        # PersistentVolumeClaims are modelled (model/kinds/persistentvolumeclaim.py): only its binding by name is not.
+        ("pvc.yaml:11", "PersistentVolumeClaim my-model-pvc", "spec.volumeName",
+         "not modelled (binding to a pre-provisioned PersistentVolume): statefulset-converges, deployment-converges "
+         "and n-plus-one-capacity may differ from a real cluster"),
         ("pv.yaml:2", "PersistentVolume my-model-pv", "kind",
          "kind PersistentVolume is not modelled (volume binding and attachment are not modelled): "
-         "deployment-converges, daemonset-converges, job-completes, n-plus-one-capacity and statefulset-converges "
-         "may differ from a real cluster; 1 document left out"),
-        ("pvc.yaml:2", "PersistentVolumeClaim my-model-pvc", "kind",
-         "kind PersistentVolumeClaim is not modelled (volume binding and attachment are not modelled): "
          "deployment-converges, daemonset-converges, job-completes, n-plus-one-capacity and statefulset-converges "
          "may differ from a real cluster; 1 document left out"),
     ], ["Ingress"]),
     "mysql-statefulset": ([
         # The headless Service mysql is modelled (model/components/dns.py): no warning.
-        # The StatefulSet is modelled (model/kinds/statefulset.py): only its claims per pod are not.
-        ("mysql-statefulset.yaml:159", "StatefulSet mysql", "spec.volumeClaimTemplates",
-         "not modelled (a PersistentVolumeClaim per pod: volume binding, zones and attachment are not modelled): "
-         "statefulset-converges, stable-reconciliation and n-plus-one-capacity may differ from a real cluster"),
+        # The StatefulSet is modelled (model/kinds/statefulset.py), its claims per pod too (attachdetach.py).
     ], ["ConfigMap"]),
     "network-policies": ([], ["NetworkPolicy"]),
     "online-boutique": ([], []),

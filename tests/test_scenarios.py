@@ -264,6 +264,21 @@ PINNED = {
                                                          "node-capacity": "holds", "taints-respected": "holds",
                                                          "pod-single-node": "violated",
                                                          "node-status-converges": "holds"}),
+    # StatefulSet volumes (volumeClaimTemplates, the attach/detach controller, volume-single-attach).
+    "statefulset-volume-node-crash": (97, 200, {
+        "node-capacity": "holds", "pod-single-node": "holds", "volume-single-attach": "holds",
+        "control-plane-available": "holds", "taints-respected": "holds",
+        "workloads-survive-control-plane-outage": "holds", "node-status-converges": "holds",
+        "stable-reconciliation": "violated", "statefulset-converges": "violated"}),
+    "statefulset-volume-out-of-service": (99, 190, {
+        "node-capacity": "holds", "pod-single-node": "holds", "volume-single-attach": "holds",
+        "control-plane-available": "holds", "taints-respected": "holds",
+        "workloads-survive-control-plane-outage": "holds", "node-status-converges": "holds",
+        "stable-reconciliation": "holds", "statefulset-converges": "holds"}),
+    "statefulset-volume-out-of-service-partition": (176, 350, {
+        "node-capacity": "holds", "pod-single-node": "violated", "volume-single-attach": "violated",
+        "taints-respected": "holds", "node-status-converges": "holds",
+        "stable-reconciliation": "violated", "statefulset-converges": "violated"}),
     # StatefulSet rolling updates (revisions, partition, OrderedReady stuck on a broken pod: kubernetes 67250).
     "statefulset-rolling-partition": (645, 1056, {"statefulset-converges": "holds", "node-capacity": "holds",
                                                   "taints-respected": "holds", "pod-single-node": "holds"}),

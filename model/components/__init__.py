@@ -27,6 +27,8 @@ def _kube_controller_manager():
     out["cronjob"] = nodelifecycle.CLIENT            # model/components/cronjob.py
     from . import podautoscaler
     out["podautoscaler"] = podautoscaler.CLIENT
+    from . import attachdetach
+    out["attachdetach"] = attachdetach.CLIENT
     return out
 
 

@@ -28,6 +28,12 @@ only relists inside a running reflector, and kubernetes issue 59848 is still
 open).  With `consistent` the list is never older than etcd (the WatchList
 path, or a resourceVersion "" list), so its view never goes back in time.
 
+Volumes (model/components/attachdetach.py): a pod whose spec names
+PersistentVolumeClaims is started only once each claim's volume is attached
+to this node (the volume manager's WaitForAttachAndMount); its containers
+then have them mounted (`RunningPod.volumes`) until they stop, when they are
+unmounted in the same step.
+
 Pod IPs, where modelled (model/components/networkplugin.py): the sandbox
 gets its IP when the runtime creates it, and the kubelet reports it as
 status.podIP with the Running status.
@@ -47,7 +53,7 @@ from explorer import Rule, label
 
 from ..objects import Node, Pod, Resources, evolve, labels_match, node_affinity_matches
 from ..state import ClusterState, Host, RunningPod
-from . import apiserver, networkplugin
+from . import apiserver, attachdetach, networkplugin
 from .scheduler import ports_conflict, untolerated_taints
 
 
@@ -117,13 +123,15 @@ def run_pod(s: ClusterState, pod_ips: bool = False) -> Iterator:
                 if nxt is not None:
                     yield label("kubelet", "reject_pod", args, (("reason", reason),)), nxt
                 continue
+            if pod.spec.claims and not attachdetach.all_attached(s, pod, host.name):
+                continue   # the volume manager waits for its volumes to be attached here (WaitForAttachAndMount)
             nxt = None
             ip = networkplugin.allocate_ip(host, index) if pod_ips else ""
             if pod.phase != "Running" or not pod.ready or pod.ip != ip:
                 running = evolve(pod, phase="Running", ready=True, ip=ip)
                 nxt = apiserver.update(s, running, pod.meta.resource_version, spec_changed=False)
             rp = RunningPod(pod.meta.namespace, pod.meta.name, pod.meta.uid, pod.spec.requests, pod.meta.generate_name,
-                            ip, pod.spec.host_ports)
+                            ip, pod.spec.host_ports, tuple(attachdetach.claim_keys(pod)))
             yield label("kubelet", "run_pod", args), _with_pods(nxt or s, host, host.pods + (rp,))
 
 

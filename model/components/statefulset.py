@@ -42,6 +42,17 @@ Follows pkg/controller/statefulset (kubernetes/kubernetes):
   a sync acting on a stale view deletes whatever pod etcd holds under that
   name.
 
+* PersistentVolumeClaims (stateful_pod_control.go CreateStatefulPod,
+  createPersistentVolumeClaims; stateful_set_utils.go getPersistentVolumeClaims,
+  getPersistentVolumeClaimName, updateStorage): a pod of a set with
+  volumeClaimTemplates names, for each template, the claim
+  `<template>-<set>-<ordinal>`; the controller creates the claims that do
+  not exist yet just before the pod, in the same step (upstream two writes,
+  the claims first; a crash between them only leaves a claim that the next
+  create re-uses).  The claims are kept when the pod goes (retention policy
+  Retain, the default): a re-created pod finds its volume, wherever it is
+  attached (model/components/attachdetach.py).
+
 Each API write is one step: with OrderedReady a sync makes at most one;
 with Parallel each write of the sync is a step of its own, the replicas'
 (creates and deletes of Failed pods, in any order) before the condemned
@@ -95,8 +106,8 @@ it from the ControllerRevision it created: creating one, its Revision number,
 rollback by re-numbering an equal revision (same name here), collisionCount
 and revisionHistoryLimit are not steps; no property counts them),
 maxUnavailable (the MaxUnavailableStatefulSet gate: one pod at a time),
-PersistentVolumeClaims
-(volumeClaimTemplates, the retention policy, PodClaimIsStale: warned),
+the claims' retention policy (Retain: warned where another is given) and
+PodClaimIsStale,
 minReadySeconds (a pod is available once Ready), ordinals.start (ordinals
 start at 0), UpdateStatefulPod's repair of a pod's identity (the pods the
 controller makes always match it), adoption and release of pods by selector
@@ -112,6 +123,7 @@ from typing import Dict, Iterator, List, Optional, Tuple
 from explorer import Rule, label
 
 from ..objects import ObjectMeta, OwnerReference, Pod, PodTemplate, StatefulSet, StatefulSetStatus, evolve, labels_match
+from ..objects import PersistentVolumeClaim
 from ..state import ClusterState
 from . import apiserver, leaderelection
 
@@ -179,7 +191,31 @@ def new_pod(sts: StatefulSet, ordinal: int) -> Pod:
     meta = ObjectMeta(namespace=sts.meta.namespace, name=name, labels=tuple(sorted(labels.items())),
                       owner_references=(OwnerReference("StatefulSet", sts.meta.name, sts.meta.uid, True),))
     # updateIdentity: the pod's hostname is its name, its subdomain the set's governing Service (serviceName).
-    return Pod(meta=meta, spec=evolve(sts.template.spec, hostname=name, subdomain=sts.service_name))
+    spec = evolve(sts.template.spec, hostname=name, subdomain=sts.service_name)
+    if sts.claim_templates:   # updateStorage: a volume per volumeClaimTemplate, naming the ordinal's claim
+        spec = evolve(spec, claims=tuple(sorted(set(spec.claims) | set(claim_names(sts, ordinal)))))
+    return Pod(meta=meta, spec=spec)
+
+
+def claim_names(sts: StatefulSet, ordinal: int) -> List[str]:
+    """getPersistentVolumeClaimName: `<template>-<set>-<ordinal>` for each volumeClaimTemplate."""
+    return [f"{t}-{sts.meta.name}-{ordinal}" for t, _ in sts.claim_templates]
+
+
+def create_claims(s: ClusterState, sts: StatefulSet, ordinal: int) -> Optional[ClusterState]:
+    """createPersistentVolumeClaims (stateful_pod_control.go, called by CreateStatefulPod before the pod): each
+    claim of the ordinal that does not exist yet is created from its template; None where a create fails.
+    The claims are not owned (persistentVolumeClaimRetentionPolicy Retain, the default): they outlive the pod
+    and the set, and a re-created pod gets the same ones."""
+    for (template, modes), name in zip(sts.claim_templates, claim_names(sts, ordinal)):
+        if s.store.get("PersistentVolumeClaim", sts.meta.namespace, name) is not None:
+            continue
+        # (upstream also labels it with the selector's matchLabels: nothing here selects claims)
+        claim = PersistentVolumeClaim(meta=ObjectMeta(namespace=sts.meta.namespace, name=name), access_modes=modes)
+        s = apiserver.create(s, claim)
+        if s is None:
+            return None
+    return s
 
 
 def revision_name(set_name: str, template: PodTemplate) -> str:
@@ -353,7 +389,9 @@ def rules(revisions: Optional[Revisions] = None) -> List[Rule]:
         """The controller creates a StatefulSet's missing pod under its ordinal's name (with OrderedReady, only
         once every lower ordinal is Running and Ready), from the revision its ordinal gets."""
         for args, sts, name, _, pods in _writes(s, "create", revisions):
-            nxt = apiserver.create(s, versioned_pod(sts, ordinal_of_name(name), pods, revisions))
+            nxt = create_claims(s, sts, ordinal_of_name(name)) if sts.claim_templates else s
+            nxt = None if nxt is None else apiserver.create(nxt, versioned_pod(sts, ordinal_of_name(name), pods,
+                                                                                 revisions))
             if nxt is not None:     # None on AlreadyExists: the name is taken
                 yield label("statefulset", "create_pod", args), nxt
 

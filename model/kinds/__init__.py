@@ -60,10 +60,12 @@ def _modules():
     from . import (customresource, daemonset, deployment, endpointslice, job, lease, namespace, node, pod,
                    priorityclass, replicaset, service, serviceaccount, statefulset)
     from . import cronjob, horizontalpodautoscaler, poddisruptionbudget, replicationcontroller
+    from . import persistentvolumeclaim
     # The order is etcd's listing order in traces and the Store's field order.
     return (namespace, node, deployment, replicaset, pod, lease, job, daemonset, serviceaccount, service,
             endpointslice, customresource.CRD_MODULE, customresource, priorityclass, statefulset,
-            replicationcontroller, poddisruptionbudget, cronjob, horizontalpodautoscaler)
+            replicationcontroller, poddisruptionbudget, cronjob, horizontalpodautoscaler,
+            persistentvolumeclaim)
 
 
 REGISTRY: Tuple[Kind, ...] = tuple(m.KIND for m in _modules())

@@ -1,11 +1,13 @@
 """StatefulSet (apps/v1): spec.replicas pods of its template, each with a stable identity: the name
 `<set>-<ordinal>`, ordinals 0..replicas-1, created in order and replaced under the same name
 (model/components/statefulset.py).  Modelled: replicas, selector, template, serviceName,
-podManagementPolicy (OrderedReady, the default, and Parallel), updateStrategy (RollingUpdate, the default,
+podManagementPolicy (OrderedReady, the default, and Parallel), volumeClaimTemplates (a PersistentVolumeClaim
+`<template>-<set>-<ordinal>` per pod and template, created before the pod and kept: model/kinds/
+persistentvolumeclaim.py, model/components/attachdetach.py), updateStrategy (RollingUpdate, the default,
 with rollingUpdate.partition, and OnDelete: the rolling update of a new template by ordinal, highest first;
 the pods' revisions as the label controller-revision-hash, status.currentRevision and updateRevision).  Not
-modelled, warned with the properties they may change: volumeClaimTemplates (and
-persistentVolumeClaimRetentionPolicy), rollingUpdate.maxUnavailable (only under the MaxUnavailableStatefulSet
+modelled, warned with the properties they may change: persistentVolumeClaimRetentionPolicy (the default,
+Retain, is what the model does: the claims stay), rollingUpdate.maxUnavailable (only under the MaxUnavailableStatefulSet
 feature gate: the model updates one pod at a time, as without it), minReadySeconds, ordinals.start.
 """
 
@@ -16,16 +18,19 @@ from . import Kind
 from .common import policy
 from .manifest import MODELLED, inert, modelled, short, unmodelled
 from .workload import SELECTOR, TEMPLATE, head, template
+from . import persistentvolumeclaim as pvc
 
 CONVERGES = ("statefulset-converges", "stable-reconciliation")
 _POLICY = policy(spec=modelled({
     "replicas": MODELLED, "selector": SELECTOR, "template": TEMPLATE, "serviceName": MODELLED,
     "podManagementPolicy": MODELLED,
-    "volumeClaimTemplates": unmodelled(*CONVERGES, "n-plus-one-capacity",
-                                       reason="a PersistentVolumeClaim per pod: volume binding, zones and attachment "
-                                              "are not modelled"),
+    "volumeClaimTemplates": modelled({"apiVersion": MODELLED, "kind": MODELLED,
+                                      "metadata": modelled({"name": MODELLED, "*": inert(
+                                          "the claims' labels and annotations: no property reads them")}),
+                                      "spec": pvc.SPEC, "status": inert("set by the apiserver")}, items=True),
     "persistentVolumeClaimRetentionPolicy": unmodelled("garbage-collected", "stable-reconciliation",
-                                                       reason="PersistentVolumeClaims are not modelled"),
+                                                       reason="Delete (whenDeleted, whenScaled) is not "
+                                                              "modelled: the claims are kept, as Retain does"),
     "updateStrategy": modelled({"type": MODELLED, "rollingUpdate": modelled({
         "partition": MODELLED,
         "maxUnavailable": unmodelled(*CONVERGES, reason="honoured only under the MaxUnavailableStatefulSet "
@@ -49,7 +54,24 @@ def parse(doc) -> StatefulSet:
         raise doc.error("spec.template.spec.restartPolicy", "a StatefulSet's pods need restartPolicy Always")
     strategy, partition = update_strategy(doc, spec)
     return StatefulSet(meta=m, replicas=n, selector=sel, template=t, service_name=service, pod_management=management,
-                       update_strategy=strategy, partition=partition)
+                       update_strategy=strategy, partition=partition, claim_templates=claim_templates(doc, spec))
+
+
+def claim_templates(doc, spec) -> tuple:
+    """spec.volumeClaimTemplates: (name, accessModes) of each, by name (ValidateStatefulSetSpec: names unique;
+    each claim's spec as a PersistentVolumeClaim's)."""
+    out = {}
+    for i, t in enumerate(doc.get(spec, "volumeClaimTemplates", "spec", list, [])):
+        fpath = f"spec.volumeClaimTemplates[{i}]"
+        if not isinstance(t, dict):
+            raise doc.error(fpath, f"expected a mapping, got {short(t)}")
+        name = doc.get(doc.get(t, "metadata", fpath, dict, required=True), "name", f"{fpath}.metadata", str, "")
+        if not name:
+            raise doc.error(f"{fpath}.metadata.name", "a volumeClaimTemplate needs a name")
+        if name in out:
+            raise doc.error(f"{fpath}.metadata.name", f"duplicate volumeClaimTemplate {short(name)}")
+        out[name] = pvc.access_modes(doc, doc.get(t, "spec", fpath, dict, required=True), f"{fpath}.spec")
+    return tuple(sorted(out.items()))
 
 
 def update_strategy(doc, spec):

@@ -14,7 +14,6 @@ PLACEMENT = ("deployment-converges", "daemonset-converges", "job-completes", "n-
 
 # kind -> (the properties whose verdicts it may change, what it does)
 MAY_CHANGE = {
-    "PersistentVolumeClaim": (PLACEMENT, "volume binding and attachment are not modelled"),
     "PersistentVolume": (PLACEMENT, "volume binding and attachment are not modelled"),
     "StorageClass": (PLACEMENT, "volume binding and attachment are not modelled"),
     "ResourceQuota": (PLACEMENT, "admission would refuse pods beyond the quota"),
