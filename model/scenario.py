@@ -961,6 +961,7 @@ def parse_scenario(text: str, path: str = "<scenario>", lenient: bool = False, s
         notes.insert(0, note)
         c["preset"] = preset.name
     notes += _registration_note(docs)
+    notes += _abstraction_notes(objects)
     if left_out and not objects and not c["raw_changes"]:
         def why(k: str) -> str:
             if k in INERT:
@@ -1053,6 +1054,30 @@ def _changes_name_objects(cdoc: _Doc, changes, objects) -> None:
         raise cdoc.error(f"spec.changes[{i}].{ch.op}", f"no manifest or earlier change creates {ch.kind} "
                          f"{ns}{ch.name}: kubectl would answer NotFound"
                          + (f" (the scenario's {ch.kind}s there: {', '.join(known)})" if known else "") + why)
+
+
+def _abstraction_notes(objects) -> List[str]:
+    """Where a manifest's field is read as an abstraction that changes what it says, one note each: a CronJob's
+    schedule (abstract ticks), a HorizontalPodAutoscaler's metrics (one load level), and the pods of a Job left
+    to either outcome (model/components/kubelet.py `exit_codes`)."""
+    out: List[str] = []
+    for o in objects:
+        if o.kind == "HorizontalPodAutoscaler":
+            out.append(f"HorizontalPodAutoscaler {o.meta.key}: its metrics are one abstract load level, at target "
+                       "until a `load` change sets it low or high")
+            continue
+        if o.kind == "CronJob":
+            out.append(f"CronJob {o.meta.key}: schedule {o.schedule!r} is abstract time: {o.ticks} scheduled times "
+                       "come, one after another (annotation kubecheck.io/ticks)")
+            spec = o.job.template.spec
+        elif o.kind == "Job":
+            spec = o.template.spec
+        else:
+            continue
+        if not spec.exit_codes and spec.restart_policy == "Never":
+            out.append(f"{o.kind} {o.meta.key}: each of its pods may succeed or fail (exit code 1); the annotation "
+                       "kubecheck.io/exit-codes on its pod template says which codes its containers end with")
+    return out
 
 
 def _registration_note(docs) -> List[str]:

@@ -181,3 +181,68 @@ def test_no_output_overwrites_a_manifest_the_scenario_reads(tmp_path):
                         str(app / "web.yaml"), str(app)], capture_output=True, text=True, env=env, cwd=tmp_path)
     assert p.returncode == 2 and "would be overwritten" in p.stderr, p.stderr
     assert (app / "web.yaml").read_text() == WEB
+
+
+ABSTRACTED = """apiVersion: kubecheck/v1alpha1
+kind: Cluster
+metadata: {name: abstracted}
+spec: {}
+---
+apiVersion: v1
+kind: Node
+metadata: {name: n1}
+status: {allocatable: {cpu: "2", memory: 4Gi, pods: "110"}}
+---
+apiVersion: batch/v1
+kind: CronJob
+metadata: {name: report, namespace: default}
+spec:
+  schedule: "*/5 * * * *"
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          restartPolicy: Never
+          containers: [{name: r, image: busybox}]
+---
+apiVersion: batch/v1
+kind: Job
+metadata: {name: pi, namespace: default}
+spec:
+  template:
+    metadata: {annotations: {kubecheck.io/exit-codes: "0"}}
+    spec:
+      restartPolicy: Never
+      containers: [{name: pi, image: perl}]
+---
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: web, namespace: default}
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
+  maxReplicas: 3
+  metrics: [{type: Resource, resource: {name: cpu, target: {type: Utilization, averageUtilization: 50}}}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: default}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: nginx}]}
+"""
+
+
+def test_what_the_model_reads_as_an_abstraction_is_said():
+    """A CronJob's schedule (abstract ticks), an autoscaler's metrics (one load level) and a Job's pods left to
+    either outcome are each named in a note; a Job whose template declares its exit codes is not."""
+    notes = parse_scenario(ABSTRACTED, os.path.join(ROOT, "scenarios", "abstracted.yaml")).notes
+    said = [n for n in notes if not n.startswith("Nodes get")]
+    assert said == [
+        "CronJob default/report: schedule '*/5 * * * *' is abstract time: 2 scheduled times come, one after another "
+        "(annotation kubecheck.io/ticks)",
+        "CronJob default/report: each of its pods may succeed or fail (exit code 1); the annotation "
+        "kubecheck.io/exit-codes on its pod template says which codes its containers end with",
+        "HorizontalPodAutoscaler default/web: its metrics are one abstract load level, at target until a `load` change "
+        "sets it low or high"], said
