@@ -33,7 +33,7 @@ import bisect
 from .components.apiserver import generated_name
 from .components.daemonset import pinned_node
 from .components.replicaset import COMPONENT as REPLICA_CONTROLLERS
-from .components.etcd import KIND_FIELDS
+from .store import KIND_FIELDS
 from .state import ClusterState
 from .objects import evolve
 

@@ -19,7 +19,7 @@ from .components import (apiserver, cloudcontroller, daemonset, deployment, dns,
                          garbagecollector, job, kubelet, kubeproxy, leaderelection, nodelifecycle, operator, podgc,
                          replicaset, scheduler, serviceaccount, statefulset, user)
 from .components import cronjob, podautoscaler
-from .components.etcd import Store
+from .store import Store
 from .components import disruption
 from .components import attachdetach
 from .kinds import KINDS, controllers_for, makes_pods, pod_specs, reconciled_by
@@ -153,8 +153,7 @@ def build_model(sc: Scenario, record_views: bool = False, checked=None) -> Model
     else:
         left_out.append("PodGC (no Job, no Node the cloud deletes, no out-of-service taint)")
     cloud = sc.control_plane.cloud_controller_manager
-    lb_services = any(o.kind == "Service" and o.type == "LoadBalancer"
-                      for o in list(sc.objects) + [c.obj for c in sc.changes if c.obj is not None])
+    lb_services = any(o.kind == "Service" and o.type == "LoadBalancer" for o in _declared(sc))
     routes = cloud and (checked is None or "routes-converge" in checked)
     lbs = cloud and lb_services and (checked is None or "cloud-load-balancer-converges" in checked)
     if cloud:
@@ -175,7 +174,7 @@ def build_model(sc: Scenario, record_views: bool = False, checked=None) -> Model
         rules += garbagecollector.rules()
     else:
         left_out.append("garbage collector (nothing with dependents is deleted)")
-    declared = list(sc.objects) + [c.obj for c in sc.changes if c.obj is not None]
+    declared = _declared(sc)
     if makes_pods(declared):
         # The default scheduler, and any second scheduler that pods name in schedulerName (deployed
         # beside it, as the seed document's "custom schedulers" are).
@@ -244,9 +243,8 @@ def build_model(sc: Scenario, record_views: bool = False, checked=None) -> Model
     if record_views and sc.max_staleness > 0:
         rules = [recording_views(r) if r.fair else r for r in rules]
     why = uid_order_across_groups(sc)
-    jobs = sc.job_tracking_with_finalizers and any(o.kind == "Job" for o in list(sc.objects) + [
-        c.obj for c in sc.changes if getattr(c, "obj", None) is not None])
-    jobs = jobs or (sc.job_tracking_with_finalizers and bool(cronjobs))   # a CronJob's Jobs track so too
+    # A CronJob's Jobs are tracked with finalizers too.
+    jobs = sc.job_tracking_with_finalizers and any(o.kind in ("Job", "CronJob") for o in declared)
     return Model(sc, init, rules, canonical, left_out, observers=observers,
                  quotient=None if why else quotient_with_job_tracking if jobs else quotient,
                  quotient_note=why or "")
@@ -255,8 +253,7 @@ def build_model(sc: Scenario, record_views: bool = False, checked=None) -> Model
 def cronjobs_delete_jobs(sc: Scenario) -> bool:
     """Whether a CronJob's controller may delete Jobs (Replace, history limits), with background propagation:
     then the garbage collector deletes their pods."""
-    return any(cronjob.deletes_jobs(o) for o in list(sc.objects) + [c.obj for c in sc.changes if c.obj is not None]
-               if o.kind == "CronJob")
+    return any(cronjob.deletes_jobs(o) for o in _declared(sc) if o.kind == "CronJob")
 
 
 def _declared(sc: Scenario) -> list:
@@ -276,7 +273,7 @@ def slices_only_observed(sc: Scenario, init: ClusterState) -> bool:
 def uid_order_across_groups(sc: Scenario) -> Optional[str]:
     """Why a rule may compare the creation order (uids) of objects of different groups here, so that the
     grouped renumbering of `canonical.quotient` would not be exact; None where none can."""
-    objs = list(sc.objects) + [c.obj for c in sc.changes if getattr(c, "obj", None) is not None]
+    objs = _declared(sc)
     if len({spec.priority for spec in pod_specs(objs)}) > 1:
         return "preemption orders its victims by creation, whoever owns them"
     if any(o.kind == "Pod" and not any(r.controller for r in o.meta.owner_references) for o in objs):

@@ -43,7 +43,7 @@ import attrs
 from explorer.por import UNIVERSAL, Independence
 
 from .canonical import presentation
-from .components.etcd import KIND_FIELDS
+from .store import KIND_FIELDS
 from .kinds import reconciled_by
 from .objects import evolve
 from .state import ClusterState

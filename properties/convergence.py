@@ -133,7 +133,8 @@ def node_failures(sc: Scenario) -> Optional[str]:
 def stranded_problems(s: ClusterState, policy=None) -> List[str]:
     """ReplicaSets with pods still counted on failed machines, or too few pods on healthy ones (`policy`: the
     scenario's node lifecycle flags, which say why a Node is not tainted)."""
-    from model.components.nodelifecycle import eviction_seconds, full_disruption, tainting_zones, zone_key
+    from model.components.nodelifecycle import full_disruption, tainting_zones, zone_key
+    from model.components.tainteviction import eviction_seconds
     healthy = {h.name for h in s.hosts if h.up and h.reachable}
     hosts = {h.name: h for h in s.hosts}
     out = []

@@ -16,19 +16,13 @@ from __future__ import annotations
 
 
 def _kube_controller_manager():
-    from . import (daemonset, deployment, endpointslice, garbagecollector, job, nodelifecycle, podgc, replicaset,
-                   serviceaccount, statefulset)
-    out = {m.__name__.rsplit(".", 1)[1]: m.CLIENT for m in (daemonset, deployment, endpointslice, garbagecollector,
-                                                             job, nodelifecycle, podgc, replicaset, serviceaccount,
-                                                             statefulset)}
-    out["taint-eviction"] = nodelifecycle.CLIENT     # a controller of its own in kube-controller-manager
+    from . import (attachdetach, cronjob, daemonset, deployment, disruption, endpointslice, garbagecollector, job,
+                   nodelifecycle, podautoscaler, podgc, replicaset, serviceaccount, statefulset, tainteviction)
+    out = {m.__name__.rsplit(".", 1)[1]: m.CLIENT
+           for m in (attachdetach, cronjob, daemonset, deployment, disruption, endpointslice, garbagecollector, job,
+                     nodelifecycle, podautoscaler, podgc, replicaset, serviceaccount, statefulset)}
+    out["taint-eviction"] = tainteviction.CLIENT      # a controller of its own in kube-controller-manager
     out["replicationcontroller"] = replicaset.CLIENT  # the ReplicaSet code, kept as a controller of its own
-    out["disruption"] = "kube-controller-manager"    # model/components/disruption.py
-    out["cronjob"] = nodelifecycle.CLIENT            # model/components/cronjob.py
-    from . import podautoscaler
-    out["podautoscaler"] = podautoscaler.CLIENT
-    from . import attachdetach
-    out["attachdetach"] = attachdetach.CLIENT
     return out
 
 
@@ -60,6 +54,6 @@ CLIENTS = {**_kube_controller_manager(), **_cloud(), **_dns(),
            "kube-proxy": lambda a: _kubeproxy_client("kube-proxy", a),
            "network-plugin": lambda a: _kubeproxy_client("network-plugin", a),
            "operator": lambda a: _operator_client(a)}
-NO_VIEW = frozenset({"environment", "user", "apiserver", "leaderelection", "etcd"})
-NO_VIEW = NO_VIEW | {"clock"}     # time: a CronJob's scheduled times come (model/components/environment.py)
-NO_VIEW = NO_VIEW | {"time"}      # a pod Ready for minReadySeconds (model/components/deployment.py)
+# "clock": a CronJob's scheduled times come (model/components/environment.py); "time": a pod has been Ready for
+# minReadySeconds (model/components/deployment.py).
+NO_VIEW = frozenset({"environment", "user", "apiserver", "leaderelection", "etcd", "clock", "time"})

@@ -70,7 +70,7 @@ from typing import Iterator, List, Optional
 from explorer import Rule, label
 
 from ..kinds import REGISTRY
-from ..components.etcd import Store
+from ..store import Store
 from ..state import ClusterState
 from ..objects import Toleration, evolve
 

@@ -62,6 +62,6 @@ history's.  The differences, each pinned by a test there:
 from __future__ import annotations
 
 # The keyspace's value, etcd's Store, is model/store.py's (the state holds it and depends on no component);
-# named here too, where earlier code and pickled checkpoints look for it.
+# named here too, where checkpoints pickled before it moved look for it.
 from ..store import KIND_FIELDS, Store  # noqa: F401
 

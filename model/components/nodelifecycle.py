@@ -71,7 +71,6 @@ from explorer import Rule, label
 from ..objects import Node, Taint, evolve
 from ..state import ClusterState
 from . import apiserver, leaderelection, tainteviction
-from .tainteviction import delete_disrupted, eviction_seconds  # noqa: F401  (their home before)
 
 CLIENT = "kube-controller-manager"
 UNREACHABLE = "node.kubernetes.io/unreachable"
